@@ -1,0 +1,158 @@
+"""Request-level cassettes: one readable JSON file per model request.
+
+The key is the sha256 of the canonical request: model, messages, response schema (or tools),
+mode and generation parameters. Only an allow-list of request fields is ever stored, so headers,
+API keys and transport hints cannot reach a cassette. Files live at
+``<dir>/<article id>/<key[:20]>.json`` and are written atomically (temp file + rename).
+
+On a miss in strict replay, :func:`describe_change` compares the request with the nearest
+recorded one for the same article and attempt, and names what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from llmx.errors import CassetteError, OutputError
+
+CASSETTE_VERSION = 1
+CassetteMode = Literal["replay", "record", "auto"]
+# What identifies a request. Everything else a client sends (headers, keys, extra_body
+# transport hints such as llama.cpp's cache_prompt) stays out of the key and the file.
+GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
+
+
+class Cassette(BaseModel):
+    version: int = CASSETTE_VERSION
+    key: str
+    article_id: str
+    attempt: int
+    recorded_at: str
+    latency_s: float
+    served_by: dict[str, str] = {}
+    request: dict[str, Any]
+    response: dict[str, Any]
+
+
+def canonical_request(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
+    request: dict[str, Any] = {"model": kwargs.get("model"), "mode": mode, "messages": kwargs.get("messages", [])}
+    for name in ("response_format", "tools", "tool_choice"):
+        if kwargs.get(name) is not None:
+            request[name] = kwargs[name]
+    request["params"] = {name: kwargs[name] for name in GENERATION_PARAMS if kwargs.get(name) is not None}
+    # Round-trip through JSON so pydantic objects, tuples and enums compare as plain data.
+    return dict(json.loads(json.dumps(request, sort_keys=True, default=str)))
+
+
+def request_key(request: dict[str, Any]) -> str:
+    blob = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CassetteStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, article_id: str, key: str) -> Path:
+        folder = (self.root / article_id).resolve()
+        if self.root.resolve() not in folder.parents:
+            raise CassetteError(f"article id {article_id!r} would leave the cassette folder {self.root}")
+        return folder / f"{key[:20]}.json"
+
+    def load(self, article_id: str, key: str) -> Cassette | None:
+        path = self.path_for(article_id, key)
+        if not path.is_file():
+            return None
+        cassette = _read(path)
+        if cassette.key != key:
+            raise CassetteError(f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record")
+        return cassette
+
+    def save(self, cassette: Cassette) -> Path:
+        path = self.path_for(cassette.article_id, cassette.key)
+        text = json.dumps(cassette.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        atomic_write(path, text)
+        return path
+
+    def recorded_for(self, article_id: str) -> list[Cassette]:
+        folder = self.root / article_id
+        if not folder.is_dir():
+            return []
+        return [_read(path) for path in sorted(folder.glob("*.json"))]
+
+    def nearest(self, article_id: str, attempt: int, request: dict[str, Any]) -> Cassette | None:
+        candidates = self.recorded_for(article_id)
+        same_attempt = [c for c in candidates if c.attempt == attempt] or candidates
+        if not same_attempt:
+            return None
+        return min(same_attempt, key=lambda c: len(_differences(c.request, request)))
+
+
+def _read(path: Path) -> Cassette:
+    try:
+        return Cassette.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CassetteError(f"{path}: corrupt cassette ({where or 'file'}: {first['msg']}); delete it to re-record") from error
+
+
+def atomic_write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except PermissionError as error:
+        raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder") from error
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    changed = []
+    if old.get("model") != new.get("model"):
+        changed.append(f"model {old.get('model')!r} → {new.get('model')!r}")
+    if old.get("mode") != new.get("mode"):
+        changed.append(f"mode {old.get('mode')!r} → {new.get('mode')!r}")
+    if old.get("params") != new.get("params"):
+        changed.append(f"parameters {old.get('params')} → {new.get('params')}")
+    schema_keys = ("response_format", "tools", "tool_choice")
+    if any(old.get(k) != new.get(k) for k in schema_keys):
+        changed.append("response schema")
+    old_messages, new_messages = old.get("messages", []), new.get("messages", [])
+    if old_messages != new_messages:
+        changed.append(_message_change(old_messages, new_messages))
+    return changed
+
+
+def _message_change(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
+    if len(old) != len(new):
+        return f"{len(old)} → {len(new)} messages"
+    for position, (before, after) in enumerate(zip(old, new, strict=True)):
+        if before != after:
+            a, b = str(before.get("content", "")), str(after.get("content", ""))
+            cut = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+            was, now = a[max(0, cut - 15):cut + 25], b[max(0, cut - 15):cut + 25]
+            return f"{after.get('role', 'message')} prompt text at char {cut}: {was!r} → {now!r}"
+    return "messages"
+
+
+def describe_change(nearest: Cassette | None, request: dict[str, Any]) -> str:
+    if nearest is None:
+        return "no cassette recorded for this article"
+    changes = _differences(nearest.request, request)
+    return "; ".join(changes) if changes else "same request, different key (cassette from another llmx version?)"

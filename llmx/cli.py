@@ -1,0 +1,240 @@
+"""The ``llmx`` command. The only place that prints errors and picks exit codes.
+
+Library code raises :mod:`llmx.errors`; here an ``LlmxError`` becomes one red line and its exit
+code. ``LLMX_DEBUG=1`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from llmx import local
+from llmx.articles import load_articles
+from llmx.cassettes import CassetteMode, CassetteStore
+from llmx.client import Gateway, make_client, public_url
+from llmx.config import Settings, load_settings
+from llmx.errors import LlmxError, UsageError
+from llmx.extract import Extractor, run_all
+from llmx.prompts import load_prompt
+from llmx.report import summary_table
+from llmx.retry import RetryPolicy
+from llmx.runs import ArticleResult, RunManifest, RunWriter, default_run_dir, read_results, to_csv
+from llmx.schemas import load_schema
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+# instructor logs every failed attempt at ERROR; llmx reports failures itself, once.
+logging.getLogger("instructor").setLevel(logging.CRITICAL)
+
+
+class LlmxGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LlmxError as error:
+            if os.environ.get("LLMX_DEBUG"):
+                raise
+            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=LlmxGroup)
+@click.version_option(package_name="llmx")
+def main() -> None:
+    """Turn news articles into a scored dataset of incidents with an LLM.
+
+    \b
+    The daily loop:
+      llmx extract seeds/            # replay cassettes, or call the model for what changed
+      llmx score runs/<run>          # precision / recall / F1 against gold/
+      llmx compare runs/<a> runs/<b> # did the prompt edit help?
+    """
+
+
+def settings_options(func: F) -> F:
+    for option in reversed([
+        click.option("--model", help="Model name sent to the server."),
+        click.option("--prompt", help="Prompt template: a name in prompts/ or a .jinja path."),
+        click.option("--schema", "schema", help="Schema: a name in schemas/ or a .py path."),
+    ]):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@settings_options
+@click.option("--base-url", envvar="OPENAI_BASE_URL", help="Any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
+@click.option("--local", "use_local", is_flag=True, help="Use the local llama-server (started if needed, see `llmx local`).")
+@click.option("--replay", "cassette_mode", flag_value="replay", help="Only replay cassettes; a miss is an error (default with no key).")
+@click.option("--record", "cassette_mode", flag_value="record", help="Call the model for every request and record it.")
+@click.option("--auto", "cassette_mode", flag_value="auto", help="Replay what is recorded, record the rest (default with a key).")
+@click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default: runs/<timestamp>); re-use one to resume.")
+@click.option("--concurrency", type=int, help="Articles in flight at once.")
+@click.option("--mode", type=click.Choice(["json_schema", "tools", "md_json"]), help="How the schema is enforced.")
+@click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
+@click.option("--timeout", type=float, help="Seconds per request.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv.")
+def extract(inputs: tuple[str, ...], cassette_mode: CassetteMode | None, use_local: bool, base_url: str | None,
+            fmt: str, out: Path | None, **options: Any) -> None:
+    """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
+
+    With no API key and no --base-url/--local, cassettes are replayed strictly: nothing is sent
+    anywhere, and a request that changed since it was recorded is an error naming the change.
+    """
+    settings = load_settings(overrides={**options, "schema": options.pop("schema")})
+    articles = load_articles(inputs, settings.max_article_chars)
+    prompt = load_prompt(settings.prompt, settings.prompts_dir)
+    schema = load_schema(settings.schema_name, settings.schemas_dir)
+    for article in articles[:1]:
+        prompt.render(article, schema)  # a template error is a usage error, before any call
+    api_key = os.environ.get("OPENAI_API_KEY")
+    served_by: dict[str, str] = {}
+    extra_body = dict(settings.extra_body)
+    if use_local:
+        state = local.up(lambda step: err.print(f"[dim]local:[/] {step}"))
+        base_url = state.base_url
+        served_by = {"server": f"llama.cpp llama-server ({local.SERVER_PACKAGE})", "model_file": local.MODEL_FILE,
+                     "model_sha256": state.model_sha256}
+        extra_body.setdefault("cache_prompt", False)  # repeatable answers at temperature 0
+    elif base_url or api_key:
+        served_by = {"base_url": public_url(base_url or "https://api.openai.com/v1")}
+    live_possible = bool(base_url or api_key)
+    mode = cassette_mode or ("auto" if live_possible and not os.environ.get("CI") else "replay")
+    if mode != "replay" and not live_possible:
+        raise UsageError(f"--{mode} needs a model: set OPENAI_API_KEY, or pass --base-url URL or --local")
+    client = make_client(api_key, base_url, settings.timeout) if live_possible else None
+    gateway = Gateway(
+        client, CassetteStore(settings.cassettes), mode, settings.mode,
+        RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait), served_by, extra_body,
+    )
+    params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
+    if settings.seed is not None:
+        params["seed"] = settings.seed
+    extractor = Extractor(gateway, prompt, schema, settings.model, params, settings.reasks)
+    run_dir = out or default_run_dir(settings.runs_dir)
+    manifest = RunManifest(
+        status="running", started_at=_now(), command=["llmx", *sys.argv[1:]], article_ids=[a.id for a in articles],
+        settings={**settings.model_dump(mode="json", by_alias=True), "cassette_mode": mode, **served_by},
+    )
+    writer = RunWriter(run_dir, manifest)
+    todo = [a for a in articles if a.id not in writer.done]
+    summary = _run_with_progress(extractor, todo, settings.concurrency, writer, mode, run_dir)
+    for result in writer.done.values():
+        summary.add(result)
+    writer.close("complete", summary)
+    if fmt == "csv":
+        (run_dir / "extractions.csv").write_text(to_csv(read_results(run_dir)))
+    out_console = Console()
+    out_console.print(summary_table(summary, mode, run_dir, resumed=len(writer.done)))
+    _exit_for_failures(read_results(run_dir))
+
+
+def _run_with_progress(extractor: Extractor, todo: list[Any], concurrency: int, writer: RunWriter,
+                       mode: str, run_dir: Path) -> Any:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(f"extracting ({mode})", total=len(todo))
+
+        def on_result(result: ArticleResult) -> None:
+            writer.append(result)
+            progress.advance(task)
+
+        try:
+            return asyncio.run(run_all(extractor, todo, concurrency, on_result))
+        except KeyboardInterrupt:
+            progress.stop()
+            saved = len(read_results(run_dir))
+            writer.close("interrupted", writer.manifest.summary)
+            err.print(f"[yellow]interrupted:[/] {saved} article(s) saved in {run_dir}; "
+                      f"resume with the same command plus --out {run_dir}")
+            sys.exit(130)
+
+
+def _exit_for_failures(results: list[ArticleResult]) -> None:
+    failed = [r for r in results if r.status == "failed"]
+    for result in failed[:20]:
+        assert result.error is not None
+        message = result.error.message.removeprefix(f"article {result.article_id}: ")
+        err.print(f"[red]failed[/] {result.article_id} ({result.error.kind}): {message}", highlight=False, soft_wrap=True)
+    if len(failed) > 20:
+        err.print(f"… and {len(failed) - 20} more failed articles; see extractions.jsonl")
+    if any(r.error and r.error.kind == "cassette_miss" for r in failed):
+        sys.exit(3)
+    if failed:
+        sys.exit(1)
+
+
+def _now() -> str:
+    from llmx.cassettes import now_iso
+
+    return now_iso()
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
+def export(run: Path, fmt: str, output: Path | None) -> None:
+    """Export a run as a flat table (one row per incident) for a spreadsheet."""
+    results = read_results(run)
+    text = to_csv(results) if fmt == "csv" else "".join(r.model_dump_json(by_alias=True) + "\n" for r in results)
+    if output:
+        output.write_text(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.group(name="local")
+def local_group() -> None:
+    """A local llama.cpp server with a small real model (Qwen2.5-Coder-1.5B, no key needed)."""
+
+
+def _say(step: str) -> None:
+    err.print(f"[dim]local:[/] {step}")
+
+
+@local_group.command()
+def install() -> None:
+    """Build llama-server and fetch + verify the model into the cache (idempotent)."""
+    with err.status("installing"):
+        binary, model = local.install_server(_say), local.install_model(_say)
+    out.print(f"server: {binary}\nmodel:  {model} (sha256 verified)")
+
+
+@local_group.command()
+@click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}, or a free one).")
+@click.option("--threads", type=int, help="CPU threads for generation (default: all cores).")
+def up(port: int | None, threads: int | None) -> None:
+    """Install if needed, start the server on 127.0.0.1, wait until healthy, print --base-url."""
+    state = local.up(_say, port=port, threads=threads)
+    out.print(f"llama-server is up (pid {state.pid}). Use: [bold]--base-url {state.base_url}[/] or --local")
+
+
+@local_group.command()
+def down() -> None:
+    """Stop the local server."""
+    out.print("stopped" if local.down() else "no local server was running")
+
+
+@local_group.command()
+def status() -> None:
+    """Say whether the local server is running, and where."""
+    state = local.status()
+    installed = local.server_binary().is_file() and local.model_path().is_file()
+    if state:
+        out.print(f"running: pid {state.pid}, {state.base_url}, model {state.model}")
+    else:
+        out.print(f"not running ({'installed' if installed else 'not installed'}); start it with `llmx local up`")

@@ -1,0 +1,66 @@
+"""Render ``prompts/<name>.jinja`` into chat messages in a sandboxed Jinja2 environment.
+
+A template defines ``{% block system %}`` and ``{% block user %}``; each block becomes one
+message. Templates see ``article`` (id, text, date), ``fields`` (the schema's record fields with
+their descriptions) and ``schema_name``. Undefined variables are errors, not empty strings.
+Article text is a value, never template source, so braces in an article are just text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from llmx.articles import Article
+from llmx.errors import PromptError
+from llmx.schemas import SchemaSpec
+
+ROLES = ("system", "user")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    path: Path
+    sha256: str
+    template: jinja2.Template
+
+    def render(self, article: Article, schema: SchemaSpec) -> list[dict[str, str]]:
+        variables: dict[str, Any] = {
+            "article": {"id": article.id, "text": article.text, "date": article.date.isoformat() if article.date else None},
+            "fields": [{"name": name, "description": text} for name, text in schema.descriptions.items()],
+            "schema_name": schema.name,
+        }
+        messages = []
+        try:
+            context = self.template.new_context(variables)
+            for role in ROLES:
+                content = "".join(self.template.blocks[role](context)).strip()
+                messages.append({"role": role, "content": content})
+        except jinja2.UndefinedError as error:
+            raise PromptError(f"{self.path}: {error.message}; the template may use article, fields, schema_name") from error
+        except jinja2.TemplateError as error:
+            raise PromptError(f"{self.path}: {error}") from error
+        return messages
+
+
+def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
+    path = Path(name) if name.endswith(".jinja") else prompts_dir / f"{name}.jinja"
+    if not path.is_file():
+        known = sorted(p.stem for p in prompts_dir.glob("*.jinja"))
+        raise PromptError(f"unknown prompt '{name}': no {path}; known prompts: {', '.join(known) or 'none'}")
+    source = path.read_text()
+    environment = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        template = environment.from_string(source)
+    except jinja2.TemplateSyntaxError as error:
+        raise PromptError(f"{path}:{error.lineno}: template syntax error: {error.message}") from error
+    missing = [role for role in ROLES if role not in template.blocks]
+    if missing:
+        raise PromptError(f"{path}: no {{% block {missing[0]} %}}; a prompt needs a system and a user block")
+    return PromptTemplate(name=path.stem, path=path, sha256=hashlib.sha256(source.encode()).hexdigest(), template=template)

@@ -1,0 +1,87 @@
+"""Incident schema, modelled on the ACLED codebook (see docs/codebook.md).
+
+Edit this file to change what llmx extracts; no code in llmx/ needs to change.
+
+Rules the loader relies on:
+- ``Extraction`` is the response model; its one list field holds the records.
+- Every field is required and nullable: under a JSON grammar a field with a default becomes
+  optional and small models simply omit it. ``null`` means "not reported", never "none".
+- A field named ``evidence`` is grounded: llmx looks the quote up in the article.
+- ``json_schema_extra={"llmx": {...}}`` says how ``llmx score`` compares a field:
+  ``match`` is one of exact, fuzzy, alias, date, number, ignore; ``tolerance`` is for numbers;
+  ``threshold`` (0-100) for fuzzy. llmx strips these keys before the model sees the schema.
+"""
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Weapon(str, Enum):
+    drone = "drone"
+    rocket = "rocket"
+    missile = "missile"
+    air_or_drone_strike = "air/drone strike"
+    artillery = "artillery"
+    explosive = "explosive"
+    gunfire = "gunfire"
+    other = "other"
+
+
+class Incident(BaseModel):
+    """One attack: one place, one day, one attacker. Never an aggregate of many attacks."""
+
+    date: str | None = Field(
+        description="Date of the attack as YYYY-MM-DD, or YYYY-MM if only the month is known; "
+        "null unless the article lets you resolve it (use the publication date for 'on Monday').",
+        json_schema_extra={"llmx": {"match": "date"}},
+    )
+    date_text: str | None = Field(
+        description="The date exactly as the article words it, e.g. 'on Sunday morning'.",
+        json_schema_extra={"llmx": {"match": "ignore"}},
+    )
+    location: str | None = Field(
+        description="Most precise place named: base, town or district, e.g. 'Ain al-Asad airbase'.",
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
+    )
+    admin_region: str | None = Field(
+        description="Province or governorate of the location, if stated, e.g. 'Anbar'.",
+        json_schema_extra={"llmx": {"match": "alias"}},
+    )
+    country: str | None = Field(
+        description="Country where the attack landed or was aimed, e.g. 'Iraq', 'Israel'.",
+        json_schema_extra={"llmx": {"match": "alias"}},
+    )
+    attacker: str | None = Field(
+        description="Who carried out the attack, as named, e.g. 'US forces'.",
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
+    )
+    claimed_by: str | None = Field(
+        description="Group that claimed responsibility, if any.",
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
+    )
+    target: str | None = Field(
+        description="Who or what was attacked, e.g. 'US and coalition forces'.",
+        json_schema_extra={"llmx": {"match": "fuzzy", "threshold": 70}},
+    )
+    weapon: Weapon = Field(description="Main weapon used.", json_schema_extra={"llmx": {"match": "exact"}})
+    intercepted: bool | None = Field(
+        description="true if the projectiles were intercepted or shot down, false if they hit.",
+        json_schema_extra={"llmx": {"match": "exact"}},
+    )
+    killed: int | None = Field(
+        description="People killed; 0 if the article says none; null if not reported.",
+        json_schema_extra={"llmx": {"match": "number", "tolerance": 0}},
+    )
+    injured: int | None = Field(
+        description="People injured; 0 if the article says none; null if not reported.",
+        json_schema_extra={"llmx": {"match": "number", "tolerance": 0}},
+    )
+    evidence: str = Field(
+        description="The exact sentence of the article that reports this attack, copied verbatim.",
+        json_schema_extra={"llmx": {"match": "ignore"}},
+    )
+
+
+class Extraction(BaseModel):
+    incidents: list[Incident] = Field(description="Every distinct attack the article reports.")
