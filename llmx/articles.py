@@ -7,11 +7,11 @@ Ids end up in file names (cassettes, gold), so an id that could escape a folder 
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import json
 import re
 from collections.abc import Iterable, Iterator
-import datetime as dt
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError, field_validator
@@ -46,7 +46,7 @@ def parse_text(article_id: str, raw: str, source: str) -> Article:
     published = None
     if match := DATE_LINE.match(raw):
         published = dt.date.fromisoformat(match.group(1))
-        raw = raw[match.end():]
+        raw = raw[match.end() :]
     text = raw.strip()
     if not text:
         raise ArticleError(f"{source}: the article is empty; remove it or add its text")
@@ -89,11 +89,11 @@ def read_jsonl(text: str, source: str) -> Iterator[Article]:
         try:
             row = _JsonlArticle.model_validate(json.loads(line))
         except json.JSONDecodeError as error:
-            raise ArticleError(f"{where}: not valid JSON ({error.msg}); each line needs {{\"id\", \"text\"}}") from error
+            raise ArticleError(f'{where}: not valid JSON ({error.msg}); each line needs {{"id", "text"}}') from error
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "line"
-            raise ArticleError(f"{where}: '{field}': {first['msg']}; each line needs {{\"id\", \"text\"}}") from error
+            raise ArticleError(f'{where}: \'{field}\': {first["msg"]}; each line needs {{"id", "text"}}') from error
         if not row.text.strip():
             raise ArticleError(f"{where}: article '{row.id}' has empty text")
         yield _article(id=row.id, text=row.text.strip(), date=row.date, source=where)
@@ -127,7 +127,9 @@ def load_articles(inputs: Iterable[str], max_chars: int | None = None) -> list[A
     for path in expand(inputs):
         for article in read_file(path):
             if article.id in seen:
-                raise ArticleError(f"{article.source}: duplicate article id '{article.id}' (also in {seen[article.id]})")
+                raise ArticleError(
+                    f"{article.source}: duplicate article id '{article.id}' (also in {seen[article.id]})"
+                )
             if max_chars is not None and len(article.text) > max_chars:
                 raise ArticleError(
                     f"{article.source}: {len(article.text):,} characters is over the {max_chars:,} limit "

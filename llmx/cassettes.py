@@ -73,7 +73,9 @@ class CassetteStore:
             return None
         cassette = _read(path)
         if cassette.key != key:
-            raise CassetteError(f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record")
+            raise CassetteError(
+                f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record"
+            )
         return cassette
 
     def save(self, cassette: Cassette) -> Path:
@@ -102,7 +104,9 @@ def _read(path: Path) -> Cassette:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise CassetteError(f"{path}: corrupt cassette ({where or 'file'}: {first['msg']}); delete it to re-record") from error
+        raise CassetteError(
+            f"{path}: corrupt cassette ({where or 'file'}: {first['msg']}); delete it to re-record"
+        ) from error
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -142,11 +146,11 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _message_change(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
     if len(old) != len(new):
         return f"{len(old)} → {len(new)} messages"
-    for position, (before, after) in enumerate(zip(old, new, strict=True)):
+    for before, after in zip(old, new, strict=True):
         if before != after:
             a, b = str(before.get("content", "")), str(after.get("content", ""))
             cut = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-            was, now = a[max(0, cut - 15):cut + 25], b[max(0, cut - 15):cut + 25]
+            was, now = a[max(0, cut - 15) : cut + 25], b[max(0, cut - 15) : cut + 25]
             return f"{after.get('role', 'message')} prompt text at char {cut}: {was!r} → {now!r}"
     return "messages"
 

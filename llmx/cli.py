@@ -15,14 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from llmx import local
+from llmx._console import err
 from llmx.articles import load_articles
-from llmx.cassettes import CassetteMode, CassetteStore
+from llmx.cassettes import CassetteMode, CassetteStore, now_iso
+from llmx.cli_local import local_group
+from llmx.cli_score import compare, gold_group, score
 from llmx.client import Gateway, make_client, public_url
-from llmx.config import Settings, load_settings
+from llmx.config import load_settings
 from llmx.errors import LlmxError, UsageError
 from llmx.extract import Extractor, run_all
 from llmx.prompts import load_prompt
@@ -31,8 +33,6 @@ from llmx.retry import RetryPolicy
 from llmx.runs import ArticleResult, RunManifest, RunWriter, default_run_dir, read_results, to_csv
 from llmx.schemas import load_schema
 
-out = Console()
-err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 # instructor logs every failed attempt at ERROR; llmx reports failures itself, once.
 logging.getLogger("instructor").setLevel(logging.CRITICAL)
@@ -63,11 +63,13 @@ def main() -> None:
 
 
 def settings_options(func: F) -> F:
-    for option in reversed([
-        click.option("--model", help="Model name sent to the server."),
-        click.option("--prompt", help="Prompt template: a name in prompts/ or a .jinja path."),
-        click.option("--schema", "schema", help="Schema: a name in schemas/ or a .py path."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--model", help="Model name sent to the server."),
+            click.option("--prompt", help="Prompt template: a name in prompts/ or a .jinja path."),
+            click.option("--schema", "schema", help="Schema: a name in schemas/ or a .py path."),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -75,20 +77,42 @@ def settings_options(func: F) -> F:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @settings_options
-@click.option("--base-url", envvar="OPENAI_BASE_URL", help="Any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
-@click.option("--local", "use_local", is_flag=True, help="Use the local llama-server (started if needed, see `llmx local`).")
-@click.option("--replay", "cassette_mode", flag_value="replay", help="Only replay cassettes; a miss is an error (default with no key).")
+@click.option(
+    "--base-url", envvar="OPENAI_BASE_URL", help="Any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."
+)
+@click.option(
+    "--local", "use_local", is_flag=True, help="Use the local llama-server (started if needed, see `llmx local`)."
+)
+@click.option(
+    "--replay",
+    "cassette_mode",
+    flag_value="replay",
+    help="Only replay cassettes; a miss is an error (default with no key).",
+)
 @click.option("--record", "cassette_mode", flag_value="record", help="Call the model for every request and record it.")
-@click.option("--auto", "cassette_mode", flag_value="auto", help="Replay what is recorded, record the rest (default with a key).")
+@click.option(
+    "--auto", "cassette_mode", flag_value="auto", help="Replay what is recorded, record the rest (default with a key)."
+)
 @click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
-@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default: runs/<timestamp>); re-use one to resume.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Run folder (default: runs/<timestamp>); re-use one to resume."
+)
 @click.option("--concurrency", type=int, help="Articles in flight at once.")
 @click.option("--mode", type=click.Choice(["json_schema", "tools", "md_json"]), help="How the schema is enforced.")
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--timeout", type=float, help="Seconds per request.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv.")
-def extract(inputs: tuple[str, ...], cassette_mode: CassetteMode | None, use_local: bool, base_url: str | None,
-            fmt: str, out: Path | None, **options: Any) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
+)
+def extract(
+    inputs: tuple[str, ...],
+    cassette_mode: CassetteMode | None,
+    use_local: bool,
+    base_url: str | None,
+    fmt: str,
+    out: Path | None,
+    **options: Any,
+) -> None:
     """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
 
     With no API key and no --base-url/--local, cassettes are replayed strictly: nothing is sent
@@ -106,8 +130,11 @@ def extract(inputs: tuple[str, ...], cassette_mode: CassetteMode | None, use_loc
     if use_local:
         state = local.up(lambda step: err.print(f"[dim]local:[/] {step}"))
         base_url = state.base_url
-        served_by = {"server": f"llama.cpp llama-server ({local.SERVER_PACKAGE})", "model_file": local.MODEL_FILE,
-                     "model_sha256": state.model_sha256}
+        served_by = {
+            "server": f"llama.cpp llama-server ({local.SERVER_PACKAGE})",
+            "model_file": local.MODEL_FILE,
+            "model_sha256": state.model_sha256,
+        }
         extra_body.setdefault("cache_prompt", False)  # repeatable answers at temperature 0
     elif base_url or api_key:
         served_by = {"base_url": public_url(base_url or "https://api.openai.com/v1")}
@@ -117,8 +144,13 @@ def extract(inputs: tuple[str, ...], cassette_mode: CassetteMode | None, use_loc
         raise UsageError(f"--{mode} needs a model: set OPENAI_API_KEY, or pass --base-url URL or --local")
     client = make_client(api_key, base_url, settings.timeout) if live_possible else None
     gateway = Gateway(
-        client, CassetteStore(settings.cassettes), mode, settings.mode,
-        RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait), served_by, extra_body,
+        client,
+        CassetteStore(settings.cassettes),
+        mode,
+        settings.mode,
+        RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait),
+        served_by,
+        extra_body,
     )
     params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
     if settings.seed is not None:
@@ -126,7 +158,10 @@ def extract(inputs: tuple[str, ...], cassette_mode: CassetteMode | None, use_loc
     extractor = Extractor(gateway, prompt, schema, settings.model, params, settings.reasks)
     run_dir = out or default_run_dir(settings.runs_dir)
     manifest = RunManifest(
-        status="running", started_at=_now(), command=["llmx", *sys.argv[1:]], article_ids=[a.id for a in articles],
+        status="running",
+        started_at=now_iso(),
+        command=["llmx", *sys.argv[1:]],
+        article_ids=[a.id for a in articles],
         settings={**settings.model_dump(mode="json", by_alias=True), "cassette_mode": mode, **served_by},
     )
     writer = RunWriter(run_dir, manifest)
@@ -137,14 +172,20 @@ def extract(inputs: tuple[str, ...], cassette_mode: CassetteMode | None, use_loc
     writer.close("complete", summary)
     if fmt == "csv":
         (run_dir / "extractions.csv").write_text(to_csv(read_results(run_dir)))
-    out_console = Console()
-    out_console.print(summary_table(summary, mode, run_dir, resumed=len(writer.done)))
+    out.print(summary_table(summary, mode, run_dir, resumed=len(writer.done)))
     _exit_for_failures(read_results(run_dir))
 
 
-def _run_with_progress(extractor: Extractor, todo: list[Any], concurrency: int, writer: RunWriter,
-                       mode: str, run_dir: Path) -> Any:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+def _run_with_progress(
+    extractor: Extractor, todo: list[Any], concurrency: int, writer: RunWriter, mode: str, run_dir: Path
+) -> Any:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, transient=False) as progress:
         task = progress.add_task(f"extracting ({mode})", total=len(todo))
 
@@ -158,8 +199,10 @@ def _run_with_progress(extractor: Extractor, todo: list[Any], concurrency: int, 
             progress.stop()
             saved = len(read_results(run_dir))
             writer.close("interrupted", writer.manifest.summary)
-            err.print(f"[yellow]interrupted:[/] {saved} article(s) saved in {run_dir}; "
-                      f"resume with the same command plus --out {run_dir}")
+            err.print(
+                f"[yellow]interrupted:[/] {saved} article(s) saved in {run_dir}; "
+                f"resume with the same command plus --out {run_dir}"
+            )
             sys.exit(130)
 
 
@@ -168,19 +211,15 @@ def _exit_for_failures(results: list[ArticleResult]) -> None:
     for result in failed[:20]:
         assert result.error is not None
         message = result.error.message.removeprefix(f"article {result.article_id}: ")
-        err.print(f"[red]failed[/] {result.article_id} ({result.error.kind}): {message}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]failed[/] {result.article_id} ({result.error.kind}): {message}", highlight=False, soft_wrap=True
+        )
     if len(failed) > 20:
         err.print(f"… and {len(failed) - 20} more failed articles; see extractions.jsonl")
     if any(r.error and r.error.kind == "cassette_miss" for r in failed):
         sys.exit(3)
     if failed:
         sys.exit(1)
-
-
-def _now() -> str:
-    from llmx.cassettes import now_iso
-
-    return now_iso()
 
 
 @main.command()
@@ -197,44 +236,7 @@ def export(run: Path, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
-@main.group(name="local")
-def local_group() -> None:
-    """A local llama.cpp server with a small real model (Qwen2.5-Coder-1.5B, no key needed)."""
-
-
-def _say(step: str) -> None:
-    err.print(f"[dim]local:[/] {step}")
-
-
-@local_group.command()
-def install() -> None:
-    """Build llama-server and fetch + verify the model into the cache (idempotent)."""
-    with err.status("installing"):
-        binary, model = local.install_server(_say), local.install_model(_say)
-    out.print(f"server: {binary}\nmodel:  {model} (sha256 verified)")
-
-
-@local_group.command()
-@click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}, or a free one).")
-@click.option("--threads", type=int, help="CPU threads for generation (default: all cores).")
-def up(port: int | None, threads: int | None) -> None:
-    """Install if needed, start the server on 127.0.0.1, wait until healthy, print --base-url."""
-    state = local.up(_say, port=port, threads=threads)
-    out.print(f"llama-server is up (pid {state.pid}). Use: [bold]--base-url {state.base_url}[/] or --local")
-
-
-@local_group.command()
-def down() -> None:
-    """Stop the local server."""
-    out.print("stopped" if local.down() else "no local server was running")
-
-
-@local_group.command()
-def status() -> None:
-    """Say whether the local server is running, and where."""
-    state = local.status()
-    installed = local.server_binary().is_file() and local.model_path().is_file()
-    if state:
-        out.print(f"running: pid {state.pid}, {state.base_url}, model {state.model}")
-    else:
-        out.print(f"not running ({'installed' if installed else 'not installed'}); start it with `llmx local up`")
+main.add_command(local_group)
+main.add_command(score)
+main.add_command(compare)
+main.add_command(gold_group)

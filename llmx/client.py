@@ -21,7 +21,15 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
-from llmx.cassettes import Cassette, CassetteMode, CassetteStore, canonical_request, describe_change, now_iso, request_key
+from llmx.cassettes import (
+    Cassette,
+    CassetteMode,
+    CassetteStore,
+    canonical_request,
+    describe_change,
+    now_iso,
+    request_key,
+)
 from llmx.errors import (
     CassetteMiss,
     InvalidOutputError,
@@ -55,12 +63,17 @@ class CallLog:
     def add(self, key: str, replayed: bool, latency: float, completion: ChatCompletion | None) -> None:
         usage = completion.usage if completion else None
         choice = completion.choices[0] if completion and completion.choices else None
-        self.calls.append(CallRecord(
-            key=key, attempt=len(self.calls), replayed=replayed, latency_s=round(latency, 3),
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason if choice else None,
-        ))
+        self.calls.append(
+            CallRecord(
+                key=key,
+                attempt=len(self.calls),
+                replayed=replayed,
+                latency_s=round(latency, 3),
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+                finish_reason=choice.finish_reason if choice else None,
+            )
+        )
 
 
 def public_url(url: str) -> str:
@@ -72,12 +85,19 @@ def public_url(url: str) -> str:
 
 
 def make_client(
-    api_key: str | None, base_url: str | None, timeout: float, transport: httpx2.AsyncBaseTransport | None = None,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: float,
+    transport: httpx2.AsyncBaseTransport | None = None,
 ) -> openai.AsyncOpenAI:
     # openai's own retries are off: llmx's RetryPolicy is the one place that decides.
     http_client = httpx2.AsyncClient(transport=transport, timeout=timeout) if transport else None
     return openai.AsyncOpenAI(
-        api_key=api_key or "no-key", base_url=base_url, timeout=timeout, max_retries=0, http_client=http_client,
+        api_key=api_key or "no-key",
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=0,
+        http_client=http_client,
     )
 
 
@@ -124,13 +144,23 @@ class Gateway:
         try:
             completion = ChatCompletion.model_validate(body)
         except ValueError as error:
-            raise InvalidOutputError(f"the server's answer is not a chat completion: {error}", json.dumps(body)[:2000]) from error
+            raise InvalidOutputError(
+                f"the server's answer is not a chat completion: {error}", json.dumps(body)[:2000]
+            ) from error
         log.add(key, replayed=False, latency=latency, completion=completion)
         _refuse_unusable(completion)  # before saving: failures are never cached
-        self.store.save(Cassette(
-            key=key, article_id=article_id, attempt=attempt, recorded_at=now_iso(), latency_s=round(latency, 3),
-            served_by=self.served_by, request=request, response=body,
-        ))
+        self.store.save(
+            Cassette(
+                key=key,
+                article_id=article_id,
+                attempt=attempt,
+                recorded_at=now_iso(),
+                latency_s=round(latency, 3),
+                served_by=self.served_by,
+                request=request,
+                response=body,
+            )
+        )
         return completion
 
     async def _call_with_retries(self, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -150,9 +180,13 @@ class Gateway:
         try:
             body = json.loads(content)
         except ValueError as error:
-            raise InvalidOutputError("the server answered with a body that is not JSON", content[:2000].decode(errors="replace")) from error
+            raise InvalidOutputError(
+                "the server answered with a body that is not JSON", content[:2000].decode(errors="replace")
+            ) from error
         if not isinstance(body, dict):
-            raise InvalidOutputError("the server answered with JSON that is not an object", content[:2000].decode(errors="replace"))
+            raise InvalidOutputError(
+                "the server answered with JSON that is not an object", content[:2000].decode(errors="replace")
+            )
         return body
 
 

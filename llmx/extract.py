@@ -54,7 +54,8 @@ def grounded_response_model(schema: SchemaSpec) -> type[BaseModel]:
             if not evidence or context.get("reasks_left", 0) <= 0:
                 return self
             missing = [
-                number for number, record in enumerate(getattr(self, list_field), start=1)
+                number
+                for number, record in enumerate(getattr(self, list_field), start=1)
                 if not ground(getattr(record, evidence), context["text"]).grounded
             ]
             if missing:
@@ -85,16 +86,26 @@ class Extractor:
 
     def provenance(self, log: CallLog, started: float, grounding_reasks: int = 0) -> Provenance:
         return Provenance(
-            model=self.model, prompt=self.prompt.name, prompt_sha256=self.prompt.sha256,
-            schema=self.schema.name, schema_sha256=self.schema.sha256, mode=self.gateway.mode,
+            model=self.model,
+            prompt=self.prompt.name,
+            prompt_sha256=self.prompt.sha256,
+            schema=self.schema.name,
+            schema_sha256=self.schema.sha256,
+            mode=self.gateway.mode,
             usage=Usage(
                 prompt_tokens=sum(c.prompt_tokens for c in log.calls),
                 completion_tokens=sum(c.completion_tokens for c in log.calls),
             ),
-            attempts=len(log.calls), live_calls=sum(not c.replayed for c in log.calls),
-            replayed_calls=sum(c.replayed for c in log.calls), grounding_reasks=grounding_reasks,
-            latency_s=round(sum(c.latency_s for c in log.calls) if log.calls and all(c.replayed for c in log.calls)
-                            else time.perf_counter() - started, 3),
+            attempts=len(log.calls),
+            live_calls=sum(not c.replayed for c in log.calls),
+            replayed_calls=sum(c.replayed for c in log.calls),
+            grounding_reasks=grounding_reasks,
+            latency_s=round(
+                sum(c.latency_s for c in log.calls)
+                if log.calls and all(c.replayed for c in log.calls)
+                else time.perf_counter() - started,
+                3,
+            ),
             cassette_keys=[c.key for c in log.calls],
         )
 
@@ -112,14 +123,21 @@ class Extractor:
         _GROUNDING.set(context)
         try:
             parsed = await patched(
-                response_model=self.response_model, messages=messages, model=self.model,
-                max_retries=self.reasks, **self.params,
+                response_model=self.response_model,
+                messages=messages,
+                model=self.model,
+                max_retries=self.reasks,
+                **self.params,
             )
         except (InstructorRetryException, IncompleteOutputException, ModelError, CassetteError) as error:
             failure = _failure(error)
             return ArticleResult(
-                article_id=article.id, status="failed", provenance=self.provenance(log, started, context["grounding_reasks"]),
-                error=Failure(kind=failure.kind, message=str(failure), last_output=getattr(failure, "last_output", None)),
+                article_id=article.id,
+                status="failed",
+                provenance=self.provenance(log, started, context["grounding_reasks"]),
+                error=Failure(
+                    kind=failure.kind, message=str(failure), last_output=getattr(failure, "last_output", None)
+                ),
             )
         records = []
         for record in getattr(parsed, self.schema.list_field):
@@ -128,7 +146,9 @@ class Extractor:
             grounding = ground(evidence, article.text) if self.schema.evidence_field else None
             records.append(ExtractedRecord(record=data, grounding=grounding))
         return ArticleResult(
-            article_id=article.id, status="ok", incidents=records,
+            article_id=article.id,
+            status="ok",
+            incidents=records,
             provenance=self.provenance(log, started, context["grounding_reasks"]),
         )
 

@@ -16,11 +16,23 @@ from rapidfuzz import fuzz
 GroundingStatus = Literal["exact", "normalized", "fuzzy", "ungrounded"]
 FUZZY_THRESHOLD = 90.0  # rapidfuzz partial_ratio on normalised text, 0-100
 
-_TRANSLATE = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ",
-})
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
 
 
 class Grounding(BaseModel):
@@ -65,11 +77,15 @@ def ground(quote: str | None, text: str) -> Grounding:
     norm_quote, _ = normalize_with_map(stripped)
     start = norm_text.find(norm_quote)
     if start >= 0 and norm_quote:
-        return Grounding(status="normalized", start=index[start], end=index[start + len(norm_quote) - 1] + 1, score=100.0)
+        return Grounding(
+            status="normalized", start=index[start], end=index[start + len(norm_quote) - 1] + 1, score=100.0
+        )
     alignment = fuzz.partial_ratio_alignment(norm_quote, norm_text, score_cutoff=FUZZY_THRESHOLD)
     if alignment is not None and alignment.dest_end > alignment.dest_start:
         return Grounding(
-            status="fuzzy", start=index[alignment.dest_start], end=index[alignment.dest_end - 1] + 1,
+            status="fuzzy",
+            start=index[alignment.dest_start],
+            end=index[alignment.dest_end - 1] + 1,
             score=round(alignment.score, 1),
         )
     return Grounding(status="ungrounded")

@@ -17,7 +17,6 @@ makes the assembled model trustworthy, so a mismatch is refused.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import socket
@@ -89,8 +88,7 @@ def _run_logged(cmd: list[str], env: dict[str, str] | None, what: str) -> None:
         done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
     if done.returncode != 0:
         raise LocalServerError(
-            f"{what} failed (exit {done.returncode}); see {log} for pip's output, "
-            "then run `llmx local install` again"
+            f"{what} failed (exit {done.returncode}); see {log} for pip's output, then run `llmx local install` again"
         )
 
 
@@ -223,7 +221,10 @@ def _free_port(preferred: int) -> int:
 
 
 def up(
-    progress: Progress, port: int | None = None, threads: int | None = None, ctx_size: int = 8192,
+    progress: Progress,
+    port: int | None = None,
+    threads: int | None = None,
+    ctx_size: int = 8192,
     wait_seconds: float = 120.0,
 ) -> ServerState:
     """Install what is missing, start the server on 127.0.0.1 and wait until it is healthy."""
@@ -234,10 +235,22 @@ def up(
     chosen = _free_port(port or DEFAULT_PORT)
     log = local_dir() / "server.log"
     cmd = [
-        str(binary), "--model", str(model), "--alias", MODEL_ALIAS,
-        "--host", "127.0.0.1", "--port", str(chosen),
-        "--threads", str(threads or os.cpu_count() or 2), "--ctx-size", str(ctx_size),
-        "--parallel", "1", "--metrics",
+        str(binary),
+        "--model",
+        str(model),
+        "--alias",
+        MODEL_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(chosen),
+        "--threads",
+        str(threads or os.cpu_count() or 2),
+        "--ctx-size",
+        str(ctx_size),
+        "--parallel",
+        "1",
+        "--metrics",
         # The prompt-prefix cache makes temperature-0 answers differ between identical requests.
         "--no-cache-prompt",
     ]
@@ -251,8 +264,12 @@ def up(
             raise LocalServerError(f"llama-server exited with code {process.returncode}; see {log}")
         if healthy(base_url, timeout=1.0):
             state = ServerState(
-                pid=process.pid, port=chosen, base_url=base_url, model=MODEL_ALIAS,
-                model_sha256=MODEL_SHA256, started_at=time.time(),
+                pid=process.pid,
+                port=chosen,
+                base_url=base_url,
+                model=MODEL_ALIAS,
+                model_sha256=MODEL_SHA256,
+                started_at=time.time(),
             )
             _state_file().write_text(state.model_dump_json(indent=2))
             return state

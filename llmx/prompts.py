@@ -32,7 +32,11 @@ class PromptTemplate:
 
     def render(self, article: Article, schema: SchemaSpec) -> list[dict[str, str]]:
         variables: dict[str, Any] = {
-            "article": {"id": article.id, "text": article.text, "date": article.date.isoformat() if article.date else None},
+            "article": {
+                "id": article.id,
+                "text": article.text,
+                "date": article.date.isoformat() if article.date else None,
+            },
             "fields": [{"name": name, "description": text} for name, text in schema.descriptions.items()],
             "schema_name": schema.name,
         }
@@ -43,7 +47,9 @@ class PromptTemplate:
                 content = "".join(self.template.blocks[role](context)).strip()
                 messages.append({"role": role, "content": content})
         except jinja2.UndefinedError as error:
-            raise PromptError(f"{self.path}: {error.message}; the template may use article, fields, schema_name") from error
+            raise PromptError(
+                f"{self.path}: {error.message}; the template may use article, fields, schema_name"
+            ) from error
         except jinja2.TemplateError as error:
             raise PromptError(f"{self.path}: {error}") from error
         return messages
@@ -63,4 +69,6 @@ def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
     missing = [role for role in ROLES if role not in template.blocks]
     if missing:
         raise PromptError(f"{path}: no {{% block {missing[0]} %}}; a prompt needs a system and a user block")
-    return PromptTemplate(name=path.stem, path=path, sha256=hashlib.sha256(source.encode()).hexdigest(), template=template)
+    return PromptTemplate(
+        name=path.stem, path=path, sha256=hashlib.sha256(source.encode()).hexdigest(), template=template
+    )

@@ -1,12 +1,19 @@
-"""Rich renderables. Pure: they take results and return tables; the CLI prints them."""
+"""Rich renderables for runs and scores. Pure: they take results and return renderables; the CLI
+prints them (and records them for ``--html``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
-from llmx.runs import RunSummary
+from llmx.runs import ArticleResult, RunSummary
+from llmx.scoring import PRF, ArticleScore, Score
 
 
 def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0) -> Table:
@@ -20,9 +27,171 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
     table.add_row("ungrounded evidence", str(summary.ungrounded))
     table.add_row("grounding re-asks", str(summary.grounding_reasks))
     table.add_row("requests replayed / live", f"{summary.replayed_calls} / {summary.live_calls}")
-    table.add_row("tokens (prompt + completion)",
-                  f"{summary.usage.prompt_tokens:,} + {summary.usage.completion_tokens:,}")
+    table.add_row(
+        "tokens (prompt + completion)", f"{summary.usage.prompt_tokens:,} + {summary.usage.completion_tokens:,}"
+    )
     if summary.failures:
         table.add_row("failures", ", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items())))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
+
+
+def run_facts(results: list[ArticleResult]) -> dict[str, Any]:
+    """What a score reports about the run itself: grounding, failures, tokens."""
+    summary = RunSummary()
+    for result in results:
+        summary.add(result)
+    return {
+        "grounding": {"ungrounded": summary.ungrounded, "grounding_reasks": summary.grounding_reasks},
+        "failures": summary.failures,
+        "usage": {"prompt_tokens": summary.usage.prompt_tokens, "completion_tokens": summary.usage.completion_tokens},
+        "articles_failed": summary.failed,
+    }
+
+
+def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "incidents": score.incidents.summary(),
+        "fields": {name: prf.summary() for name, prf in score.fields.items()},
+        "field_macro_f1": round(score.field_macro_f1, 4),
+        "articles": {
+            article_id: {
+                "incidents": article.incidents.summary(),
+                "failed": article.failed,
+                "matched": len(article.matched),
+                "missed": len(article.missed),
+                "spurious": len(article.spurious),
+            }
+            for article_id, article in score.articles.items()
+        },
+        **facts,
+    }
+
+
+def _f(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
+    i = score.incidents
+    usage = facts["usage"]
+    failures = ", ".join(f"{k} {v}" for k, v in facts["failures"].items()) or "none"
+    text = Text.from_markup(
+        f"[bold]incidents[/]  P {_f(i.precision)}  R {_f(i.recall)}  [bold]F1 {_f(i.f1)}[/]   "
+        f"(tp {i.tp}, fp {i.fp}, fn {i.fn})\n"
+        f"[bold]fields[/]     macro-F1 {_f(score.field_macro_f1)}\n"
+        f"[bold]grounding[/]  {facts['grounding']['ungrounded']} ungrounded, "
+        f"{facts['grounding']['grounding_reasks']} re-asks   [bold]failures[/] {failures}\n"
+        f"[bold]tokens[/]     {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion"
+    )
+    return Panel(text, title=title, title_align="left", expand=False)
+
+
+def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first)
+    for name in ("P", "R", "F1", "tp", "fp", "fn"):
+        table.add_column(name, justify="right")
+    for name, prf in rows.items():
+        if not prf.tp + prf.fp + prf.fn:
+            table.add_row(name, "–", "–", "[dim]–[/]", "0", "0", "0")
+            continue
+        style = "red" if prf.f1 < 0.5 else ("yellow" if prf.f1 < 0.8 else "green")
+        table.add_row(
+            name, _f(prf.precision), _f(prf.recall), f"[{style}]{_f(prf.f1)}[/]", str(prf.tp), str(prf.fp), str(prf.fn)
+        )
+    return table
+
+
+def _record_cell(record: dict[str, Any], names: list[str], differing: set[str]) -> Text:
+    text = Text()
+    for name in names:
+        value = record.get(name)
+        text.append(f"{name}: ", style="dim")
+        text.append(f"{value}\n", style="bold red" if name in differing else "")
+    return text
+
+
+def article_detail(article: ArticleScore, field_names: list[str], evidence_field: str | None) -> Table:
+    title = f"{article.article_id}  F1 {_f(article.incidents.f1)}" + (
+        f"  [red]failed: {article.failed}[/]" if article.failed else ""
+    )
+    table = Table(title=title, title_justify="left", show_lines=True, expand=True)
+    table.add_column("", width=9)
+    table.add_column("predicted", ratio=1)
+    table.add_column("gold", ratio=1)
+    for pair in article.matched:
+        label = "optional" if pair.optional else f"matched\n{pair.similarity:.2f}"
+        table.add_row(
+            label,
+            _record_cell(pair.predicted, field_names, set(pair.differing)),
+            _record_cell(pair.gold, field_names, set(pair.differing)),
+        )
+    for gold in article.missed:
+        table.add_row("[red]missed[/]", "", _record_cell(gold, field_names, set()))
+    for predicted in article.spurious:
+        table.add_row("[red]spurious[/]", _record_cell(predicted, field_names, set()), "")
+    if evidence_field:
+        quotes = [p.predicted.get(evidence_field) for p in article.matched] + [
+            p.get(evidence_field) for p in article.spurious
+        ]
+        for quote in filter(None, quotes):
+            table.add_row("[dim]evidence[/]", Text(f"“{quote}”", style="italic"), "")
+    return table
+
+
+def score_report(
+    score: Score, facts: dict[str, Any], title: str, field_names: list[str], evidence_field: str | None, details: bool
+) -> RenderableType:
+    parts: list[RenderableType] = [
+        headline(score, facts, title),
+        _prf_table("fields (on matched incidents)", "field", score.fields),
+    ]
+    parts.append(_prf_table("articles", "article", {a: s.incidents for a, s in score.articles.items()}))
+    if details:
+        parts.extend(article_detail(article, field_names, evidence_field) for article in score.articles.values())
+    return Group(*parts)
+
+
+def _delta(before: float, after: float) -> str:
+    change = after - before
+    if abs(change) < 0.005:
+        return f"{_f(after)}  [dim]±0[/]"
+    colour = "green" if change > 0 else "red"
+    return f"{_f(after)}  [{colour}]{change:+.2f}[/]"
+
+
+def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, PRF, PRF]]:
+    for name in dict.fromkeys([*a, *b]):
+        yield name, a.get(name, PRF()), b.get(name, PRF())
+
+
+def compare_report(a: Score, b: Score, name_a: str, name_b: str) -> RenderableType:
+    head = Table(title=f"{name_a} → {name_b}", title_justify="left")
+    head.add_column("")
+    head.add_column(name_a, justify="right")
+    head.add_column(name_b, justify="right")
+    for label, x, y in (
+        ("incident P", a.incidents.precision, b.incidents.precision),
+        ("incident R", a.incidents.recall, b.incidents.recall),
+        ("incident F1", a.incidents.f1, b.incidents.f1),
+        ("field macro-F1", a.field_macro_f1, b.field_macro_f1),
+    ):
+        head.add_row(label, _f(x), _delta(x, y))
+    tables: list[RenderableType] = [head]
+    for title, rows_a, rows_b in (
+        ("fields F1", a.fields, b.fields),
+        (
+            "articles F1",
+            {k: v.incidents for k, v in a.articles.items()},
+            {k: v.incidents for k, v in b.articles.items()},
+        ),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("")
+        table.add_column(name_a, justify="right")
+        table.add_column(name_b, justify="right")
+        for name, x, y in _compare_rows(rows_a, rows_b):
+            table.add_row(name, _f(x.f1), _delta(x.f1, y.f1))
+        tables.append(table)
+    return Group(*tables)

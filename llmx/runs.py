@@ -126,12 +126,18 @@ class RunWriter:
         self.jsonl = out / "extractions.jsonl"
         try:
             out.mkdir(parents=True, exist_ok=True)
-            kept = [r for r in read_results(out, missing_ok=True) if r.status == "ok" and r.article_id in manifest.article_ids]
+            kept = [
+                r
+                for r in read_results(out, missing_ok=True)
+                if r.status == "ok" and r.article_id in manifest.article_ids
+            ]
             # Rewrite what is kept (drops failed lines and a half-written last line) before appending.
             atomic_write(self.jsonl, "".join(r.model_dump_json(by_alias=True) + "\n" for r in kept))
             self._handle = self.jsonl.open("a", encoding="utf-8")
         except PermissionError as error:
-            raise OutputError(f"{out}: cannot write the run here ({error.strerror}); pass --out to another folder") from error
+            raise OutputError(
+                f"{out}: cannot write the run here ({error.strerror}); pass --out to another folder"
+            ) from error
         self.done = {r.article_id: r for r in kept}
         self.write_manifest()
 
@@ -183,13 +189,21 @@ def to_csv(results: list[ArticleResult]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for result in sorted(results, key=lambda r: r.article_id):
-        base = {"article_id": result.article_id, "status": result.status, "error": result.error.message if result.error else ""}
+        base = {
+            "article_id": result.article_id,
+            "status": result.status,
+            "error": result.error.message if result.error else "",
+        }
         if not result.incidents:
             writer.writerow(base)
         for number, item in enumerate(result.incidents, start=1):
             row = dict(base, incident=number, **{k: _cell(v) for k, v in item.record.items()})
             if item.grounding:
-                row.update(grounding=item.grounding.status, evidence_start=item.grounding.start, evidence_end=item.grounding.end)
+                row.update(
+                    grounding=item.grounding.status,
+                    evidence_start=item.grounding.start,
+                    evidence_end=item.grounding.end,
+                )
             writer.writerow(row)
     return buffer.getvalue()
 

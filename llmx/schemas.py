@@ -65,13 +65,21 @@ def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
     module = _import_file(path)
     response_model = getattr(module, "Extraction", None)
     if not (isinstance(response_model, type) and issubclass(response_model, BaseModel)):
-        raise SchemaError(f"{path}: defines no pydantic model named 'Extraction'; add one whose one list field holds the records")
+        raise SchemaError(
+            f"{path}: defines no pydantic model named 'Extraction'; add one whose one list field holds the records"
+        )
     list_field, record_model = _record_field(path, response_model)
     fields = {name: _field_spec(path, name, info) for name, info in record_model.model_fields.items()}
     descriptions = {name: info.description or "" for name, info in record_model.model_fields.items()}
     return SchemaSpec(
-        name=path.stem, path=path, sha256=hashlib.sha256(source).hexdigest(), response_model=response_model,
-        list_field=list_field, record_model=record_model, fields=fields, descriptions=descriptions,
+        name=path.stem,
+        path=path,
+        sha256=hashlib.sha256(source).hexdigest(),
+        response_model=response_model,
+        list_field=list_field,
+        record_model=record_model,
+        fields=fields,
+        descriptions=descriptions,
     )
 
 

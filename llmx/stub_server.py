@@ -66,9 +66,19 @@ def first_sentence(body: dict[str, Any]) -> str:
 def valid_answer(body: dict[str, Any]) -> Reply:
     """One schema-valid incident whose evidence is the article's first sentence (grounded)."""
     incident = {
-        "date": None, "date_text": None, "location": "Ain al-Asad airbase", "admin_region": "Anbar",
-        "country": "Iraq", "attacker": None, "claimed_by": "Islamic Resistance in Iraq", "target": "US forces",
-        "weapon": "drone", "intercepted": None, "killed": None, "injured": 0, "evidence": first_sentence(body),
+        "date": None,
+        "date_text": None,
+        "location": "Ain al-Asad airbase",
+        "admin_region": "Anbar",
+        "country": "Iraq",
+        "attacker": None,
+        "claimed_by": "Islamic Resistance in Iraq",
+        "target": "US forces",
+        "weapon": "drone",
+        "intercepted": None,
+        "killed": None,
+        "injured": 0,
+        "evidence": first_sentence(body),
     }
     return Reply(content=json.dumps({"incidents": [incident]}))
 
@@ -142,10 +152,13 @@ class StubServer:
             message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
         prompt, completion = reply.usage
         payload = {
-            "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": body.get("model", "stub"),
-            "choices": [] if reply.fault == "empty_choices" else [
-                {"index": 0, "message": message, "finish_reason": reply.finish_reason}
-            ],
+            "id": "chatcmpl-stub",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "stub"),
+            "choices": []
+            if reply.fault == "empty_choices"
+            else [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         }
         handler._send(200, json.dumps(payload).encode())

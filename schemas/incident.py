@@ -12,12 +12,12 @@ Rules the loader relies on:
   ``threshold`` (0-100) for fuzzy. llmx strips these keys before the model sees the schema.
 """
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 
-class Weapon(str, Enum):
+class Weapon(StrEnum):
     drone = "drone"
     rocket = "rocket"
     missile = "missile"

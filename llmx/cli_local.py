@@ -1,0 +1,51 @@
+"""``llmx local``: a local llama.cpp server with a small real model, no key needed."""
+
+from __future__ import annotations
+
+import click
+
+from llmx import local
+from llmx._console import err, out
+
+
+@click.group(name="local")
+def local_group() -> None:
+    """A local llama.cpp server with a small real model (Qwen2.5-Coder-1.5B, no key needed)."""
+
+
+def _say(step: str) -> None:
+    err.print(f"[dim]local:[/] {step}")
+
+
+@local_group.command()
+def install() -> None:
+    """Build llama-server and fetch + verify the model into the cache (idempotent)."""
+    with err.status("installing"):
+        binary, model = local.install_server(_say), local.install_model(_say)
+    out.print(f"server: {binary}\nmodel:  {model} (sha256 verified)")
+
+
+@local_group.command()
+@click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}, or a free one).")
+@click.option("--threads", type=int, help="CPU threads for generation (default: all cores).")
+def up(port: int | None, threads: int | None) -> None:
+    """Install if needed, start the server on 127.0.0.1, wait until healthy, print --base-url."""
+    state = local.up(_say, port=port, threads=threads)
+    out.print(f"llama-server is up (pid {state.pid}). Use: [bold]--base-url {state.base_url}[/] or --local")
+
+
+@local_group.command()
+def down() -> None:
+    """Stop the local server."""
+    out.print("stopped" if local.down() else "no local server was running")
+
+
+@local_group.command()
+def status() -> None:
+    """Say whether the local server is running, and where."""
+    state = local.status()
+    installed = local.server_binary().is_file() and local.model_path().is_file()
+    if state:
+        out.print(f"running: pid {state.pid}, {state.base_url}, model {state.model}")
+    else:
+        out.print(f"not running ({'installed' if installed else 'not installed'}); start it with `llmx local up`")
