@@ -118,7 +118,7 @@ def atomic_write(path: Path, text: str) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
-    except PermissionError as error:
+    except OSError as error:
         raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder") from error
 
 

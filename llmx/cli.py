@@ -18,7 +18,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from llmx import local
-from llmx._console import err
+from llmx._console import err, out
 from llmx.articles import load_articles
 from llmx.cassettes import CassetteMode, CassetteStore, now_iso
 from llmx.cli_local import local_group
@@ -95,7 +95,10 @@ def settings_options(func: F) -> F:
 )
 @click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="Run folder (default: runs/<timestamp>); re-use one to resume."
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Run folder (default: runs/<timestamp>); re-use one to resume.",
 )
 @click.option("--concurrency", type=int, help="Articles in flight at once.")
 @click.option("--mode", type=click.Choice(["json_schema", "tools", "md_json"]), help="How the schema is enforced.")
@@ -110,7 +113,7 @@ def extract(
     use_local: bool,
     base_url: str | None,
     fmt: str,
-    out: Path | None,
+    out_dir: Path | None,
     **options: Any,
 ) -> None:
     """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
@@ -156,7 +159,7 @@ def extract(
     if settings.seed is not None:
         params["seed"] = settings.seed
     extractor = Extractor(gateway, prompt, schema, settings.model, params, settings.reasks)
-    run_dir = out or default_run_dir(settings.runs_dir)
+    run_dir = out_dir or default_run_dir(settings.runs_dir)
     manifest = RunManifest(
         status="running",
         started_at=now_iso(),

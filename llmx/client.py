@@ -163,6 +163,11 @@ class Gateway:
         )
         return completion
 
+    def _redact(self, text: str) -> str:
+        """Servers echo keys in error bodies ("Incorrect API key provided: sk-..."); never pass one on."""
+        key = self.client.api_key if self.client else ""
+        return text.replace(key, "***") if key and len(key) > 3 else text
+
     async def _call_with_retries(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         assert self.client is not None
         extra = {"extra_body": self.extra_body} if self.extra_body else {}
@@ -174,7 +179,9 @@ class Gateway:
         except openai.APIStatusError as error:
             if is_transient(error):
                 raise TransientModelError(f"HTTP {error.status_code} after {self.policy.max_attempts} tries") from error
-            raise ModelError(f"HTTP {error.status_code}: {_short(error.message)}") from error
+            body = error.body if isinstance(error.body, dict) else {}
+            detail = str(body.get("message") or error.message)
+            raise ModelError(f"HTTP {error.status_code}: {self._redact(_short(detail))}") from None
         except (openai.APITimeoutError, openai.APIConnectionError) as error:
             raise TransientModelError(f"{type(error).__name__} after {self.policy.max_attempts} tries") from error
         try:

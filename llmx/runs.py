@@ -134,7 +134,7 @@ class RunWriter:
             # Rewrite what is kept (drops failed lines and a half-written last line) before appending.
             atomic_write(self.jsonl, "".join(r.model_dump_json(by_alias=True) + "\n" for r in kept))
             self._handle = self.jsonl.open("a", encoding="utf-8")
-        except PermissionError as error:
+        except OSError as error:  # read-only, a file in the way, a full disk...
             raise OutputError(
                 f"{out}: cannot write the run here ({error.strerror}); pass --out to another folder"
             ) from error

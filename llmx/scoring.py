@@ -121,7 +121,13 @@ def similarity(
     ]
     if evidence_field and predicted.get(evidence_field) and gold.get(evidence_field):
         scores.append(fuzz.token_set_ratio(predicted[evidence_field], gold[evidence_field]) / 100.0)
-    return sum(scores) / len(scores) if scores else 0.0
+    if not scores:  # nothing filled on either side: only identical records are the same incident
+        return 1.0 if _fields_only(predicted) == _fields_only(gold) else 0.0
+    return sum(scores) / len(scores)
+
+
+def _fields_only(record: Record) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in ("optional", "note")}
 
 
 def _canonical_order(records: Sequence[Record]) -> list[Record]:

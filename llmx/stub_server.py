@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+import httpx2
+
 Fault = Literal["status", "hang", "drop", "non_json", "refusal", "empty_choices"]
 
 
@@ -33,6 +35,7 @@ class Reply:
     retry_after: str | None = None
     delay: float = 0.0
     usage: tuple[int, int] = (100, 20)
+    error_message: str | None = None
 
 
 Script = Callable[[dict[str, Any], int], Reply]
@@ -83,6 +86,49 @@ def valid_answer(body: dict[str, Any]) -> Reply:
     return Reply(content=json.dumps({"incidents": [incident]}))
 
 
+def chat_completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """The JSON body of a chat completion for ``reply`` (refusal and empty choices included)."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.fault == "refusal":
+        message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+    prompt, completion = reply.usage
+    choices = [{"index": 0, "message": message, "finish_reason": reply.finish_reason}]
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "stub"),
+        "choices": [] if reply.fault == "empty_choices" else choices,
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+    }
+
+
+def mock_transport(script: Script, requests: list[dict[str, Any]] | None = None) -> httpx2.MockTransport:
+    """The same scripted answers in process, without a socket (for unit tests)."""
+    seen = requests if requests is not None else []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content or b"{}")
+        seen.append(body)
+        reply = script(body, len(seen) - 1)
+        if reply.fault == "status":
+            headers = {"retry-after": reply.retry_after} if reply.retry_after else {}
+            return httpx2.Response(
+                reply.status, json={"error": {"message": f"injected {reply.status}"}}, headers=headers
+            )
+        if reply.fault == "non_json":
+            return httpx2.Response(200, content=b"<html>upstream proxy error</html>")
+        if reply.fault in ("hang", "drop"):
+            raise (
+                httpx2.ReadTimeout("injected", request=request)
+                if reply.fault == "hang"
+                else httpx2.RemoteProtocolError("injected", request=request)
+            )
+        return httpx2.Response(200, json=chat_completion(body, reply))
+
+    return httpx2.MockTransport(handle)
+
+
 @dataclass
 class StubServer:
     script: Script = field(default_factory=lambda: always(valid_answer))
@@ -110,7 +156,7 @@ class StubServer:
                 with stub._lock:
                     number = len(stub.requests)
                     stub.requests.append(body)
-                    stub.headers.append(dict(self.headers))
+                    stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = stub.script(body, number)
                 if stub.delay or reply.delay:
                     time.sleep(stub.delay + reply.delay)
@@ -141,27 +187,13 @@ class StubServer:
             return
         if reply.fault == "status":
             extra = {"retry-after": reply.retry_after} if reply.retry_after else {}
-            error = {"error": {"message": f"injected {reply.status}", "type": "server_error"}}
+            error = {"error": {"message": reply.error_message or f"injected {reply.status}", "type": "server_error"}}
             handler._send(reply.status, json.dumps(error).encode(), extra)
             return
         if reply.fault == "non_json":
             handler._send(200, b"<html>upstream proxy error</html>")
             return
-        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
-        if reply.fault == "refusal":
-            message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
-        prompt, completion = reply.usage
-        payload = {
-            "id": "chatcmpl-stub",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body.get("model", "stub"),
-            "choices": []
-            if reply.fault == "empty_choices"
-            else [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-        }
-        handler._send(200, json.dumps(payload).encode())
+        handler._send(200, json.dumps(chat_completion(body, reply)).encode())
 
     def __enter__(self) -> StubServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -37,23 +37,23 @@ class Incident(BaseModel):
         json_schema_extra={"llmx": {"match": "date"}},
     )
     date_text: str | None = Field(
-        description="The date exactly as the article words it, e.g. 'on Sunday morning'.",
+        description="The date exactly as the article words it.",
         json_schema_extra={"llmx": {"match": "ignore"}},
     )
     location: str | None = Field(
-        description="Most precise place named: base, town or district, e.g. 'Ain al-Asad airbase'.",
+        description="Most precise place the article names for the attack (base, town, district); null if none.",
         json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
     )
     admin_region: str | None = Field(
-        description="Province or governorate of the location, if stated, e.g. 'Anbar'.",
+        description="Province or governorate, only if the article names it; otherwise null.",
         json_schema_extra={"llmx": {"match": "alias"}},
     )
     country: str | None = Field(
-        description="Country where the attack landed or was aimed, e.g. 'Iraq', 'Israel'.",
+        description="Country where the attack landed or was aimed.",
         json_schema_extra={"llmx": {"match": "alias"}},
     )
     attacker: str | None = Field(
-        description="Who carried out the attack, as named, e.g. 'US forces'.",
+        description="Who carried out the attack, as the article names them; null if it does not say.",
         json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
     )
     claimed_by: str | None = Field(
@@ -61,7 +61,7 @@ class Incident(BaseModel):
         json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
     )
     target: str | None = Field(
-        description="Who or what was attacked, e.g. 'US and coalition forces'.",
+        description="Who or what was attacked, in the article's words.",
         json_schema_extra={"llmx": {"match": "fuzzy", "threshold": 70}},
     )
     weapon: Weapon = Field(description="Main weapon used.", json_schema_extra={"llmx": {"match": "exact"}})

@@ -1,0 +1,5 @@
+"""``python -m llmx``: the same as the ``llmx`` command."""
+
+from llmx.cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""The CLI end to end, in a temp copy of the project: replay the real seed cassettes, record
+against a stub server on 127.0.0.1, score, compare, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+from llmx.runs import read_results
+from llmx.schemas import load_schema
+from llmx.stub_server import StubServer
+
+
+def lines(run: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in (run / "extractions.jsonl").read_text().splitlines()]
+
+
+def test_extract_replays_the_seed_cassettes_with_no_key(project: Path) -> None:
+    result = run_cli("extract", "seeds/", "--out", "runs/r1")
+    assert result.exit_code == 0, result.output
+    assert "requests replayed / live" in result.output
+    records = lines(project / "runs" / "r1")
+    assert sorted(r["article_id"] for r in records) == sorted(p.stem for p in (project / "seeds").glob("*.txt"))
+    assert all(r["status"] == "ok" and r["provenance"]["live_calls"] == 0 for r in records)
+    incidents = [i for r in records for i in r["incidents"]]
+    assert len(incidents) >= 5
+    schema = load_schema("incident", project / "schemas")
+    for item in incidents:
+        schema.record_model.model_validate(item["record"])  # real, schema-valid records
+    grounded = [i for i in incidents if i["grounding"]["status"] != "ungrounded"]
+    assert len(grounded) >= len(incidents) - 1
+    text = {p.stem: p.read_text() for p in (project / "seeds").glob("*.txt")}
+    for r in records:
+        for item in r["incidents"]:
+            g = item["grounding"]
+            if g["status"] == "exact":
+                assert text[r["article_id"]].find(item["record"]["evidence"]) >= 0
+    manifest = json.loads((project / "runs" / "r1" / "run.json").read_text())
+    assert manifest["status"] == "complete" and manifest["summary"]["articles"] == 5
+
+
+def test_prompt_edit_misses_in_strict_replay_naming_the_change(project: Path) -> None:
+    prompt = project / "prompts" / "incident.jinja"
+    prompt.write_text(prompt.read_text().replace("You extract violent incidents", "You extract ALL violent incidents"))
+    result = run_cli("extract", "seeds/000_e376b6ba81a78c64.txt", "--out", "runs/miss")
+    assert result.exit_code == 3
+    assert "000_e376b6ba81a78c64 (cassette_miss)" in result.output
+    assert "system prompt text at char" in result.output and "ALL violent" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_schema_edit_misses_naming_the_schema(project: Path) -> None:
+    schema = project / "schemas" / "incident.py"
+    schema.write_text(schema.read_text().replace("Main weapon used.", "Main weapon or means used."))
+    result = run_cli("extract", "seeds/001_d33b1ed68cf8519c.txt", "--out", "runs/miss2")
+    assert result.exit_code == 3 and "response schema" in result.output
+
+
+def test_record_against_a_stub_server_then_replay_without_calls(project: Path, live_requests: None) -> None:
+    with StubServer() as server:
+        first = run_cli(
+            "extract",
+            "seeds/",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "stub-model",
+            "--cassettes",
+            "tape",
+            "--out",
+            "runs/live",
+            "--format",
+            "csv",
+        )
+        assert first.exit_code == 0, first.output
+        assert len(server.requests) == 5
+        assert server.requests[0]["response_format"]["type"] == "json_schema"
+        second = run_cli(
+            "extract",
+            "seeds/",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "stub-model",
+            "--cassettes",
+            "tape",
+            "--out",
+            "runs/again",
+        )
+        assert second.exit_code == 0 and len(server.requests) == 5  # all five replayed
+    assert len(list((project / "tape").rglob("*.json"))) == 5
+    assert all(r["provenance"]["replayed_calls"] == 1 for r in lines(project / "runs" / "again"))
+    csv_text = (project / "runs" / "live" / "extractions.csv").read_text()
+    assert csv_text.startswith("article_id,status,incident,date,") and csv_text.count("\n") == 6
+    exported = run_cli("export", "runs/live")
+    assert exported.exit_code == 0 and exported.output == csv_text
+
+
+def test_score_report_json_threshold_and_html(project: Path) -> None:
+    assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
+    report = run_cli("score", "runs/r1")
+    assert report.exit_code == 0, report.output
+    assert "incidents  P" in report.output and "fields (on matched incidents)" in report.output
+    assert "missed" in report.output or "spurious" in report.output or "matched" in report.output
+    as_json = run_cli("score", "runs/r1", "--json")
+    data = json.loads(as_json.output)
+    assert set(data["incidents"]) >= {"precision", "recall", "f1", "tp", "fp", "fn"}
+    assert set(data["fields"]) >= {"weapon", "location", "killed"} and len(data["articles"]) == 5
+    assert data["incidents"]["tp"] + data["incidents"]["fn"] == 10  # the ten required gold incidents
+    too_high = run_cli("score", "runs/r1", "--min-f1", "1.01")
+    assert too_high.exit_code == 4 and "below --min-f1" in too_high.output
+    html = run_cli("score", "runs/r1", "--html", "report.html")
+    assert html.exit_code == 0 and "<html" in (project / "report.html").read_text().lower()
+
+
+def test_compare_shows_deltas_between_two_runs(project: Path, live_requests: None) -> None:
+    assert run_cli("extract", "seeds/", "--out", "runs/a").exit_code == 0
+    with StubServer() as server:
+        assert (
+            run_cli(
+                "extract", "seeds/", "--base-url", server.base_url, "--cassettes", "tape", "--out", "runs/b"
+            ).exit_code
+            == 0
+        )
+    result = run_cli("compare", "runs/a", "runs/b")
+    assert result.exit_code == 0, result.output
+    assert "a → b" in result.output and "incident F1" in result.output and "fields F1" in result.output
+    a, b = (json.loads(run_cli("score", f"runs/{n}", "--json").output) for n in "ab")
+    if a["incidents"]["f1"] != b["incidents"]["f1"]:
+        assert f"{b['incidents']['f1'] - a['incidents']['f1']:+.2f}" in result.output
+
+
+def test_gold_check_accepts_the_seeds_and_names_a_bad_field(project: Path) -> None:
+    ok = run_cli("gold", "check")
+    assert ok.exit_code == 0 and "5 gold files" in ok.output
+    bad = project / "gold" / "001_d33b1ed68cf8519c.json"
+    data = json.loads(bad.read_text())
+    data["incidents"][1]["killed"] = "five"
+    bad.write_text(json.dumps(data))
+    result = run_cli("gold", "check")
+    assert result.exit_code == 2
+    assert "001_d33b1ed68cf8519c.json: incident 2, field 'killed'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_usage_errors_are_one_line_with_exit_2(project: Path) -> None:
+    for args, needle in (
+        (["extract", "nowhere/"], "nowhere/: no such file or folder"),
+        (["extract", "seeds/", "--schema", "nope"], "unknown schema 'nope'"),
+        (["extract", "seeds/", "--prompt", "nope"], "unknown prompt 'nope'"),
+        (["extract", "seeds/", "--record"], "--record needs a model"),
+        (["score", "runs/none"], "no extractions.jsonl"),
+    ):
+        result = run_cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert needle in result.output and len(result.output.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
+
+
+def test_results_read_back_as_models(project: Path) -> None:
+    assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
+    results = read_results(project / "runs" / "r1")
+    assert {r.provenance.model for r in results} == {"qwen2.5-coder-1.5b-instruct-q4_k_m"}

@@ -1,0 +1,165 @@
+"""Faults injected by a real OpenAI-compatible server on 127.0.0.1: retried, re-asked or recorded
+as failed with the reason; tokens of every attempt counted; failures never cached."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from llmx.articles import Article
+from llmx.cassettes import CassetteStore
+from llmx.client import Gateway, make_client
+from llmx.extract import Extractor, run_all
+from llmx.prompts import load_prompt
+from llmx.retry import RetryPolicy, retry_after_seconds
+from llmx.runs import ArticleResult
+from llmx.schemas import load_schema
+from llmx.stub_server import Reply, Script, StubServer, always, sequence, valid_answer
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = Article(id="a1", text="A drone hit the Ain al-Asad airbase on Monday. Nobody was hurt.")
+OK = valid_answer({"messages": [{"role": "user", "content": f"<article>{ARTICLE.text}</article>"}]})
+
+
+def extractor(tmp_path: Path, base_url: str, timeout: float = 5.0) -> Extractor:
+    gateway = Gateway(
+        make_client("sk-test", base_url, timeout),
+        CassetteStore(tmp_path / "tape"),
+        "auto",
+        "json_schema",
+        RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=2.0),
+    )
+    return Extractor(
+        gateway,
+        load_prompt("incident", ROOT / "prompts"),
+        load_schema("incident", ROOT / "schemas"),
+        "m",
+        {"temperature": 0.0},
+        reasks=2,
+    )
+
+
+def extract_with(tmp_path: Path, script: Script, timeout: float = 5.0) -> tuple[ArticleResult, StubServer]:
+    with StubServer(script=script) as server:
+        result = asyncio.run(extractor(tmp_path, server.base_url, timeout).extract(ARTICLE))
+    return result, server
+
+
+def tapes(tmp_path: Path) -> list[Path]:
+    return list((tmp_path / "tape").rglob("*.json"))
+
+
+@pytest.fixture(autouse=True)
+def _live(live_requests: None) -> None:
+    """Every test here talks to the stub on 127.0.0.1."""
+
+
+def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result, server = extract_with(tmp_path, sequence(Reply(fault="status", status=429, retry_after="0.3"), OK))
+    assert time.monotonic() - started >= 0.3  # the server's Retry-After was honoured
+    assert result.status == "ok" and len(server.requests) == 2 and len(tapes(tmp_path)) == 1
+
+
+def test_retry_after_as_http_date() -> None:
+    class Response:
+        headers = {"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"}
+
+    class Error:
+        response = Response()
+
+    assert (retry_after_seconds(Error()) or 0) > 1e8  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_persistent_5xx_is_retried_to_the_bound_then_failed_and_not_cached(tmp_path: Path, status: int) -> None:
+    result, server = extract_with(tmp_path, always(lambda body: Reply(fault="status", status=status)))
+    assert result.status == "failed" and result.error is not None
+    assert result.error.kind == "transient" and f"HTTP {status} after 3 tries" in result.error.message
+    assert len(server.requests) == 3 and tapes(tmp_path) == []
+
+
+def test_a_5xx_blip_is_survived(tmp_path: Path) -> None:
+    result, server = extract_with(tmp_path, sequence(Reply(fault="status", status=502), OK))
+    assert result.status == "ok" and len(server.requests) == 2
+
+
+def test_hang_past_the_timeout_is_a_transient_failure(tmp_path: Path) -> None:
+    result, server = extract_with(tmp_path, always(lambda body: Reply(fault="hang")), timeout=0.3)
+    assert result.status == "failed" and result.error is not None
+    assert result.error.kind == "transient" and "APITimeoutError" in result.error.message
+    assert len(server.requests) == 3
+
+
+def test_dropped_connection_is_retried(tmp_path: Path) -> None:
+    result, server = extract_with(tmp_path, sequence(Reply(fault="drop"), OK))
+    assert result.status == "ok" and len(server.requests) == 2
+
+
+def test_non_json_body_fails_with_the_body_kept(tmp_path: Path) -> None:
+    result, _ = extract_with(tmp_path, always(lambda body: Reply(fault="non_json")))
+    assert result.status == "failed" and result.error is not None and result.error.kind == "invalid_output"
+    assert "upstream proxy error" in (result.error.last_output or "") and tapes(tmp_path) == []
+
+
+def test_content_that_is_not_json_is_reasked_and_tokens_of_every_attempt_count(tmp_path: Path) -> None:
+    result, server = extract_with(tmp_path, sequence(Reply(content="Sure! Here are the incidents:", usage=(70, 5)), OK))
+    assert result.status == "ok" and len(server.requests) == 2
+    assert result.provenance.usage.prompt_tokens == 170 and result.provenance.usage.completion_tokens == 25
+
+
+def test_schema_violation_is_reasked_then_failed_with_last_output(tmp_path: Path) -> None:
+    bad = Reply(content=json.dumps({"incidents": [{"weapon": "trebuchet"}]}), usage=(10, 1))
+    result, server = extract_with(tmp_path, always(lambda body: bad))
+    assert result.status == "failed" and result.error is not None and result.error.kind == "invalid_output"
+    assert "trebuchet" in (result.error.last_output or "") and len(server.requests) == 3
+    assert result.provenance.usage.prompt_tokens == 30
+    # the re-ask told the model what was wrong
+    reask = server.requests[1]["messages"][-1]
+    assert reask["role"] == "user" and "validation errors" in reask["content"] and "trebuchet" in reask["content"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        (Reply(finish_reason="length", content='{"incidents": [{"date'), "truncated"),
+        (Reply(fault="refusal"), "refused"),
+        (Reply(fault="empty_choices"), "invalid_output"),
+    ],
+)
+def test_truncated_refused_and_empty_answers_fail_clearly_and_are_not_cached(
+    tmp_path: Path, reply: Reply, kind: str
+) -> None:
+    result, _ = extract_with(tmp_path, always(lambda body: reply))
+    assert result.status == "failed" and result.error is not None and result.error.kind == kind
+    assert result.provenance.attempts >= 1 and tapes(tmp_path) == []
+
+
+def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:
+    def script(body: dict[str, Any], number: int) -> Reply:
+        return Reply(fault="status", status=503) if "Article id: bad" in json.dumps(body) else valid_answer(body)
+
+    articles = [Article(id=name, text=ARTICLE.text) for name in ("good1", "bad", "good2")]
+    seen: list[ArticleResult] = []
+    with StubServer(script=script) as server:
+        summary = asyncio.run(run_all(extractor(tmp_path, server.base_url), articles, 2, seen.append))
+    assert (summary.ok, summary.failed, summary.failures) == (2, 1, {"transient": 1})
+    assert {r.article_id for r in seen if r.status == "failed"} == {"bad"}
+
+
+def test_cli_exit_code_and_summary_count_failures(project: Path) -> None:
+    def script(body: dict[str, Any], number: int) -> Reply:
+        return Reply(fault="status", status=500) if "000_e376" in json.dumps(body) else valid_answer(body)
+
+    with StubServer(script=script) as server:
+        result = run_cli("extract", "seeds/", "--base-url", server.base_url, "--cassettes", "tape", "--out", "runs/f")
+    assert result.exit_code == 1
+    assert "failures" in result.output and "transient: 1" in result.output
+    assert "failed 000_e376b6ba81a78c64 (transient): HTTP 500 after 5 tries" in result.output
+    assert len(list((project / "tape").rglob("*.json"))) == 4
