@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from conftest import run_cli
@@ -69,7 +69,7 @@ def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path) -> None:
 
 def test_retry_after_as_http_date() -> None:
     class Response:
-        headers = {"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"}
+        headers: ClassVar[dict[str, str]] = {"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"}
 
     class Error:
         response = Response()

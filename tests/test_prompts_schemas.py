@@ -35,12 +35,12 @@ def test_template_errors_are_prompt_errors(tmp_path: Path) -> None:
     with pytest.raises(PromptError, match=r"bad.jinja:1: template syntax error"):
         load_prompt("bad", tmp_path)
     (tmp_path / "undef.jinja").write_text("{% block system %}{{ nope }}{% endblock %}{% block user %}u{% endblock %}")
-    with pytest.raises(PromptError, match="'nope' is undefined"):
+    with pytest.raises(PromptError, match=r"'nope' is undefined"):
         load_prompt("undef", tmp_path).render(Article(id="a", text="t"), SCHEMA)
     (tmp_path / "noblock.jinja").write_text("just text")
-    with pytest.raises(PromptError, match="no {% block system %}"):
+    with pytest.raises(PromptError, match=r"no \{% block system %\}"):
         load_prompt("noblock", tmp_path)
-    with pytest.raises(PromptError, match="unknown prompt 'missing'.*known prompts: bad, noblock, undef"):
+    with pytest.raises(PromptError, match=r"unknown prompt 'missing'.*known prompts: bad, noblock, undef"):
         load_prompt("missing", tmp_path)
 
 

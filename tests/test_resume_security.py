@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 
-from llmx.stub_server import Reply, StubServer, valid_answer
+from llmx.stub_server import Reply, StubServer
 
 SECRET = "sk-llmx-test-SECRET-0123456789"
 
@@ -61,7 +61,7 @@ def test_kill_9_then_the_same_command_finishes_without_repeating_paid_calls(proj
         finished = {json.loads(line)["article_id"] for line in jsonl.read_text().splitlines() if line.endswith("}")}
         before = len(server.requests)
         again = llmx_process(project, *args)
-        stdout, stderr = again.communicate(timeout=120)
+        _, stderr = again.communicate(timeout=120)
         assert again.returncode == 0, stderr
         second_run = article_ids(server.requests[before:])
     assert finished and not finished & set(second_run), "an article finished before the kill was paid for again"
