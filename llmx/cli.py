@@ -20,18 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from llmx import local
 from llmx._console import err, out
 from llmx.articles import load_articles
-from llmx.cassettes import CassetteMode, CassetteStore, now_iso
+from llmx.cassettes import CassetteMode, now_iso
 from llmx.cli_local import local_group
 from llmx.cli_score import compare, gold_group, score
 from llmx.client import Gateway, make_client, public_url
 from llmx.config import load_settings
 from llmx.errors import LlmxError, UsageError
-from llmx.extract import Extractor, run_all
-from llmx.prompts import load_prompt
+from llmx.extract import Extractor, build_extractor, run_all
 from llmx.report import summary_table
-from llmx.retry import RetryPolicy
 from llmx.runs import ArticleResult, RunManifest, RunWriter, default_run_dir, read_results, to_csv
-from llmx.schemas import load_schema
 
 F = TypeVar("F", bound=Callable[..., Any])
 # instructor logs every failed attempt at ERROR; llmx reports failures itself, once.
@@ -123,10 +120,6 @@ def extract(
     """
     settings = load_settings(overrides={**options, "schema": options.pop("schema")})
     articles = load_articles(inputs, settings.max_article_chars)
-    prompt = load_prompt(settings.prompt, settings.prompts_dir)
-    schema = load_schema(settings.schema_name, settings.schemas_dir)
-    for article in articles[:1]:
-        prompt.render(article, schema)  # a template error is a usage error, before any call
     api_key = os.environ.get("OPENAI_API_KEY")
     served_by: dict[str, str] = {}
     extra_body = dict(settings.extra_body)
@@ -146,19 +139,9 @@ def extract(
     if mode != "replay" and not live_possible:
         raise UsageError(f"--{mode} needs a model: set OPENAI_API_KEY, or pass --base-url URL or --local")
     client = make_client(api_key, base_url, settings.timeout) if live_possible else None
-    gateway = Gateway(
-        client,
-        CassetteStore(settings.cassettes),
-        mode,
-        settings.mode,
-        RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait),
-        served_by,
-        extra_body,
-    )
-    params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
-    if settings.seed is not None:
-        params["seed"] = settings.seed
-    extractor = Extractor(gateway, prompt, schema, settings.model, params, settings.reasks)
+    extractor = build_extractor(settings, Gateway.from_settings(settings, client, mode, served_by, extra_body))
+    for article in articles[:1]:
+        extractor.prompt.render(article, extractor.schema)  # a template error is a usage error, before any call
     run_dir = out_dir or default_run_dir(settings.runs_dir)
     manifest = RunManifest(
         status="running",

@@ -30,6 +30,7 @@ from llmx.cassettes import (
     now_iso,
     request_key,
 )
+from llmx.config import Settings
 from llmx.errors import (
     CassetteMiss,
     InvalidOutputError,
@@ -119,6 +120,19 @@ class Gateway:
         self.policy = policy or RetryPolicy()
         self.served_by = served_by or {}
         self.extra_body = extra_body or {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        client: openai.AsyncOpenAI | None,
+        cassette_mode: CassetteMode,
+        served_by: dict[str, str] | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> Gateway:
+        policy = RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait)
+        body = {**settings.extra_body, **(extra_body or {})}
+        return cls(client, CassetteStore(settings.cassettes), cassette_mode, settings.mode, policy, served_by, body)
 
     async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
         request = canonical_request(kwargs, self.mode)

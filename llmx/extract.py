@@ -22,11 +22,12 @@ from pydantic import BaseModel, model_validator
 
 from llmx.articles import Article
 from llmx.client import CallLog, Gateway
+from llmx.config import Settings
 from llmx.errors import CassetteError, InvalidOutputError, ModelError, TruncatedOutputError
 from llmx.grounding import ground
-from llmx.prompts import PromptTemplate
+from llmx.prompts import PromptTemplate, load_prompt
 from llmx.runs import ArticleResult, ExtractedRecord, Failure, Provenance, RunSummary, Usage
-from llmx.schemas import SchemaSpec
+from llmx.schemas import SchemaSpec, load_schema
 
 # Grounding state for the article being validated. A ContextVar, not instructor's `context=`:
 # instructor renders every message as a Jinja template when given a context, which would
@@ -169,6 +170,16 @@ def _failure(error: BaseException) -> ModelError | CassetteError:
     attempts = getattr(error, "n_attempts", "?")
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InvalidOutputError(f"output still invalid after {attempts} attempts: {first_line[:200]}", content)
+
+
+def build_extractor(settings: Settings, gateway: Gateway) -> Extractor:
+    """The extractor the settings describe: prompt, schema, model and generation parameters."""
+    params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
+    if settings.seed is not None:
+        params["seed"] = settings.seed
+    prompt = load_prompt(settings.prompt, settings.prompts_dir)
+    schema = load_schema(settings.schema_name, settings.schemas_dir)
+    return Extractor(gateway, prompt, schema, settings.model, params, settings.reasks)
 
 
 async def run_all(

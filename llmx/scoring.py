@@ -12,15 +12,16 @@ Records are sorted canonically before matching, so the result never depends on t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from numpy.typing import NDArray
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
+from llmx.matching import PairTable, fields_only, pair_table
 from llmx.normalize import Aliases, normalize
 from llmx.schemas import FieldSpec
 
@@ -29,7 +30,8 @@ MIN_SIMILARITY = 0.5
 OPTIONAL_PENALTY = 0.01  # between equally similar gold records, prefer a required one
 
 
-class PRF(BaseModel):
+@dataclass
+class PRF:
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -61,21 +63,22 @@ class PRF(BaseModel):
         }
 
 
-class Pair(BaseModel):
-    predicted: dict[str, Any]
-    gold: dict[str, Any]
+@dataclass
+class Pair:
+    predicted: Record
+    gold: Record
     similarity: float
     optional: bool
     differing: list[str]
 
 
-class ArticleScore(BaseModel):
+@dataclass
+class ArticleScore:
     article_id: str
-    incidents: PRF = PRF()
-    fields: dict[str, PRF] = {}
-    matched: list[Pair] = []
-    missed: list[dict[str, Any]] = []
-    spurious: list[dict[str, Any]] = []
+    incidents: PRF = field(default_factory=PRF)
+    matched: list[Pair] = field(default_factory=list)
+    missed: list[Record] = field(default_factory=list)
+    spurious: list[Record] = field(default_factory=list)
     failed: str | None = None
 
 
@@ -112,7 +115,10 @@ def _field_similarity(spec: FieldSpec, predicted: Any, gold: Any, aliases: Alias
 def similarity(
     predicted: Record, gold: Record, specs: Mapping[str, FieldSpec], aliases: Aliases, evidence_field: str | None = None
 ) -> float:
-    """Mean agreement over the fields that either side fills, evidence overlap included."""
+    """Mean agreement over the fields that either side fills, evidence overlap included.
+
+    The readable, one-pair definition; :func:`llmx.matching.similarity_matrix` computes the same
+    for all pairs at once and is what scoring uses (tests keep the two in agreement)."""
     scores = [
         score
         for name, spec in specs.items()
@@ -122,16 +128,8 @@ def similarity(
     if evidence_field and predicted.get(evidence_field) and gold.get(evidence_field):
         scores.append(fuzz.token_set_ratio(predicted[evidence_field], gold[evidence_field]) / 100.0)
     if not scores:  # nothing filled on either side: only identical records are the same incident
-        return 1.0 if _fields_only(predicted) == _fields_only(gold) else 0.0
+        return 1.0 if fields_only(predicted) == fields_only(gold) else 0.0
     return sum(scores) / len(scores)
-
-
-def _fields_only(record: Record) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in ("optional", "note")}
-
-
-def _canonical_order(records: Sequence[Record]) -> list[Record]:
-    return sorted(records, key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
 def score_article(
@@ -142,68 +140,16 @@ def score_article(
     aliases: Aliases,
     evidence_field: str | None = None,
     min_similarity: float = MIN_SIMILARITY,
-) -> ArticleScore:
-    predicted, gold = _canonical_order(predicted), _canonical_order(gold)
-    result = ArticleScore(article_id=article_id, fields={n: PRF() for n, s in specs.items() if s.match != "ignore"})
-    matched_pred: set[int] = set()
-    matched_gold: set[int] = set()
-    if predicted and gold:
-        sim = np.array([[similarity(p, g, specs, aliases, evidence_field) for g in gold] for p in predicted])
-        penalty = np.array([OPTIONAL_PENALTY if g.get("optional") else 0.0 for g in gold])
-        rows, cols = linear_sum_assignment(sim - penalty, maximize=True)
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            if sim[i, j] < min_similarity:
-                continue
-            matched_pred.add(i)
-            matched_gold.add(j)
-            optional = bool(gold[j].get("optional"))
-            differing = _score_fields(predicted[i], gold[j], specs, aliases, result.fields if not optional else None)
-            result.matched.append(
-                Pair(
-                    predicted=dict(predicted[i]),
-                    gold=dict(gold[j]),
-                    similarity=round(float(sim[i, j]), 4),
-                    optional=optional,
-                    differing=differing,
-                )
-            )
-            if not optional:
-                result.incidents.tp += 1
-    result.spurious = [dict(p) for i, p in enumerate(predicted) if i not in matched_pred]
-    result.missed = [dict(g) for j, g in enumerate(gold) if j not in matched_gold and not g.get("optional")]
-    result.incidents.fp = len(result.spurious)
-    result.incidents.fn = len(result.missed)
-    return result
+) -> Score:
+    """Score one article; ``articles[article_id]`` holds its matched, missed and spurious records."""
+    return score_run({article_id: predicted}, {article_id: gold}, specs, aliases, evidence_field, min_similarity)
 
 
-def _score_fields(
-    predicted: Record, gold: Record, specs: Mapping[str, FieldSpec], aliases: Aliases, counts: dict[str, PRF] | None
-) -> list[str]:
-    differing = []
-    for name, spec in specs.items():
-        if spec.match == "ignore":
-            continue
-        p, g = predicted.get(name), gold.get(name)
-        if p is None and g is None:
-            continue
-        same = p is not None and g is not None and field_equal(spec, p, g, aliases)
-        if not same:
-            differing.append(name)
-        if counts is None:
-            continue
-        tally = counts[name]
-        if same:
-            tally.tp += 1
-        else:
-            tally.fp += p is not None
-            tally.fn += g is not None
-    return differing
-
-
-class Score(BaseModel):
-    incidents: PRF = PRF()
-    fields: dict[str, PRF] = {}
-    articles: dict[str, ArticleScore] = {}
+@dataclass
+class Score:
+    incidents: PRF = field(default_factory=PRF)
+    fields: dict[str, PRF] = field(default_factory=dict)
+    articles: dict[str, ArticleScore] = field(default_factory=dict)
 
     @property
     def field_macro_f1(self) -> float:
@@ -221,13 +167,64 @@ def score_run(
     failures: Mapping[str, str] | None = None,
 ) -> Score:
     """Micro-averaged score over the articles that have gold. A failed article predicts nothing."""
-    total = Score(fields={n: PRF() for n, s in specs.items() if s.match != "ignore"})
-    for article_id in sorted(gold):
-        predicted = predictions.get(article_id) or []
-        article = score_article(article_id, predicted, gold[article_id], specs, aliases, evidence_field, min_similarity)
-        article.failed = (failures or {}).get(article_id)
+    articles = {aid: (list(predictions.get(aid) or []), list(gold[aid])) for aid in sorted(gold)}
+    table, pred, gold_records = pair_table(articles, specs, aliases, evidence_field)
+    optional = np.array([bool(r.get("optional")) for r in gold_records], dtype=bool)
+    names = list(table.equal)
+    total = Score(fields={name: PRF() for name in names})
+    matches: list[tuple[ArticleScore, int, int, int, float]] = []  # (article, pred, gold, pair index, similarity)
+    for block in table.blocks:
+        article = ArticleScore(article_id=block.article_id)
+        article.failed = (failures or {}).get(block.article_id)
+        total.articles[block.article_id] = article
+        rows_n, cols_n = len(block.pred), len(block.gold)
+        taken_p: set[int] = set()
+        taken_g: set[int] = set()
+        if rows_n and cols_n:
+            sim = table.similarity[block.start : block.start + rows_n * cols_n].reshape(rows_n, cols_n)
+            rows, cols = linear_sum_assignment(sim - OPTIONAL_PENALTY * optional[block.gold], maximize=True)
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+                if sim[i, j] >= min_similarity:
+                    p, g = int(block.pred[i]), int(block.gold[j])
+                    taken_p.add(p)
+                    taken_g.add(g)
+                    matches.append((article, p, g, block.start + i * cols_n + j, float(sim[i, j])))
+        article.spurious = [pred[p] for p in block.pred.tolist() if p not in taken_p]
+        article.missed = [gold_records[g] for g in block.gold.tolist() if g not in taken_g and not optional[g]]
+        article.incidents = PRF(tp=0, fp=len(article.spurious), fn=len(article.missed))
+    _tally(matches, table, names, optional, pred, gold_records, total)
+    for article in total.articles.values():
         total.incidents.add(article.incidents)
-        for name, prf in article.fields.items():
-            total.fields[name].add(prf)
-        total.articles[article_id] = article
     return total
+
+
+def _tally(
+    matches: list[tuple[ArticleScore, int, int, int, float]],
+    table: PairTable,
+    names: list[str],
+    optional: NDArray[np.bool_],
+    pred: list[Record],
+    gold: list[Record],
+    total: Score,
+) -> None:
+    """Field outcomes of all matched pairs at once: a value where gold is null is a false
+    positive, a null where gold has a value a false negative, a wrong value both."""
+    if not matches:
+        return
+    p_idx, g_idx, k_idx = (np.array([m[i] for m in matches]) for i in (1, 2, 3))
+    counts = ~optional[g_idx]  # matching optional gold is neither rewarded nor penalised
+    masks = np.zeros(len(matches), dtype=np.int64)
+    for bit, name in enumerate(names):
+        pred_filled, gold_filled = ~table.pred_null[name][p_idx], ~table.gold_null[name][g_idx]
+        same = table.equal[name][k_idx]
+        differs = (pred_filled | gold_filled) & ~same
+        masks |= differs.astype(np.int64) << bit
+        outcome = (same & counts, pred_filled & differs & counts, gold_filled & differs & counts)
+        total.fields[name].add(PRF(*(int(x.sum()) for x in outcome)))
+    decoded: dict[int, list[str]] = {}  # few distinct masks; decode each once
+    for (article, p, g, _, sim), mask in zip(matches, masks.tolist(), strict=True):
+        differing = decoded.get(mask)
+        if differing is None:
+            differing = decoded[mask] = [name for bit, name in enumerate(names) if mask >> bit & 1]
+        article.matched.append(Pair(pred[p], gold[g], round(sim, 4), bool(optional[g]), differing))
+        article.incidents.tp += not optional[g]

@@ -204,3 +204,19 @@ class StubServer:
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+def main() -> None:
+    """``python -m llmx.stub_server --delay 0.2``: serve valid answers until killed; prints the base URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each answer")
+    options = parser.parse_args()
+    with StubServer(delay=options.delay) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

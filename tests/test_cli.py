@@ -3,6 +3,8 @@ against a stub server on 127.0.0.1, score, compare, export."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -93,7 +95,9 @@ def test_record_against_a_stub_server_then_replay_without_calls(project: Path, l
     assert len(list((project / "tape").rglob("*.json"))) == 5
     assert all(r["provenance"]["replayed_calls"] == 1 for r in lines(project / "runs" / "again"))
     csv_text = (project / "runs" / "live" / "extractions.csv").read_text()
-    assert csv_text.startswith("article_id,status,incident,date,") and csv_text.count("\n") == 6
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert csv_text.startswith("article_id,status,incident,date,") and len(rows) == 5
+    assert {row["weapon"] for row in rows} == {"drone"} and all(row["grounding"] == "exact" for row in rows)
     exported = run_cli("export", "runs/live")
     assert exported.exit_code == 0 and exported.output == csv_text
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 installed = local.server_binary().is_file() and local.model_path().is_file()
 
 
+@pytest.fixture
+def local_server() -> Iterator[None]:
+    """Leave the machine as found: stop the server if this test started it."""
+    was_running = local.status() is not None
+    yield
+    if not was_running:
+        local.down()
+
+
 @pytest.mark.live
 @pytest.mark.skipif(not installed and not os.environ.get("LLMX_REQUIRE_LIVE"), reason="run `llmx local install` first")
-def test_live_extract_on_the_local_model(project: Path, live_requests: None) -> None:
+def test_live_extract_on_the_local_model(project: Path, live_requests: None, local_server: None) -> None:
     article = project / "short.txt"
     article.write_text((ROOT / "tests" / "data" / "short.txt").read_text())
     result = run_cli("extract", str(article), "--local", "--record", "--cassettes", "live-tape", "--out", "runs/live")

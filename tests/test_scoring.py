@@ -45,7 +45,7 @@ def test_missing_incident_halves_recall() -> None:
     assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (1, 0, 1)
     assert result.incidents.precision == 1.0 and result.incidents.recall == 0.5
     assert result.incidents.f1 == pytest.approx(2 / 3)
-    assert result.missed[0]["location"] == "Kirkuk"
+    assert result.articles["a"].missed[0]["location"] == "Kirkuk"
 
 
 def test_spurious_incident_halves_precision() -> None:
@@ -53,7 +53,7 @@ def test_spurious_incident_halves_precision() -> None:
     invented = rec(weapon="missile", location="Tehran", country="Iran", killed=40)
     result = score([gold[0], invented], gold)
     assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (1, 1, 0)
-    assert result.incidents.precision == 0.5 and result.spurious == [invented]
+    assert result.incidents.precision == 0.5 and result.articles["a"].spurious == [invented]
 
 
 def test_swapped_pair_needs_optimal_matching() -> None:
@@ -64,7 +64,7 @@ def test_swapped_pair_needs_optimal_matching() -> None:
     p2 = {"f1": "a", "f2": "a", "f3": "a", "f4": "c", "f5": "c"}
     result = score([p1, p2], [g1, g2], EXACT5)
     assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (2, 0, 0)
-    pairs = {(tuple(p.predicted.values()), tuple(p.gold.values())) for p in result.matched}
+    pairs = {(tuple(p.predicted.values()), tuple(p.gold.values())) for p in result.articles["a"].matched}
     assert (tuple(p1.values()), tuple(g2.values())) in pairs
 
 
@@ -78,7 +78,7 @@ def test_field_counts_wrong_value_as_both_and_null_is_not_zero() -> None:
     assert (f["injured"].tp, f["injured"].fp, f["injured"].fn) == (0, 1, 0)  # 0 where gold says null
     assert (f["country"].tp, f["country"].fp, f["country"].fn) == (0, 1, 1)  # wrong value: both
     assert (f["date"].tp, f["location"].tp) == (1, 1)
-    assert set(result.matched[0].differing) == {"killed", "injured", "country"}
+    assert set(result.articles["a"].matched[0].differing) == {"killed", "injured", "country"}
 
 
 def test_aliases_diacritics_and_date_precision() -> None:
@@ -192,3 +192,18 @@ def test_scores_are_bounded_and_independent_of_order(pred, gold, rnd: random.Ran
     assert {k: v.summary() for k, v in first.fields.items()} == {k: v.summary() for k, v in again.fields.items()}
     for prf in [first.incidents, *first.fields.values(), *(a.incidents for a in first.articles.values())]:
         assert 0.0 <= prf.precision <= 1.0 and 0.0 <= prf.recall <= 1.0 and 0.0 <= prf.f1 <= 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(records, min_size=1, max_size=4), st.lists(records, min_size=1, max_size=4))
+def test_vectorised_similarity_agrees_with_the_pairwise_definition(pred, gold) -> None:  # type: ignore[no-untyped-def]
+    from llmx.matching import pair_table
+    from llmx.scoring import similarity
+
+    table, flat_pred, flat_gold = pair_table({"a": (pred, gold)}, INCIDENT.fields, ALIASES, "evidence")
+    for k, (i, j) in enumerate(zip(table.pred_index.tolist(), table.gold_index.tolist(), strict=True)):
+        p, g = flat_pred[i], flat_gold[j]
+        assert table.similarity[k] == pytest.approx(similarity(p, g, INCIDENT.fields, ALIASES, "evidence"))
+        for name, equal in table.equal.items():
+            both = p[name] is not None and g[name] is not None
+            assert bool(equal[k]) == (both and field_equal(INCIDENT.fields[name], p[name], g[name], ALIASES))
