@@ -150,6 +150,7 @@ def pair_table(
     specs: Mapping[str, FieldSpec],
     aliases: Aliases,
     evidence_field: str | None = None,
+    evidence_weight: float = 0.5,
 ) -> tuple[PairTable, list[Record], list[Record]]:
     """All within-article pairs of ``{article id: (predicted, gold)}``, with per-pair similarity."""
     pred: list[Record] = [r for p, _ in articles.values() for r in p]
@@ -182,18 +183,16 @@ def pair_table(
         equal[c.spec.name], layer = _compare(c, pred, gold, pi, gj, aliases)
         pred_null[c.spec.name], gold_null[c.spec.name] = c.pred < 0, c.gold < 0
         layers.append(layer)
-    if evidence is not None:
+    stack = np.vstack(layers) if layers else np.full((1, len(pi)), np.nan)
+    counted = (~np.isnan(stack)).sum(axis=0)
+    similarity = np.divide(np.nansum(stack, axis=0), counted, out=np.zeros(len(pi)), where=counted > 0)
+    for k in np.nonzero(counted == 0)[0].tolist():  # nothing filled either side: only identical records match
+        similarity[k] = 1.0 if fields_only(pred[pi[k]]) == fields_only(gold[gj[k]]) else 0.0
+    if evidence is not None:  # the quote anchors the incident: it is half the similarity when both have one
         both = (evidence.pred[pi] >= 0) & (evidence.gold[gj] >= 0)
-        overlap = np.full(len(pi), np.nan)
-        overlap[both] = (
+        overlap = (
             _per_distinct_pair(evidence.pred[pi][both], evidence.gold[gj][both], evidence.vocabulary, _token_set_ratio)
             / 100.0
         )
-        layers.append(overlap)
-    stack = np.vstack(layers) if layers else np.full((1, len(pi)), np.nan)
-    counted = (~np.isnan(stack)).sum(axis=0)
-    total = np.nansum(stack, axis=0)
-    similarity = np.divide(total, counted, out=np.zeros_like(total), where=counted > 0)
-    for k in np.nonzero(counted == 0)[0].tolist():  # nothing filled either side: only identical records match
-        similarity[k] = 1.0 if fields_only(pred[pi[k]]) == fields_only(gold[gj[k]]) else 0.0
+        similarity[both] = evidence_weight * overlap + (1 - evidence_weight) * similarity[both]
     return PairTable(blocks, pi, gj, similarity, equal, pred_null, gold_null), pred, gold

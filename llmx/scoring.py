@@ -28,6 +28,7 @@ from llmx.schemas import FieldSpec
 Record = Mapping[str, Any]
 MIN_SIMILARITY = 0.5
 OPTIONAL_PENALTY = 0.01  # between equally similar gold records, prefer a required one
+EVIDENCE_WEIGHT = 0.5  # share of the similarity that is evidence overlap, when both sides quote one
 
 
 @dataclass
@@ -115,21 +116,26 @@ def _field_similarity(spec: FieldSpec, predicted: Any, gold: Any, aliases: Alias
 def similarity(
     predicted: Record, gold: Record, specs: Mapping[str, FieldSpec], aliases: Aliases, evidence_field: str | None = None
 ) -> float:
-    """Mean agreement over the fields that either side fills, evidence overlap included.
+    """How alike two records are, 0-1: the mean agreement over the fields either side fills, and,
+    when both quote evidence, half of it is how much the quotes overlap. The quote is the
+    incident's anchor (like ACE's trigger): the same sentence with wrong fields is the same
+    incident with field errors, not a miss plus an invention.
 
-    The readable, one-pair definition; :func:`llmx.matching.similarity_matrix` computes the same
-    for all pairs at once and is what scoring uses (tests keep the two in agreement)."""
+    The readable, one-pair definition; :func:`llmx.matching.pair_table` computes the same for all
+    pairs at once and is what scoring uses (tests keep the two in agreement)."""
     scores = [
         score
         for name, spec in specs.items()
         if spec.match != "ignore"
         if (score := _field_similarity(spec, predicted.get(name), gold.get(name), aliases)) is not None
     ]
+    # nothing filled on either side: only identical records are the same incident
+    identical = 1.0 if fields_only(predicted) == fields_only(gold) else 0.0
+    fields = sum(scores) / len(scores) if scores else identical
     if evidence_field and predicted.get(evidence_field) and gold.get(evidence_field):
-        scores.append(fuzz.token_set_ratio(predicted[evidence_field], gold[evidence_field]) / 100.0)
-    if not scores:  # nothing filled on either side: only identical records are the same incident
-        return 1.0 if fields_only(predicted) == fields_only(gold) else 0.0
-    return sum(scores) / len(scores)
+        overlap = fuzz.token_set_ratio(predicted[evidence_field], gold[evidence_field]) / 100.0
+        return EVIDENCE_WEIGHT * overlap + (1 - EVIDENCE_WEIGHT) * fields
+    return fields
 
 
 def score_article(
@@ -168,7 +174,7 @@ def score_run(
 ) -> Score:
     """Micro-averaged score over the articles that have gold. A failed article predicts nothing."""
     articles = {aid: (list(predictions.get(aid) or []), list(gold[aid])) for aid in sorted(gold)}
-    table, pred, gold_records = pair_table(articles, specs, aliases, evidence_field)
+    table, pred, gold_records = pair_table(articles, specs, aliases, evidence_field, EVIDENCE_WEIGHT)
     optional = np.array([bool(r.get("optional")) for r in gold_records], dtype=bool)
     names = list(table.equal)
     total = Score(fields={name: PRF() for name in names})

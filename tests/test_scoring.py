@@ -29,7 +29,9 @@ def rec(**fields: Any) -> dict[str, Any]:
 
 
 def score(pred: list[dict[str, Any]], gold: list[dict[str, Any]], specs: dict[str, FieldSpec] | None = None):  # type: ignore[no-untyped-def]
-    return score_article("a", pred, gold, specs or INCIDENT.fields, ALIASES if specs is None else NONE)
+    if specs is None:
+        return score_article("a", pred, gold, INCIDENT.fields, ALIASES, "evidence")
+    return score_article("a", pred, gold, specs, NONE)
 
 
 def test_perfect_match() -> None:
@@ -207,3 +209,36 @@ def test_vectorised_similarity_agrees_with_the_pairwise_definition(pred, gold) -
         for name, equal in table.equal.items():
             both = p[name] is not None and g[name] is not None
             assert bool(equal[k]) == (both and field_equal(INCIDENT.fields[name], p[name], g[name], ALIASES))
+
+
+def test_same_evidence_sentence_with_wrong_fields_is_a_match_with_field_errors() -> None:
+    sentence = "A drone targeted Western troops at a military base in Iraq on Wednesday."
+    gold = [
+        rec(
+            location="Ain al-Asad Airbase",
+            country="Iraq",
+            attacker="Islamic Resistance in Iraq",
+            claimed_by="Islamic Resistance in Iraq",
+            target="US and Coalition forces",
+            killed=0,
+            injured=0,
+            evidence=sentence,
+        )
+    ]
+    pred = [
+        rec(
+            date="2023-03-03",
+            location="Ain al-Asad Airbase",
+            admin_region="Iraq",
+            country="Iraq",
+            attacker="pro-Iran militant group",
+            claimed_by="pro-Iran militant group",
+            target="Western troops",
+            intercepted=False,
+            evidence=sentence,
+        )
+    ]
+    result = score(pred, gold)
+    assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (1, 0, 0)
+    assert {"attacker", "killed", "date"} <= set(result.articles["a"].matched[0].differing)
+    assert result.fields["attacker"].fp == 1 and result.fields["killed"].fn == 1
