@@ -42,18 +42,24 @@ class Cassette(BaseModel):
     response: dict[str, Any]
 
 
-def canonical_request(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
+def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
+    """The canonical request as sorted, compact JSON, and its sha256 key."""
     request: dict[str, Any] = {"model": kwargs.get("model"), "mode": mode, "messages": kwargs.get("messages", [])}
     for name in ("response_format", "tools", "tool_choice"):
         if kwargs.get(name) is not None:
             request[name] = kwargs[name]
     request["params"] = {name: kwargs[name] for name in GENERATION_PARAMS if kwargs.get(name) is not None}
-    # Round-trip through JSON so pydantic objects, tuples and enums compare as plain data.
-    return dict(json.loads(json.dumps(request, sort_keys=True, default=str)))
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def canonical_request(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
+    """What a cassette stores of a request: plain JSON data, allow-listed fields only."""
+    return dict(json.loads(canonical_json(kwargs, mode)[0]))
 
 
 def request_key(request: dict[str, Any]) -> str:
-    blob = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    blob = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -62,10 +68,10 @@ class CassetteStore:
         self.root = root
 
     def path_for(self, article_id: str, key: str) -> Path:
-        folder = (self.root / article_id).resolve()
-        if self.root.resolve() not in folder.parents:
+        # Article ids are validated where they are read; this is the last line of defence.
+        if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
             raise CassetteError(f"article id {article_id!r} would leave the cassette folder {self.root}")
-        return folder / f"{key[:20]}.json"
+        return self.root / article_id / f"{key[:20]}.json"
 
     def load(self, article_id: str, key: str) -> Cassette | None:
         path = self.path_for(article_id, key)

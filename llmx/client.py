@@ -25,10 +25,9 @@ from llmx.cassettes import (
     Cassette,
     CassetteMode,
     CassetteStore,
-    canonical_request,
+    canonical_json,
     describe_change,
     now_iso,
-    request_key,
 )
 from llmx.config import Settings
 from llmx.errors import (
@@ -135,8 +134,7 @@ class Gateway:
         return cls(client, CassetteStore(settings.cassettes), cassette_mode, settings.mode, policy, served_by, body)
 
     async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
-        request = canonical_request(kwargs, self.mode)
-        key = request_key(request)
+        text, key = canonical_json(kwargs, self.mode)
         attempt = len(log.calls)
         if self.cassette_mode != "record":
             cassette = self.store.load(article_id, key)
@@ -145,6 +143,7 @@ class Gateway:
                 log.add(key, replayed=True, latency=cassette.latency_s, completion=completion)
                 return completion
             if self.cassette_mode == "replay":
+                request = json.loads(text)
                 change = describe_change(self.store.nearest(article_id, attempt, request), request)
                 raise CassetteMiss(
                     f"article {article_id}: no cassette for request {attempt + 1} ({change}); "
@@ -171,7 +170,7 @@ class Gateway:
                 recorded_at=now_iso(),
                 latency_s=round(latency, 3),
                 served_by=self.served_by,
-                request=request,
+                request=json.loads(text),
                 response=body,
             )
         )

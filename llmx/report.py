@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -13,7 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from llmx.runs import ArticleResult, RunSummary
-from llmx.scoring import PRF, ArticleScore, Score
+
+if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
+    from llmx.scoring import PRF, ArticleScore, Score
 
 
 def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0) -> Table:
@@ -162,6 +164,8 @@ def _delta(before: float, after: float) -> str:
 
 
 def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, PRF, PRF]]:
+    from llmx.scoring import PRF
+
     for name in dict.fromkeys([*a, *b]):
         yield name, a.get(name, PRF()), b.get(name, PRF())
 
