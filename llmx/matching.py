@@ -12,8 +12,10 @@ fields are scored once per *distinct* value pair (``rapidfuzz.process.cpdist``) 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -55,24 +57,73 @@ def fields_only(record: Record) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in ("optional", "note")}
 
 
-def _codes(pred_keys: list[str | None], gold_keys: list[str | None]) -> tuple[Ints, Ints, list[str]]:
-    """Integer codes over the sorted vocabulary of both sides; -1 for null."""
-    vocabulary = sorted({k for k in pred_keys if k is not None} | {k for k in gold_keys if k is not None})
-    index = {value: code for code, value in enumerate(vocabulary)}
+def _columns(records: Sequence[Record], names: list[str]) -> dict[str, list[Any]]:
+    """Field values as columns, read with one C-level itemgetter call per record."""
+    if not records or not names:
+        return {name: [None] * len(records) for name in names}
+    getter = itemgetter(*names)
+    try:
+        rows = list(map(getter, records))
+    except KeyError:  # a record without some field: fall back to .get
+        rows = [tuple(r.get(n) for n in names) if len(names) > 1 else r.get(names[0]) for r in records]
+    if len(names) == 1:
+        return {names[0]: list(rows)}
+    return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
 
-    def encode(keys: list[str | None]) -> Ints:
-        return np.fromiter((-1 if k is None else index[k] for k in keys), dtype=np.int64, count=len(keys))
 
-    return encode(pred_keys), encode(gold_keys), vocabulary
+def _hashable(values: list[Any]) -> list[Any]:
+    try:
+        set(values)
+        return values
+    except TypeError:  # lists or dicts in a custom schema: compare their JSON text
+        return [
+            v if v is None or isinstance(v, (str, int, float, bool)) else json.dumps(v, sort_keys=True) for v in values
+        ]
+
+
+def _codes(pred: list[Any], gold: list[Any], key: Callable[[Any], str]) -> tuple[Ints, Ints, list[str]]:
+    """Integer codes over the sorted vocabulary of ``key(value)`` on both sides; -1 for null.
+
+    Work is per *distinct* value: records repeat values (places, groups, weapons) heavily. Values
+    are told apart by type as well, since True == 1 == 1.0 in a set."""
+    pred, gold = _hashable(pred), _hashable(gold)
+    kinds = (set(map(type, pred)) | set(map(type, gold))) - {type(None)}
+    if len(kinds) > 1:  # tell True from 1 from 1.0 only when a column mixes them
+        pred, gold = list(zip(map(type, pred), pred, strict=True)), list(zip(map(type, gold), gold, strict=True))
+        null: Any = (type(None), None)
+        key_of = {tv: key(tv[1]) for tv in (set(pred) | set(gold)) - {null}}
+    else:
+        null = None
+        key_of = {v: key(v) for v in (set(pred) | set(gold)) - {None}}
+    vocabulary = sorted(set(key_of.values()))
+    index = {k: code for code, k in enumerate(vocabulary)}
+    code_of = {v: index[k] for v, k in key_of.items()}
+    code_of[null] = -1
+
+    def encode(values: list[Any]) -> Ints:
+        return np.fromiter(map(code_of.__getitem__, values), dtype=np.int64, count=len(values))
+
+    return encode(pred), encode(gold), vocabulary
 
 
 def _per_distinct_pair(
-    p: Ints, g: Ints, vocabulary: list[str], score: Callable[[list[str], list[str]], Floats]
+    p: Ints,
+    g: Ints,
+    vocabulary: list[str],
+    score: Callable[[list[str], list[str]], Floats],
+    full_matrix_limit: int = 250_000,
 ) -> Floats:
-    """Score each distinct (p, g) code pair once, then broadcast back to every pair."""
+    """Score each distinct (p, g) code pair once, then broadcast back to every pair.
+
+    A small vocabulary (places, groups, dates) is scored as a full vocabulary x vocabulary
+    matrix and gathered; a large one (evidence quotes) only on the pairs that occur."""
     if len(p) == 0:
         return np.zeros(0)
     width = max(len(vocabulary), 1)
+    if width * width <= full_matrix_limit:
+        left = [a for a in vocabulary for _ in vocabulary]
+        right = vocabulary * width
+        return np.asarray(score(left, right), dtype=np.float64).reshape(width, width)[p, g]
     distinct, inverse = np.unique(p * width + g, return_inverse=True)
     left = [vocabulary[c] for c in (distinct // width).tolist()]
     right = [vocabulary[c] for c in (distinct % width).tolist()]
@@ -87,10 +138,10 @@ def _date_prefix(left: list[str], right: list[str]) -> Floats:
     return np.array([a.startswith(b) for a, b in zip(left, right, strict=True)], dtype=np.float64)
 
 
-def _key(spec: FieldSpec, value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip() if spec.match == "date" else normalize(str(value))
+def _key_function(spec: FieldSpec) -> Callable[[Any], str]:
+    if spec.match == "date":
+        return lambda value: str(value).strip()
+    return lambda value: normalize(str(value))
 
 
 def _as_float(value: Any) -> float:
@@ -106,28 +157,32 @@ class _Coded:
     pred: Ints  # per predicted record: code, -1 for null
     gold: Ints
     vocabulary: list[str]
+    pred_float: Floats | None = None  # number fields only
+    gold_float: Floats | None = None
 
 
-def _encode(spec: FieldSpec, pred: Sequence[Record], gold: Sequence[Record]) -> _Coded:
-    name = spec.name
-    cp, cg, vocabulary = _codes([_key(spec, r.get(name)) for r in pred], [_key(spec, r.get(name)) for r in gold])
-    return _Coded(spec, cp, cg, vocabulary)
+def _encode(spec: FieldSpec, pred_values: list[Any], gold_values: list[Any]) -> _Coded:
+    cp, cg, vocabulary = _codes(pred_values, gold_values, _key_function(spec))
+    if spec.match != "number":
+        return _Coded(spec, cp, cg, vocabulary)
+    as_float = {v: _as_float(v) for v in {*_hashable(pred_values), *_hashable(gold_values)} - {None}}
+    as_float[None] = float("nan")
+    fp = np.fromiter(map(as_float.__getitem__, _hashable(pred_values)), dtype=np.float64, count=len(pred_values))
+    fg = np.fromiter(map(as_float.__getitem__, _hashable(gold_values)), dtype=np.float64, count=len(gold_values))
+    return _Coded(spec, cp, cg, vocabulary, fp, fg)
 
 
-def _compare(
-    coded: _Coded, pred: Sequence[Record], gold: Sequence[Record], pi: Ints, gj: Ints, aliases: Aliases
-) -> tuple[Bools, Floats]:
+def _compare(coded: _Coded, pi: Ints, gj: Ints, aliases: Aliases) -> tuple[Bools, Floats]:
     """(equal, similarity) for every pair; similarity is NaN where both are null."""
-    spec, name = coded.spec, coded.spec.name
+    spec = coded.spec
     pred_null, gold_null = coded.pred < 0, coded.gold < 0
     filled = ~pred_null[pi] & ~gold_null[gj]
     p, g = coded.pred[pi][filled], coded.gold[gj][filled]
     equal = np.zeros(len(pi), dtype=bool)
     similarity = np.zeros(len(pi))
     if spec.match == "number":
-        fp = np.array([_as_float(r.get(name)) for r in pred])
-        fg = np.array([_as_float(r.get(name)) for r in gold])
-        equal[filled] = np.abs(fp[pi][filled] - fg[gj][filled]) <= spec.tolerance
+        assert coded.pred_float is not None and coded.gold_float is not None
+        equal[filled] = np.abs(coded.pred_float[pi][filled] - coded.gold_float[gj][filled]) <= spec.tolerance
     elif spec.match == "exact":
         equal[filled] = p == g
     elif spec.match == "date":
@@ -155,32 +210,47 @@ def pair_table(
     """All within-article pairs of ``{article id: (predicted, gold)}``, with per-pair similarity."""
     pred: list[Record] = [r for p, _ in articles.values() for r in p]
     gold: list[Record] = [r for _, g in articles.values() for r in g]
-    coded = [_encode(spec, pred, gold) for spec in specs.values() if spec.match != "ignore"]
+    scored = [spec for spec in specs.values() if spec.match != "ignore"]
+    names = [spec.name for spec in scored] + ([evidence_field] if evidence_field else [])
+    pred_columns, gold_columns = _columns(pred, names), _columns(gold, names)
+    coded = [_encode(spec, pred_columns[spec.name], gold_columns[spec.name]) for spec in scored]
     evidence: _Coded | None = None
-    if evidence_field:
-        evidence = _Coded(
-            FieldSpec(evidence_field, "fuzzy"),
-            *_codes([r.get(evidence_field) or None for r in pred], [r.get(evidence_field) or None for r in gold]),
-        )
+    if evidence_field:  # compared as written, like similarity(); an empty quote is no quote
+        quotes_p = [q or None for q in pred_columns[evidence_field]]
+        quotes_g = [q or None for q in gold_columns[evidence_field]]
+        evidence = _Coded(FieldSpec(evidence_field, "fuzzy"), *_codes(quotes_p, quotes_g, str))
     # Codes give each record a canonical position that does not depend on the input order.
     sort_keys = [(c.pred, c.gold) for c in [*coded, *([evidence] if evidence else [])]]
     owners_p = np.repeat(np.arange(len(articles)), [len(p) for p, _ in articles.values()])
     owners_g = np.repeat(np.arange(len(articles)), [len(g) for _, g in articles.values()])
     order_p = np.lexsort([k[0] for k in reversed(sort_keys)] + [owners_p]) if pred else np.zeros(0, np.int64)
     order_g = np.lexsort([k[1] for k in reversed(sort_keys)] + [owners_g]) if gold else np.zeros(0, np.int64)
-    blocks, pi_parts, gj_parts, start, at_p, at_g = [], [], [], 0, 0, 0
-    for article_id, (p_records, g_records) in articles.items():
-        rows, cols = order_p[at_p : at_p + len(p_records)], order_g[at_g : at_g + len(g_records)]
-        at_p, at_g = at_p + len(p_records), at_g + len(g_records)
-        blocks.append(Block(article_id, rows, cols, start))
-        pi_parts.append(np.repeat(rows, len(cols)))
-        gj_parts.append(np.tile(cols, len(rows)))
-        start += len(rows) * len(cols)
-    pi = np.concatenate(pi_parts) if pi_parts else np.zeros(0, np.int64)
-    gj = np.concatenate(gj_parts) if gj_parts else np.zeros(0, np.int64)
+    # Every within-article pair, built for all articles at once: pair t of article a is
+    # (row t // G_a, column t % G_a) of that article's P_a x G_a block.
+    sizes_p = np.array([len(p) for p, _ in articles.values()], dtype=np.int64)
+    sizes_g = np.array([len(g) for _, g in articles.values()], dtype=np.int64)
+    first_p, first_g = np.cumsum(sizes_p) - sizes_p, np.cumsum(sizes_g) - sizes_g
+    block_sizes = sizes_p * sizes_g
+    starts = np.cumsum(block_sizes) - block_sizes
+    local = np.arange(int(block_sizes.sum()), dtype=np.int64) - np.repeat(starts, block_sizes)
+    width = np.repeat(sizes_g, block_sizes)
+    pi = order_p[np.repeat(first_p, block_sizes) + local // np.maximum(width, 1)]
+    gj = order_g[np.repeat(first_g, block_sizes) + local % np.maximum(width, 1)]
+    blocks = [
+        Block(article_id, order_p[fp : fp + np_], order_g[fg : fg + ng], start)
+        for article_id, fp, np_, fg, ng, start in zip(
+            articles,
+            first_p.tolist(),
+            sizes_p.tolist(),
+            first_g.tolist(),
+            sizes_g.tolist(),
+            starts.tolist(),
+            strict=True,
+        )
+    ]
     equal, pred_null, gold_null, layers = {}, {}, {}, []
     for c in coded:
-        equal[c.spec.name], layer = _compare(c, pred, gold, pi, gj, aliases)
+        equal[c.spec.name], layer = _compare(c, pi, gj, aliases)
         pred_null[c.spec.name], gold_null[c.spec.name] = c.pred < 0, c.gold < 0
         layers.append(layer)
     stack = np.vstack(layers) if layers else np.full((1, len(pi)), np.nan)
