@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextmanager
 def stub_process(delay: float) -> Iterator[str]:
     """The stub in its own process, so this process's CPU time is llmx's alone."""
-    process = subprocess.Popen([sys.executable, "-m", "llmx.stub_server", "--delay", str(delay)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmx.stub_server", "--delay", str(delay)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout is not None
         yield process.stdout.readline().strip()
@@ -57,8 +58,17 @@ def concurrency_vs_ideal(articles: int, levels: tuple[int, ...], latency: float)
                 summary = asyncio.run(run_all(extractor, corpus, level, lambda result: None))
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             ideal = math.ceil(articles / level) * latency
-            rows.append({"concurrency": level, "articles": articles, "ok": summary.ok, "wall_s": wall, "ideal_s": ideal,
-                         "ratio": wall / ideal, "cpu_ms_per_request": 1000 * cpu / max(summary.live_calls, 1)})
+            rows.append(
+                {
+                    "concurrency": level,
+                    "articles": articles,
+                    "ok": summary.ok,
+                    "wall_s": wall,
+                    "ideal_s": ideal,
+                    "ratio": wall / ideal,
+                    "cpu_ms_per_request": 1000 * cpu / max(summary.live_calls, 1),
+                }
+            )
     return rows
 
 
@@ -66,27 +76,52 @@ def local_model(seeds: Path) -> dict[str, Any]:
     """``llmx extract seeds --local --record`` for real, timed; speeds from llama-server's own timings."""
     state = local.up(lambda step: print(f"  local: {step}", file=sys.stderr))
     with tempfile.TemporaryDirectory() as work:
-        command = [sys.executable, "-m", "llmx", "extract", str(seeds), "--local", "--record", "--concurrency", "1",
-                   "--cassettes", f"{work}/tape", "--out", f"{work}/run"]
+        command = [
+            sys.executable,
+            "-m",
+            "llmx",
+            "extract",
+            str(seeds),
+            "--local",
+            "--record",
+            "--concurrency",
+            "1",
+            "--cassettes",
+            f"{work}/tape",
+            "--out",
+            f"{work}/run",
+        ]
         started = time.perf_counter()
         subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - started
         results = [json.loads(line) for line in Path(f"{work}/run/extractions.jsonl").read_text().splitlines()]
-        timings = [json.loads(p.read_text())["response"].get("timings", {}) for p in Path(f"{work}/tape").rglob("*.json")]
-        score = subprocess.run([sys.executable, "-m", "llmx", "score", f"{work}/run", "--json"], cwd=ROOT,
-                               capture_output=True, text=True, check=False)
+        timings = [
+            json.loads(p.read_text())["response"].get("timings", {}) for p in Path(f"{work}/tape").rglob("*.json")
+        ]
+        score = subprocess.run(
+            [sys.executable, "-m", "llmx", "score", f"{work}/run", "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     articles = len(results)
     usage = [r["provenance"]["usage"] for r in results]
     completion = sum(u["completion_tokens"] for u in usage)
     scored = json.loads(score.stdout) if score.stdout else {}
     return {
-        "articles": articles, "wall_s": wall, "s_per_article": wall / max(articles, 1),
-        "prompt_tokens": sum(u["prompt_tokens"] for u in usage), "completion_tokens": completion,
+        "articles": articles,
+        "wall_s": wall,
+        "s_per_article": wall / max(articles, 1),
+        "prompt_tokens": sum(u["prompt_tokens"] for u in usage),
+        "completion_tokens": completion,
         "requests": sum(r["provenance"]["attempts"] for r in results),
         "prompt_tok_s": _mean(t.get("prompt_per_second") for t in timings),
         "gen_tok_s": _mean(t.get("predicted_per_second") for t in timings),
-        "end_to_end_gen_tok_s": completion / wall, "incident_f1": scored.get("incidents", {}).get("f1"),
-        "field_macro_f1": scored.get("field_macro_f1"), "model_sha256": state.model_sha256,
+        "end_to_end_gen_tok_s": completion / wall,
+        "incident_f1": scored.get("incidents", {}).get("f1"),
+        "field_macro_f1": scored.get("field_macro_f1"),
+        "model_sha256": state.model_sha256,
     }
 
 
@@ -96,8 +131,11 @@ def _mean(values: Any) -> float | None:
 
 
 def tokenize(base_url: str, text: str) -> int:
-    request = urllib.request.Request(base_url.removesuffix("/v1") + "/tokenize", data=json.dumps({"content": text}).encode(),
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        base_url.removesuffix("/v1") + "/tokenize",
+        data=json.dumps({"content": text}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return len(json.loads(response.read())["tokens"])
 
@@ -114,6 +152,12 @@ def token_economy() -> list[dict[str, Any]]:
         empty = Article(id="x", text="x")
         instructions = sum(tokenize(state.base_url, m["content"]) for m in prompt.render(empty, schema)) - 1
         articles = [tokenize(state.base_url, a.text) for a in seeds]
-        rows.append({"prompt": path.stem, "instruction_tokens": instructions, "schema_json_tokens": schema_tokens,
-                     "article_tokens_mean": sum(articles) / len(articles)})
+        rows.append(
+            {
+                "prompt": path.stem,
+                "instruction_tokens": instructions,
+                "schema_json_tokens": schema_tokens,
+                "article_tokens_mean": sum(articles) / len(articles),
+            }
+        )
     return rows

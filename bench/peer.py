@@ -45,15 +45,29 @@ def metrics(base_url: str) -> dict[str, float]:
 def _example() -> Any:
     import langextract as lx
 
-    text = ("Two rockets hit the Victory base near Baghdad airport on Tuesday, injuring one soldier, "
-            "officials said. The Kataib Hezbollah group claimed the attack.")
-    attributes = {"date": "null", "date_text": "on Tuesday", "location": "Victory base", "admin_region": "Baghdad",
-                  "country": "Iraq", "attacker": "Kataib Hezbollah", "claimed_by": "Kataib Hezbollah",
-                  "target": "Victory base", "weapon": "rocket", "intercepted": "false", "killed": "null",
-                  "injured": "1"}
+    text = (
+        "Two rockets hit the Victory base near Baghdad airport on Tuesday, injuring one soldier, "
+        "officials said. The Kataib Hezbollah group claimed the attack."
+    )
+    attributes = {
+        "date": "null",
+        "date_text": "on Tuesday",
+        "location": "Victory base",
+        "admin_region": "Baghdad",
+        "country": "Iraq",
+        "attacker": "Kataib Hezbollah",
+        "claimed_by": "Kataib Hezbollah",
+        "target": "Victory base",
+        "weapon": "rocket",
+        "intercepted": "false",
+        "killed": "null",
+        "injured": "1",
+    }
     evidence = "Two rockets hit the Victory base near Baghdad airport on Tuesday, injuring one soldier, officials said."
-    return lx.data.ExampleData(text=text, extractions=[
-        lx.data.Extraction(extraction_class="incident", extraction_text=evidence, attributes=attributes)])
+    return lx.data.ExampleData(
+        text=text,
+        extractions=[lx.data.Extraction(extraction_class="incident", extraction_text=evidence, attributes=attributes)],
+    )
 
 
 def _value(name: str, raw: Any, weapons: set[str]) -> Any:
@@ -87,16 +101,25 @@ def run_langextract(articles: list[Article]) -> dict[str, Any]:
     state = local.up(lambda step: None)
     schema = load_schema("incident", ROOT / "schemas")
     description = load_prompt("incident", ROOT / "prompts").render(Article(id="x", text="x"), schema)[0]["content"]
-    config = lx.factory.ModelConfig(model_id=state.model, provider="openai", provider_kwargs={
-        "base_url": state.base_url, "api_key": "x", "temperature": 0.0, "max_workers": 1})
+    config = lx.factory.ModelConfig(
+        model_id=state.model,
+        provider="openai",
+        provider_kwargs={"base_url": state.base_url, "api_key": "x", "temperature": 0.0, "max_workers": 1},
+    )
     field_names = [n for n in schema.fields if n != "evidence"]
     weapons = {w.value for w in schema.record_model.model_fields["weapon"].annotation}  # type: ignore[union-attr]
     before, started = metrics(state.base_url), time.perf_counter()
     predictions, failures = {}, {}
     for article in articles:
         try:
-            document = lx.extract(article.text, prompt_description=description, examples=[_example()], config=config,
-                                  max_char_buffer=MAX_CHAR_BUFFER, show_progress=False)
+            document = lx.extract(
+                article.text,
+                prompt_description=description,
+                examples=[_example()],
+                config=config,
+                max_char_buffer=MAX_CHAR_BUFFER,
+                show_progress=False,
+            )
             predictions[article.id] = to_records(document, field_names, weapons)
         except Exception as error:  # a peer's failure is a result to report, not a crash
             predictions[article.id], failures[article.id] = [], f"{type(error).__name__}: {error}"[:200]
@@ -110,9 +133,27 @@ def run_llmx(articles: list[Article], work: Path) -> dict[str, Any]:
 
     state = local.up(lambda step: None)
     before, started = metrics(state.base_url), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "llmx", "extract", str(ROOT / "seeds"), "--local", "--record",
-                    "--concurrency", "1", "--cassettes", str(work / "tape"), "--out", str(work / "run")],
-                   cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmx",
+            "extract",
+            str(ROOT / "seeds"),
+            "--local",
+            "--record",
+            "--concurrency",
+            "1",
+            "--cassettes",
+            str(work / "tape"),
+            "--out",
+            str(work / "run"),
+        ],
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wall, after = time.perf_counter() - started, metrics(state.base_url)
     from llmx.runs import read_results
 
@@ -122,16 +163,31 @@ def run_llmx(articles: list[Article], work: Path) -> dict[str, Any]:
     return _scored(predictions, failures, wall, before, after)
 
 
-def _scored(predictions: dict[str, list[dict[str, Any]]], failures: dict[str, str], wall: float,
-            before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+def _scored(
+    predictions: dict[str, list[dict[str, Any]]],
+    failures: dict[str, str],
+    wall: float,
+    before: dict[str, float],
+    after: dict[str, float],
+) -> dict[str, Any]:
     schema = load_schema("incident", ROOT / "schemas")
     gold = {aid: records for aid, records in load_gold(ROOT / "gold", schema).items() if aid in predictions}
-    score = score_run(predictions, gold, schema.fields, load_aliases(ROOT / "schemas" / "aliases.yaml"),
-                      schema.evidence_field, failures=failures)
+    score = score_run(
+        predictions,
+        gold,
+        schema.fields,
+        load_aliases(ROOT / "schemas" / "aliases.yaml"),
+        schema.evidence_field,
+        failures=failures,
+    )
     return {
-        "incident_p": score.incidents.precision, "incident_r": score.incidents.recall, "incident_f1": score.incidents.f1,
-        "field_macro_f1": score.field_macro_f1, "extracted": sum(len(v) for v in predictions.values()),
-        "failures": failures, "wall_s": wall,
+        "incident_p": score.incidents.precision,
+        "incident_r": score.incidents.recall,
+        "incident_f1": score.incidents.f1,
+        "field_macro_f1": score.field_macro_f1,
+        "extracted": sum(len(v) for v in predictions.values()),
+        "failures": failures,
+        "wall_s": wall,
         "prompt_tokens": after["prompt_tokens_total"] - before["prompt_tokens_total"],
         "completion_tokens": after["tokens_predicted_total"] - before["tokens_predicted_total"],
     }

@@ -20,8 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("concurrency", "replay", "scoring", "tokens", "peer", "local")
@@ -47,11 +47,22 @@ def concurrency_rows(quick: bool) -> list[Row]:
 
     rows = []
     for r in concurrency_vs_ideal(100 if quick else 500, (1, 8, 32, 64), 0.2):
-        rows.append((f"live, {r['articles']} articles @ concurrency {r['concurrency']} (200 ms stub)",
-                     f"{r['wall_s']:.2f} s = {r['ratio']:.3f} × ideal {r['ideal_s']:.1f} s", "≤ 1.10 × ideal",
-                     verdict(r["ratio"] <= 1.10)))
-        rows.append((f"  client CPU per request @ {r['concurrency']}", f"{r['cpu_ms_per_request']:.2f} ms", "< 2 ms",
-                     verdict(r["cpu_ms_per_request"] < 2)))
+        rows.append(
+            (
+                f"live, {r['articles']} articles @ concurrency {r['concurrency']} (200 ms stub)",
+                f"{r['wall_s']:.2f} s = {r['ratio']:.3f} × ideal {r['ideal_s']:.1f} s",
+                "≤ 1.10 × ideal",
+                verdict(r["ratio"] <= 1.10),
+            )
+        )
+        rows.append(
+            (
+                f"  client CPU per request @ {r['concurrency']}",
+                f"{r['cpu_ms_per_request']:.2f} ms",
+                "< 2 ms",
+                verdict(r["cpu_ms_per_request"] < 2),
+            )
+        )
     return rows
 
 
@@ -62,11 +73,22 @@ def replay_rows(quick: bool) -> list[Row]:
     for count in (1_000,) if quick else (1_000, 10_000):
         r = replay_at_scale(count)
         target = "< 5 s" if count == 10_000 else "—"
-        rows.append((f"replay {count:,} articles (`llmx extract --replay`, whole process)",
-                     f"{r['wall_s']:.2f} s, exit {r['exit']}, {r['lines']:,} lines", target,
-                     verdict(r["wall_s"] < 5) if count == 10_000 else "—"))
-        rows.append((f"  peak RSS, {count:,} articles", f"{r['peak_rss_mb']:.0f} MB (output {r['output_mb']:.1f} MB)",
-                     "flat in N", "—"))
+        rows.append(
+            (
+                f"replay {count:,} articles (`llmx extract --replay`, whole process)",
+                f"{r['wall_s']:.2f} s, exit {r['exit']}, {r['lines']:,} lines",
+                target,
+                verdict(r["wall_s"] < 5) if count == 10_000 else "—",
+            )
+        )
+        rows.append(
+            (
+                f"  peak RSS, {count:,} articles",
+                f"{r['peak_rss_mb']:.0f} MB (output {r['output_mb']:.1f} MB)",
+                "flat in N",
+                "—",
+            )
+        )
     return rows
 
 
@@ -77,8 +99,14 @@ def scoring_rows(quick: bool) -> list[Row]:
     for count in (1_000, 10_000) if quick else (1_000, 10_000, 100_000):
         r = scoring_at_scale(count)
         target = "< 2 s" if count == 100_000 else "—"
-        rows.append((f"score {count:,} gold incidents vs perturbed predictions", f"{r['wall_s']:.2f} s (F1 {r['f1']:.3f})",
-                     target, verdict(r["wall_s"] < 2) if count == 100_000 else "—"))
+        rows.append(
+            (
+                f"score {count:,} gold incidents vs perturbed predictions",
+                f"{r['wall_s']:.2f} s (F1 {r['f1']:.3f})",
+                target,
+                verdict(r["wall_s"] < 2) if count == 100_000 else "—",
+            )
+        )
     return rows
 
 
@@ -87,8 +115,14 @@ def token_rows() -> list[Row]:
 
     rows = []
     for r in token_economy():
-        rows.append((f"prompt `{r['prompt']}`: instruction tokens (Qwen tokenizer)", f"{r['instruction_tokens']}",
-                     "≤ 600", verdict(r["instruction_tokens"] <= 600)))
+        rows.append(
+            (
+                f"prompt `{r['prompt']}`: instruction tokens (Qwen tokenizer)",
+                f"{r['instruction_tokens']}",
+                "≤ 600",
+                verdict(r["instruction_tokens"] <= 600),
+            )
+        )
     rows.append(("  + schema as JSON (only APIs that put it in the prompt)", f"{r['schema_json_tokens']}", "—", "—"))
     rows.append(("  article text, mean over seeds", f"{r['article_tokens_mean']:.0f}", "—", "—"))
     return rows
@@ -102,12 +136,23 @@ def peer_rows() -> list[Row]:
     rows = []
     for tool, r in results.items():
         failures = f", {len(r['failures'])} failed" if r["failures"] else ""
-        rows.append((f"{tool} on 5 seeds (local model{', chunks ≤ %d chars' % MAX_CHAR_BUFFER if tool != 'llmx' else ''})",
-                     f"incident P/R/F1 {r['incident_p']:.2f}/{r['incident_r']:.2f}/{r['incident_f1']:.2f}, "
-                     f"field F1 {r['field_macro_f1']:.2f}, {r['extracted']} extracted{failures}", "—", "—"))
-        rows.append((f"  {tool} wall time and tokens (llama-server /metrics)",
-                     f"{r['wall_s']:.0f} s, {r['prompt_tokens']:.0f} prompt + {r['completion_tokens']:.0f} completion",
-                     "—", "—"))
+        rows.append(
+            (
+                f"{tool} on 5 seeds (local model{', chunks ≤ %d chars' % MAX_CHAR_BUFFER if tool != 'llmx' else ''})",
+                f"incident P/R/F1 {r['incident_p']:.2f}/{r['incident_r']:.2f}/{r['incident_f1']:.2f}, "
+                f"field F1 {r['field_macro_f1']:.2f}, {r['extracted']} extracted{failures}",
+                "—",
+                "—",
+            )
+        )
+        rows.append(
+            (
+                f"  {tool} wall time and tokens (llama-server /metrics)",
+                f"{r['wall_s']:.0f} s, {r['prompt_tokens']:.0f} prompt + {r['completion_tokens']:.0f} completion",
+                "—",
+                "—",
+            )
+        )
     return rows
 
 
@@ -116,11 +161,24 @@ def local_rows() -> list[Row]:
 
     r = local_model(ROOT / "seeds")
     return [
-        ("`llmx extract seeds/ --local --record`, 5 seeds", f"{r['wall_s']:.0f} s = {r['s_per_article']:.1f} s/article, "
-         f"{r['requests']} requests", "—", "—"),
-        ("  llama-server speed (its own timings)", f"prompt {r['prompt_tok_s']:.0f} tok/s, generation "
-         f"{r['gen_tok_s']:.1f} tok/s", "—", "—"),
-        ("  quality of that run", f"incident F1 {r['incident_f1']:.2f}, field macro-F1 {r['field_macro_f1']:.2f}", "—", "—"),
+        (
+            "`llmx extract seeds/ --local --record`, 5 seeds",
+            f"{r['wall_s']:.0f} s = {r['s_per_article']:.1f} s/article, {r['requests']} requests",
+            "—",
+            "—",
+        ),
+        (
+            "  llama-server speed (its own timings)",
+            f"prompt {r['prompt_tok_s']:.0f} tok/s, generation {r['gen_tok_s']:.1f} tok/s",
+            "—",
+            "—",
+        ),
+        (
+            "  quality of that run",
+            f"incident F1 {r['incident_f1']:.2f}, field macro-F1 {r['field_macro_f1']:.2f}",
+            "—",
+            "—",
+        ),
     ]
 
 
@@ -148,15 +206,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     console = Console()
     rows: list[Row] = []
-    runners: dict[str, Any] = {"concurrency": lambda: concurrency_rows(options.quick),
-                               "replay": lambda: replay_rows(options.quick),
-                               "scoring": lambda: scoring_rows(options.quick), "tokens": token_rows,
-                               "peer": peer_rows, "local": local_rows}
+    runners: dict[str, Any] = {
+        "concurrency": lambda: concurrency_rows(options.quick),
+        "replay": lambda: replay_rows(options.quick),
+        "scoring": lambda: scoring_rows(options.quick),
+        "tokens": token_rows,
+        "peer": peer_rows,
+        "local": local_rows,
+    }
     for section in chosen:
         with console.status(f"bench: {section}"):
             rows.extend(runners[section]())
-    header = (f"{dt.date.today().isoformat()} · {os.cpu_count()} cores · {cpu_model()} · Python "
-              f"{platform.python_version()}{' · --quick' if options.quick else ''}")
+    header = (
+        f"{dt.date.today().isoformat()} · {os.cpu_count()} cores · {cpu_model()} · Python "
+        f"{platform.python_version()}{' · --quick' if options.quick else ''}"
+    )
     table, markdown = render(rows, header)
     console.print(table)
     options.write.write_text(markdown)

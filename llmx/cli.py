@@ -7,6 +7,7 @@ code. ``LLMX_DEBUG=1`` shows the traceback instead.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -152,6 +153,9 @@ def extract(
     )
     writer = RunWriter(run_dir, manifest)
     todo = [a for a in articles if a.id not in writer.done]
+    # Everything loaded so far lives for the whole run; without this, every full collection
+    # rescans all of it (1.3 s of 6.5 s when replaying 10k articles).
+    gc.freeze()
     summary = _run_with_progress(extractor, todo, settings.concurrency, writer, mode, run_dir)
     for result in writer.done.values():
         summary.add(result)
@@ -159,7 +163,7 @@ def extract(
     if fmt == "csv":
         (run_dir / "extractions.csv").write_text(to_csv(read_results(run_dir)))
     out.print(summary_table(summary, mode, run_dir, resumed=len(writer.done)))
-    _exit_for_failures(read_results(run_dir))
+    _exit_for_failures(writer.failed)
 
 
 def _run_with_progress(

@@ -193,26 +193,28 @@ async def run_all(
     concurrency: int,
     on_result: Callable[[ArticleResult], Awaitable[None] | None],
 ) -> RunSummary:
-    """Extract every article, at most ``concurrency`` at once, reporting each as it finishes."""
+    """Extract every article, at most ``concurrency`` at once, reporting each as it finishes.
+
+    A fixed pool of workers pulls from one iterator: memory stays flat however many articles
+    there are (no task per article waiting, no finished result kept)."""
     summary = RunSummary()
     started = time.perf_counter()
-    gate = asyncio.Semaphore(concurrency)
+    pending = iter(articles)
 
-    async def one(article: Article) -> ArticleResult:
-        async with gate:
-            return await extractor.extract(article)
-
-    tasks = [asyncio.create_task(one(article)) for article in articles]
-    try:
-        for finished in asyncio.as_completed(tasks):
-            result = await finished
+    async def worker() -> None:
+        for article in pending:  # each article is taken by exactly one worker
+            result = await extractor.extract(article)
             summary.add(result)
             outcome = on_result(result)
             if outcome is not None:
                 await outcome
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(concurrency, 1))]
+    try:
+        await asyncio.gather(*workers)
     finally:
-        for task in tasks:
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
         summary.wall_s = round(time.perf_counter() - started, 3)
     return summary

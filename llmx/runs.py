@@ -147,10 +147,13 @@ class RunWriter:
                 f"{out}: cannot write the run here ({error.strerror}); pass --out to another folder"
             ) from error
         self.done = {r.article_id: r for r in kept}
+        self.failed: list[ArticleResult] = []  # this run's failures, for the closing report
         self._synced = time.monotonic()
         self.write_manifest()
 
     def append(self, result: ArticleResult) -> None:
+        if result.status == "failed":
+            self.failed.append(result)
         self._handle.write(result.model_dump_json(by_alias=True) + "\n")
         self._handle.flush()
         if time.monotonic() - self._synced >= self.FSYNC_INTERVAL:
