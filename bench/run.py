@@ -136,9 +136,10 @@ def peer_rows() -> list[Row]:
     rows = []
     for tool, r in results.items():
         failures = f", {len(r['failures'])} failed" if r["failures"] else ""
+        chunks = f", chunks ≤ {MAX_CHAR_BUFFER} chars" if tool != "llmx" else ""
         rows.append(
             (
-                f"{tool} on 5 seeds (local model{', chunks ≤ %d chars' % MAX_CHAR_BUFFER if tool != 'llmx' else ''})",
+                f"{tool} on 5 seeds (local model{chunks})",
                 f"incident P/R/F1 {r['incident_p']:.2f}/{r['incident_r']:.2f}/{r['incident_f1']:.2f}, "
                 f"field F1 {r['field_macro_f1']:.2f}, {r['extracted']} extracted{failures}",
                 "—",
