@@ -49,7 +49,7 @@ def score_one(
         min_similarity,
         failures,
     )
-    return Scored(score, run_facts(results), schema, sorted(set(in_run) - set(gold)))
+    return Scored(score, run_facts(results, settings.prices), schema, sorted(set(in_run) - set(gold)))
 
 
 gold_option = click.option("--gold", "gold_dir", type=click.Path(path_type=Path), help="Gold folder (default: gold/).")

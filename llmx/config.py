@@ -17,6 +17,15 @@ from llmx.errors import ConfigError
 Mode = Literal["json_schema", "tools", "md_json"]
 
 
+class Price(BaseModel):
+    """USD per million tokens, for the cost line of ``llmx score``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +49,7 @@ class Settings(BaseModel):
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every live request")
+    prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
 
 
 PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")

@@ -196,7 +196,8 @@ async def run_all(
     """Extract every article, at most ``concurrency`` at once, reporting each as it finishes.
 
     A fixed pool of workers pulls from one iterator: memory stays flat however many articles
-    there are (no task per article waiting, no finished result kept)."""
+    there are (no task per article waiting, no finished result kept). The gateway's HTTP client
+    is closed at the end, so one extractor serves one run."""
     summary = RunSummary()
     started = time.perf_counter()
     pending = iter(articles)
@@ -216,5 +217,6 @@ async def run_all(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        await extractor.gateway.aclose()  # in this loop: its connections belong to it
         summary.wall_s = round(time.perf_counter() - started, 3)
     return summary

@@ -3,7 +3,7 @@ prints them (and records them for ``--html``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from llmx.config import Price
 from llmx.runs import ArticleResult, RunSummary
 
 if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
@@ -38,15 +39,24 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
     return table
 
 
-def run_facts(results: list[ArticleResult]) -> dict[str, Any]:
-    """What a score reports about the run itself: grounding, failures, tokens."""
+def run_facts(results: list[ArticleResult], prices: Mapping[str, Price] | None = None) -> dict[str, Any]:
+    """What a score reports about the run itself: grounding, failures, tokens, and cost when
+    every model of the run has a price in ``[tool.llmx.prices]``."""
     summary = RunSummary()
+    cost: float | None = 0.0
     for result in results:
         summary.add(result)
+        price = (prices or {}).get(result.provenance.model)
+        usage = result.provenance.usage
+        if price is None or cost is None:
+            cost = None
+        else:
+            cost += (usage.prompt_tokens * price.prompt + usage.completion_tokens * price.completion) / 1e6
     return {
         "grounding": {"ungrounded": summary.ungrounded, "grounding_reasks": summary.grounding_reasks},
         "failures": summary.failures,
         "usage": {"prompt_tokens": summary.usage.prompt_tokens, "completion_tokens": summary.usage.completion_tokens},
+        "cost_usd": round(cost, 6) if cost is not None and results else None,
         "articles_failed": summary.failed,
     }
 
@@ -85,6 +95,7 @@ def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
         f"[bold]grounding[/]  {facts['grounding']['ungrounded']} ungrounded, "
         f"{facts['grounding']['grounding_reasks']} re-asks   [bold]failures[/] {failures}\n"
         f"[bold]tokens[/]     {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion"
+        + (f"   [bold]cost[/] ${facts['cost_usd']:.4f}" if facts.get("cost_usd") is not None else "")
     )
     return Panel(text, title=title, title_align="left", expand=False)
 

@@ -167,3 +167,15 @@ def test_results_read_back_as_models(project: Path) -> None:
     assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
     results = read_results(project / "runs" / "r1")
     assert {r.provenance.model for r in results} == {"qwen2.5-coder-1.5b-instruct-q4_k_m"}
+
+
+def test_score_shows_cost_when_the_model_is_priced(project: Path) -> None:
+    assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
+    unpriced = json.loads(run_cli("score", "runs/r1", "--json").output)
+    assert unpriced["cost_usd"] is None
+    with (project / "pyproject.toml").open("a") as config:
+        config.write('\n[tool.llmx.prices]\n"qwen2.5-coder-1.5b-instruct-q4_k_m" = {prompt = 1.0, completion = 2.0}\n')
+    priced = json.loads(run_cli("score", "runs/r1", "--json").output)
+    usage = priced["usage"]
+    assert priced["cost_usd"] == round((usage["prompt_tokens"] * 1.0 + usage["completion_tokens"] * 2.0) / 1e6, 6)
+    assert "cost $" in run_cli("score", "runs/r1", "--no-details").output
