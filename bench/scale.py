@@ -99,6 +99,7 @@ def replay_at_scale(count: int) -> dict[str, Any]:
         "exit": os.waitstatus_to_exitcode(status),
         "lines": lines,
         "output_mb": (out / "extractions.jsonl").stat().st_size / 2**20,
+        "input_mb": corpus.stat().st_size / 2**20,
     }
 
 

@@ -132,7 +132,7 @@ class Extractor:
         async def create(**kwargs: Any) -> Any:
             return await self.gateway.create(article.id, log, **kwargs)
 
-        patched = instructor.patch(create=create, mode=self.instructor_mode)
+        patched: Any = instructor.patch(create=create, mode=self.instructor_mode)  # async: create is
         messages = self.prompt.render(article, self.schema)
         _GROUNDING.set(context)
         try:

@@ -116,7 +116,7 @@ def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
     return table
 
 
-def _record_cell(record: dict[str, Any], names: list[str], differing: set[str]) -> Text:
+def _record_cell(record: Mapping[str, Any], names: list[str], differing: set[str]) -> Text:
     text = Text()
     for name in names:
         value = record.get(name)
@@ -206,7 +206,7 @@ def compare_report(a: Score, b: Score, name_a: str, name_b: str) -> RenderableTy
         table.add_column("")
         table.add_column(name_a, justify="right")
         table.add_column(name_b, justify="right")
-        for name, x, y in _compare_rows(rows_a, rows_b):
-            table.add_row(name, _f(x.f1), _delta(x.f1, y.f1))
+        for name, before, after in _compare_rows(rows_a, rows_b):
+            table.add_row(name, _f(before.f1), _delta(before.f1, after.f1))
         tables.append(table)
     return Group(*tables)

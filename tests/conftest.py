@@ -8,11 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from click.testing import CliRunner, Result
 
 from llmx import client
+from llmx.cassettes import CassetteMode, CassetteStore
 from llmx.cli import main
+from llmx.client import Gateway
+from llmx.extract import Extractor
+from llmx.prompts import load_prompt
+from llmx.retry import RetryPolicy
+from llmx.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +45,37 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+def extract_args(base_url: str, out: str, *extra: str, inputs: str = "seeds/") -> list[str]:
+    """``llmx extract`` against a server, recording into a temp cassette folder."""
+    return ["extract", inputs, "--base-url", base_url, "--cassettes", "tape", "--out", out, *extra]
+
+
+def make_extractor(
+    cassettes: Path,
+    client: openai.AsyncOpenAI | None,
+    mode: CassetteMode = "auto",
+    model: str = "m",
+    params: dict[str, Any] | None = None,
+    policy: RetryPolicy | None = None,
+) -> Extractor:
+    """The incident extractor over the project's prompt and schema, with fast retries."""
+    gateway = Gateway(
+        client,
+        CassetteStore(cassettes),
+        mode,
+        "json_schema",
+        policy or RetryPolicy(max_attempts=3, initial_wait=0.001, max_wait=2.0),
+    )
+    return Extractor(
+        gateway,
+        load_prompt("incident", ROOT / "prompts"),
+        load_schema("incident", ROOT / "schemas"),
+        model,
+        params or {"temperature": 0.0},
+        reasks=2,
+    )
 
 
 def run_cli(*args: Any, env: dict[str, str] | None = None) -> Result:

@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import extract_args, run_cli
 
 from llmx.runs import read_results
 from llmx.schemas import load_schema
@@ -62,35 +62,11 @@ def test_schema_edit_misses_naming_the_schema(project: Path) -> None:
 
 def test_record_against_a_stub_server_then_replay_without_calls(project: Path, live_requests: None) -> None:
     with StubServer() as server:
-        first = run_cli(
-            "extract",
-            "seeds/",
-            "--base-url",
-            server.base_url,
-            "--model",
-            "stub-model",
-            "--cassettes",
-            "tape",
-            "--out",
-            "runs/live",
-            "--format",
-            "csv",
-        )
+        first = run_cli(*extract_args(server.base_url, "runs/live", "--model", "stub-model", "--format", "csv"))
         assert first.exit_code == 0, first.output
         assert len(server.requests) == 5
         assert server.requests[0]["response_format"]["type"] == "json_schema"
-        second = run_cli(
-            "extract",
-            "seeds/",
-            "--base-url",
-            server.base_url,
-            "--model",
-            "stub-model",
-            "--cassettes",
-            "tape",
-            "--out",
-            "runs/again",
-        )
+        second = run_cli(*extract_args(server.base_url, "runs/again", "--model", "stub-model"))
         assert second.exit_code == 0 and len(server.requests) == 5  # all five replayed
     assert len(list((project / "tape").rglob("*.json"))) == 5
     assert all(r["provenance"]["replayed_calls"] == 1 for r in lines(project / "runs" / "again"))
@@ -124,7 +100,7 @@ def test_compare_shows_deltas_between_two_runs(project: Path, live_requests: Non
     with StubServer() as server:
         assert (
             run_cli(
-                "extract", "seeds/", "--base-url", server.base_url, "--cassettes", "tape", "--out", "runs/b"
+                *extract_args(server.base_url, "runs/b"),
             ).exit_code
             == 0
         )

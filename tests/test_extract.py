@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_extractor
 
 from llmx.articles import Article
-from llmx.cassettes import CassetteMode, CassetteStore
-from llmx.client import Gateway, make_client
+from llmx.cassettes import CassetteMode
+from llmx.client import make_client
 from llmx.extract import Extractor
-from llmx.prompts import load_prompt
-from llmx.retry import RetryPolicy
 from llmx.runs import ArticleResult
-from llmx.schemas import load_schema
 from llmx.stub_server import Reply, Script, always, mock_transport, sequence, valid_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,21 +48,7 @@ def extractor(
     tmp_path: Path, script: Script | None, mode: CassetteMode = "auto", seen: list[dict[str, Any]] | None = None
 ) -> Extractor:
     client = make_client("sk-test", "http://fake/v1", 5, mock_transport(script, seen)) if script else None
-    gateway = Gateway(
-        client,
-        CassetteStore(tmp_path / "cassettes"),
-        mode,
-        "json_schema",
-        RetryPolicy(max_attempts=3, initial_wait=0.001, max_wait=0.01),
-    )
-    return Extractor(
-        gateway,
-        load_prompt("incident", ROOT / "prompts"),
-        load_schema("incident", ROOT / "schemas"),
-        "fake-model",
-        {"temperature": 0.0, "max_tokens": 500},
-        reasks=2,
-    )
+    return make_extractor(tmp_path / "cassettes", client, mode, "fake-model", {"temperature": 0.0, "max_tokens": 500})
 
 
 def run(ex: Extractor, article: Article = ARTICLE) -> ArticleResult:

@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import run_cli
+from conftest import extract_args, make_extractor, run_cli
 
 from llmx.articles import Article
-from llmx.cassettes import CassetteStore
-from llmx.client import Gateway, make_client
+from llmx.client import make_client
 from llmx.extract import Extractor, run_all
-from llmx.prompts import load_prompt
 from llmx.retry import RetryPolicy, retry_after_seconds
 from llmx.runs import ArticleResult
-from llmx.schemas import load_schema
 from llmx.stub_server import Reply, Script, StubServer, always, sequence, valid_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,20 +25,10 @@ OK = valid_answer({"messages": [{"role": "user", "content": f"<article>{ARTICLE.
 
 
 def extractor(tmp_path: Path, base_url: str, timeout: float = 5.0) -> Extractor:
-    gateway = Gateway(
+    return make_extractor(
+        tmp_path / "tape",
         make_client("sk-test", base_url, timeout),
-        CassetteStore(tmp_path / "tape"),
-        "auto",
-        "json_schema",
-        RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=2.0),
-    )
-    return Extractor(
-        gateway,
-        load_prompt("incident", ROOT / "prompts"),
-        load_schema("incident", ROOT / "schemas"),
-        "m",
-        {"temperature": 0.0},
-        reasks=2,
+        policy=RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=2.0),
     )
 
 
@@ -158,7 +145,7 @@ def test_cli_exit_code_and_summary_count_failures(project: Path) -> None:
         return Reply(fault="status", status=500) if "000_e376" in json.dumps(body) else valid_answer(body)
 
     with StubServer(script=script) as server:
-        result = run_cli("extract", "seeds/", "--base-url", server.base_url, "--cassettes", "tape", "--out", "runs/f")
+        result = run_cli(*extract_args(server.base_url, "runs/f"))
     assert result.exit_code == 1
     assert "failures" in result.output and "transient: 1" in result.output
     assert "failed 000_e376b6ba81a78c64 (transient): HTTP 500 after 5 tries" in result.output

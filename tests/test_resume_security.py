@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import extract_args, run_cli
 
 from llmx.stub_server import Reply, StubServer
 
@@ -70,25 +70,13 @@ def test_kill_9_then_the_same_command_finishes_without_repeating_paid_calls(proj
     assert all(r["status"] == "ok" for r in lines)
     # a fresh run folder replays everything from the cassettes: zero calls
     with StubServer() as server:
-        third = run_cli("extract", "seeds/", "--base-url", server.base_url, "--cassettes", "tape", "--out", "runs/k2")
+        third = run_cli(*extract_args(server.base_url, "runs/k2"))
         assert third.exit_code == 0 and server.requests == []
 
 
 def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(project: Path) -> None:
     with StubServer(delay=0.5) as server:
-        process = llmx_process(
-            project,
-            "extract",
-            "seeds/",
-            "--base-url",
-            server.base_url,
-            "--cassettes",
-            "tape",
-            "--out",
-            "runs/c",
-            "--concurrency",
-            "1",
-        )
+        process = llmx_process(project, *extract_args(server.base_url, "runs/c", "--concurrency", "1"))
         wait_for_lines(project / "runs" / "c" / "extractions.jsonl", 1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
@@ -100,19 +88,7 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(project: Path) -> None
 
 def test_the_api_key_never_reaches_a_file_or_the_output(project: Path, live_requests: None) -> None:
     with StubServer() as server:
-        result = run_cli(
-            "extract",
-            "seeds/",
-            "--base-url",
-            server.base_url,
-            "--cassettes",
-            "tape",
-            "--out",
-            "runs/s",
-            "--format",
-            "csv",
-            env={"OPENAI_API_KEY": SECRET},
-        )
+        result = run_cli(*extract_args(server.base_url, "runs/s", "--format", "csv"), env={"OPENAI_API_KEY": SECRET})
         assert result.exit_code == 0, result.output
         assert server.headers[0]["authorization"] == f"Bearer {SECRET}"  # it was really used
     written = [p for p in project.rglob("*") if p.is_file()]
@@ -126,14 +102,7 @@ def test_a_server_that_echoes_the_key_in_an_error_does_not_leak_it(project: Path
     echo = Reply(fault="status", status=401, error_message=f"Incorrect API key provided: {SECRET}")
     with StubServer(script=lambda body, n: echo) as server:
         result = run_cli(
-            "extract",
-            "seeds/001_d33b1ed68cf8519c.txt",
-            "--base-url",
-            server.base_url,
-            "--cassettes",
-            "tape",
-            "--out",
-            "runs/e",
+            *extract_args(server.base_url, "runs/e", inputs="seeds/001_d33b1ed68cf8519c.txt"),
             env={"OPENAI_API_KEY": SECRET},
         )
     assert result.exit_code == 1 and "HTTP 401: Incorrect API key provided: ***" in result.output
