@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     table, markdown = render(rows, header)
     console.print(table)
-    options.write.write_text(markdown)
+    notes = ROOT / "bench" / "NOTES.md"  # the hand-written reading of the numbers
+    options.write.write_text(markdown + ("\n" + notes.read_text() if notes.is_file() else ""))
     console.print(f"written to {options.write}")
     return 0
 
