@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from llmx.config import load_settings
 from llmx.errors import LlmxError, UsageError
 from llmx.extract import Extractor, build_extractor, run_all
 from llmx.report import summary_table
-from llmx.runs import ArticleResult, RunManifest, RunWriter, default_run_dir, read_results, to_csv
+from llmx.runs import ArticleResult, RunManifest, RunSummary, RunWriter, default_run_dir, read_results, to_csv
 
 F = TypeVar("F", bound=Callable[..., Any])
 # instructor logs every failed attempt at ERROR; llmx reports failures itself, once.
@@ -183,17 +184,37 @@ def _run_with_progress(
             writer.append(result)
             progress.advance(task)
 
+        async def run() -> tuple[RunSummary, bool]:
+            # First Ctrl-C: take no new article, let the ones in flight finish (they are paid for
+            # already) and be written. Second Ctrl-C: stop at once.
+            loop, stop, main = asyncio.get_running_loop(), asyncio.Event(), asyncio.current_task()
+
+            def on_interrupt() -> None:
+                if stop.is_set() and main is not None:
+                    main.cancel()
+                    return
+                stop.set()
+                err.print("[yellow]interrupted:[/] finishing the articles in flight; Ctrl-C again to stop now")
+
+            loop.add_signal_handler(signal.SIGINT, on_interrupt)
+            try:
+                return await run_all(extractor, todo, concurrency, on_result, stop), stop.is_set()
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+
         try:
-            return asyncio.run(run_all(extractor, todo, concurrency, on_result))
-        except KeyboardInterrupt:
-            progress.stop()
-            saved = len(read_results(run_dir))
-            writer.close("interrupted", writer.manifest.summary)
-            err.print(
-                f"[yellow]interrupted:[/] {saved} article(s) saved in {run_dir}; "
-                f"resume with the same command plus --out {run_dir}"
-            )
-            sys.exit(130)
+            summary, interrupted = asyncio.run(run())
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            summary, interrupted = writer.manifest.summary, True
+        if not interrupted:
+            return summary
+        progress.stop()
+        writer.close("interrupted", summary)
+        err.print(
+            f"[yellow]interrupted:[/] {len(read_results(run_dir))} article(s) saved in {run_dir}; "
+            f"resume with the same command plus --out {run_dir}"
+        )
+        sys.exit(130)
 
 
 def _exit_for_failures(results: list[ArticleResult]) -> None:

@@ -200,8 +200,10 @@ async def run_all(
     articles: Iterable[Article],
     concurrency: int,
     on_result: Callable[[ArticleResult], Awaitable[None] | None],
+    stop: asyncio.Event | None = None,
 ) -> RunSummary:
     """Extract every article, at most ``concurrency`` at once, reporting each as it finishes.
+    Once ``stop`` is set, no new article starts; those in flight finish and are reported.
 
     A fixed pool of workers pulls from one iterator: memory stays flat however many articles
     there are (no task per article waiting, no finished result kept). The gateway's HTTP client
@@ -212,6 +214,8 @@ async def run_all(
 
     async def worker() -> None:
         for article in pending:  # each article is taken by exactly one worker
+            if stop is not None and stop.is_set():
+                return
             result = await extractor.extract(article)
             summary.add(result)
             outcome = on_result(result)

@@ -82,6 +82,9 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(project: Path) -> None
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
     assert "interrupted:" in stderr and "--out runs/c" in stderr and "Traceback" not in stderr
+    # the article in flight at Ctrl-C was finished and written: every answered request has its line
+    lines = (project / "runs" / "c" / "extractions.jsonl").read_text().splitlines()
+    assert len(lines) == len(server.requests) < 5
     manifest = json.loads((project / "runs" / "c" / "run.json").read_text())
     assert manifest["status"] == "interrupted"
 
@@ -183,3 +186,19 @@ def test_corrupt_cassette_fails_that_article_naming_the_file(project: Path) -> N
     assert result.exit_code == 1
     assert "failed 002_3967b8add1cdc5f9 (cassette_error)" in result.output and "corrupt cassette" in result.output
     assert sum(1 for _ in (project / "runs" / "cc" / "extractions.jsonl").open()) == 5  # the others are done
+
+
+def test_a_second_ctrl_c_stops_at_once(project: Path) -> None:
+    with StubServer(delay=30) as server:  # a request that would take 30 s
+        process = llmx_process(project, *extract_args(server.base_url, "runs/cc2", "--concurrency", "1"))
+        deadline = time.monotonic() + 30
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130 and time.monotonic() - started < 10
+    assert "Ctrl-C again to stop now" in stderr and "Traceback" not in stderr
+    assert json.loads((project / "runs" / "cc2" / "run.json").read_text())["status"] == "interrupted"
