@@ -143,10 +143,10 @@ class Gateway:
         text, key = canonical_json(kwargs, self.mode)
         attempt = len(log.calls)
         if self.cassette_mode != "record":
-            cassette = self.store.load(article_id, key)
-            if cassette is not None:
-                completion = ChatCompletion.model_validate(cassette.response)
-                log.add(key, replayed=True, latency=cassette.latency_s, completion=completion)
+            answer = self.store.load_answer(article_id, key)
+            if answer is not None:
+                completion = ChatCompletion.model_validate(answer.response)
+                log.add(key, replayed=True, latency=answer.latency_s, completion=completion)
                 return completion
             if self.cassette_mode == "replay":
                 request = json.loads(text)
