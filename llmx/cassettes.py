@@ -66,16 +66,6 @@ def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-def canonical_request(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
-    """What a cassette stores of a request: plain JSON data, allow-listed fields only."""
-    return dict(json.loads(canonical_json(kwargs, mode)[0]))
-
-
-def request_key(request: dict[str, Any]) -> str:
-    blob = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
 class CassetteStore:
     def __init__(self, root: Path) -> None:
         self.root = root

