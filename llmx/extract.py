@@ -1,6 +1,6 @@
 """Extraction: article → prompt → instructor → validated, grounded records → ArticleResult.
 
-Concurrency is one semaphore over async tasks. Each article gets its own :class:`CallLog`, and
+Concurrency is a fixed pool of async workers. Each article gets its own :class:`CallLog`, and
 instructor is given a ``create`` bound to that article, so cassettes are keyed per article and
 usage covers every attempt. Grounding failures are re-asked (bounded by ``reasks``); what is
 still ungrounded after that is kept and flagged, never dropped.
@@ -132,7 +132,8 @@ class Extractor:
         async def create(**kwargs: Any) -> Any:
             return await self.gateway.create(article.id, log, **kwargs)
 
-        patched: Any = instructor.patch(create=create, mode=self.instructor_mode)  # async: create is
+        # typed by instructor as returning the model; with an async create it returns a coroutine
+        patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
         messages = self.prompt.render(article, self.schema)
         _GROUNDING.set(context)
         try:

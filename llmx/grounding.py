@@ -7,6 +7,7 @@ more tolerant than the last, and the result always says which step found the quo
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Literal
 
@@ -66,6 +67,7 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), index
 
 
+@functools.lru_cache(maxsize=1024)  # the re-ask validator and the result both ground each quote
 def ground(quote: str | None, text: str) -> Grounding:
     if not quote or not quote.strip():
         return Grounding(status="ungrounded")
