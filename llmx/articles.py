@@ -17,8 +17,11 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError, field_validator
 
 from llmx.errors import ArticleError
+from llmx.files import jsonl_lines
+from llmx.run_folder import OWN_FILES, is_run_folder
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
+MAX_ID_CHARS = 200
+SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 DATE_LINE = re.compile(r"^\s*date (\d{4}-\d{2}-\d{2})[ \t]*")
 
 
@@ -31,8 +34,13 @@ class Article(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
+        if len(value) > MAX_ID_CHARS:
+            raise ValueError(f"article id of {len(value)} characters is over the {MAX_ID_CHARS}-character limit")
         if not SAFE_ID.match(value) or ".." in value:
-            raise ValueError(f"article id {value!r} must be letters, digits, '.', '_' or '-' (it names files)")
+            raise ValueError(
+                f"article id {value!r} must be letters, digits, '.', '_' or '-' and start with a letter or digit"
+                " (it names files)"
+            )
         return value
 
 
@@ -45,7 +53,12 @@ class _JsonlArticle(BaseModel):
 def parse_text(article_id: str, raw: str, source: str) -> Article:
     published = None
     if match := DATE_LINE.match(raw):
-        published = dt.date.fromisoformat(match.group(1))
+        try:
+            published = dt.date.fromisoformat(match.group(1))
+        except ValueError:
+            raise ArticleError(
+                f"{source}: the date line says {match.group(1)}, which is not a date; write ` date YYYY-MM-DD`"
+            ) from None
         raw = raw[match.end() :]
     text = raw.strip()
     if not text:
@@ -57,7 +70,12 @@ def _article(**fields: object) -> Article:
     try:
         return Article.model_validate(fields)
     except ValidationError as error:
-        raise ArticleError(f"{fields['source']}: {error.errors()[0]['msg']}") from error
+        raise ArticleError(f"{fields['source']}: {_message(error)}") from error
+
+
+def _message(error: ValidationError) -> str:
+    """pydantic's message without its "Value error, " prefix."""
+    return str(error.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 def decode(data: bytes, source: str) -> str:
@@ -82,9 +100,7 @@ def read_file(path: Path) -> Iterator[Article]:
 
 
 def read_jsonl(text: str, source: str) -> Iterator[Article]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(text):
         where = f"{source}:{number}"
         try:
             row = _JsonlArticle.model_validate(json.loads(line))
@@ -93,7 +109,7 @@ def read_jsonl(text: str, source: str) -> Iterator[Article]:
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "line"
-            raise ArticleError(f'{where}: \'{field}\': {first["msg"]}; each line needs {{"id", "text"}}') from error
+            raise ArticleError(f'{where}: \'{field}\': {_message(error)}; each line needs {{"id", "text"}}') from error
         if not row.text.strip():
             raise ArticleError(f"{where}: article '{row.id}' has empty text")
         yield _article(id=row.id, text=row.text.strip(), date=row.date, source=where)
@@ -110,7 +126,12 @@ def expand(inputs: Iterable[str]) -> list[Path]:
                 raise ArticleError(f"{item}: the pattern matches no file")
             paths.extend(matches)
         elif path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".txt", ".jsonl"))
+            # A run folder written inside the input folder is llmx's own output, not articles.
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix in (".txt", ".jsonl") and not (p.name in OWN_FILES and is_run_folder(path))
+            )
             if not found:
                 raise ArticleError(f"{path}: no .txt or .jsonl articles in this folder")
             paths.extend(found)

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from llmx.errors import CassetteError, OutputError
+from llmx.errors import CassetteError, CassetteMiss, OutputError
+from llmx.files import atomic_write
 
 CASSETTE_VERSION = 1
-CassetteMode = Literal["replay", "record", "auto"]
+# replay: answers come only from cassettes; record: every request is sent and recorded;
+# auto: replay what is recorded, send and record the rest.
+CassettePolicy = Literal["replay", "record", "auto"]
+CASSETTE_POLICIES: tuple[str, ...] = ("replay", "record", "auto")
 # What identifies a request. Everything else a client sends (headers, keys, extra_body
 # transport hints such as llama.cpp's cache_prompt) stays out of the key and the file.
 GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
@@ -40,6 +41,39 @@ class Cassette(BaseModel):
     served_by: dict[str, str] = {}
     request: dict[str, Any]
     response: dict[str, Any]
+
+
+def allowed_response(body: dict[str, Any]) -> dict[str, Any]:
+    """Only the response fields replay needs. A server that echoes headers (and so the API key)
+    in an extra field must not get it into a cassette that is committed."""
+    kept: dict[str, Any] = {k: body[k] for k in ("id", "object", "created", "model") if k in body}
+    choices = []
+    for choice in body.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        raw = choice.get("message")
+        message: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        choices.append(
+            {
+                "index": choice.get("index", 0),
+                "message": {k: message[k] for k in ("role", "content", "tool_calls", "refusal") if k in message},
+                "finish_reason": choice.get("finish_reason"),
+            }
+        )
+    kept["choices"] = choices
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        kept["usage"] = {
+            k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens") if isinstance(usage.get(k), int)
+        }
+        for details, field in (
+            ("prompt_tokens_details", "cached_tokens"),
+            ("completion_tokens_details", "reasoning_tokens"),
+        ):
+            value = (usage.get(details) or {}).get(field) if isinstance(usage.get(details), dict) else None
+            if isinstance(value, int):
+                kept["usage"][details] = {field: value}
+    return kept
 
 
 class RecordedAnswer(BaseModel):
@@ -73,7 +107,7 @@ class CassetteStore:
     def path_for(self, article_id: str, key: str) -> Path:
         # Article ids are validated where they are read; this is the last line of defence.
         if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
-            raise CassetteError(f"article id {article_id!r} would leave the cassette folder {self.root}")
+            raise CassetteError(f"article id {article_id!r} would leave the cassette folder {self.root}", self.root)
         return self.root / article_id / f"{key[:20]}.json"
 
     def load(self, article_id: str, key: str) -> Cassette | None:
@@ -90,9 +124,33 @@ class CassetteStore:
         cassette = _read(path, model)
         if cassette.key != key:
             raise CassetteError(
-                f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record"
+                f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record", path
             )
         return cassette
+
+    def check_writable(self) -> None:
+        """Before the first paid request: an answer that cannot be saved is money thrown away."""
+        probe = self.root / ".llmx-write-check"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as error:
+            raise OutputError(
+                f"{self.root}: cassette folder not writable ({error.strerror}); pass --cassettes to another folder",
+                self.root,
+            ) from error
+
+    def miss(self, article_id: str, attempt: int, request: dict[str, Any]) -> CassetteMiss:
+        """The error for a request with no cassette, naming what changed against the nearest one."""
+        change = describe_change(self.nearest(article_id, attempt, request), request)
+        folder = self.root / article_id
+        return CassetteMiss(
+            f"article {article_id}: no cassette in {folder} for request {attempt + 1} ({change})",
+            article_id,
+            folder,
+            change,
+        )
 
     def save(self, cassette: Cassette) -> Path:
         path = self.path_for(cassette.article_id, cassette.key)
@@ -115,13 +173,20 @@ class CassetteStore:
 
 def _read(path: Path, model: type[_Loaded] = Cassette) -> _Loaded:  # type: ignore[assignment]
     try:
-        return model.model_validate_json(path.read_bytes())
+        cassette = model.model_validate_json(path.read_bytes())
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise CassetteError(
-            f"{path}: corrupt cassette ({where or 'file'}: {first['msg']}); delete it to re-record"
+            f"{path}: corrupt cassette ({where or 'file'}: {first['msg']}); delete it to re-record", path
         ) from error
+    if cassette.version != CASSETTE_VERSION:
+        raise CassetteError(
+            f"{path}: cassette version {cassette.version}; this llmx reads version {CASSETTE_VERSION}: "
+            "delete it to re-record, or use the llmx that wrote it",
+            path,
+        )
+    return cassette
 
 
 def readable_json(value: Any, depth: int = 0, expand: int = 3) -> str:
@@ -138,23 +203,6 @@ def readable_json(value: Any, depth: int = 0, expand: int = 3) -> str:
         items = (f"{pad}{readable_json(v, expand, expand)}" for v in value)
         return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder") from error
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -1,65 +1,25 @@
-"""``llmx score``, ``llmx compare`` and ``llmx gold check``: make "good" measurable."""
+"""``llmx score``, ``llmx compare`` and ``llmx gold check``: make "good" measurable.
+Parsing and printing only; the work is in :mod:`llmx.evaluation`."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.console import Console
 
-from llmx._console import err, out
-from llmx.config import Settings, load_settings
-from llmx.errors import GoldError, ScoreThresholdError
-from llmx.gold import load_gold
-from llmx.normalize import load_aliases
-from llmx.report import compare_report, run_facts, score_json, score_report
-from llmx.runs import read_results
-from llmx.schemas import SchemaSpec, load_schema
-from llmx.scoring import MIN_SIMILARITY, Score, score_run
+from llmx.errors import CompareRegression, GoldError, ScoreThresholdError
 
-
-@dataclass
-class Scored:
-    score: Score
-    facts: dict[str, Any]
-    schema: SchemaSpec
-    missing_gold: list[str]
-
-
-def score_one(
-    run: Path, settings: Settings, gold_dir: Path | None, schema_name: str | None, min_similarity: float
-) -> Scored:
-    results = read_results(run)
-    named = schema_name or next((r.provenance.schema_name for r in results), settings.schema_name)
-    schema = load_schema(named, settings.schemas_dir)
-    gold = load_gold(gold_dir or settings.gold, schema)
-    in_run = {r.article_id: r for r in results}
-    predictions = {aid: [item.record for item in r.incidents] for aid, r in in_run.items()}
-    failures = {aid: f"{r.error.kind}" for aid, r in in_run.items() if r.error}
-    scored_gold = {aid: records for aid, records in gold.items() if aid in in_run}
-    score = score_run(
-        predictions,
-        scored_gold,
-        schema.fields,
-        load_aliases(settings.aliases),
-        schema.evidence_field,
-        min_similarity,
-        failures,
-    )
-    return Scored(score, run_facts(results, settings.prices), schema, sorted(set(in_run) - set(gold)))
-
+MIN_SIMILARITY = 0.5  # llmx.scoring.MIN_SIMILARITY, repeated so --help does not import scipy
 
 gold_option = click.option("--gold", "gold_dir", type=click.Path(path_type=Path), help="Gold folder (default: gold/).")
 schema_option = click.option("--schema", "schema_name", help="Schema to score with (default: the run's).")
 similarity_option = click.option(
     "--min-similarity",
-    type=float,
+    type=click.FloatRange(0, 1, min_open=True),
     default=MIN_SIMILARITY,
     show_default=True,
-    help="Below this, a predicted and a gold incident are not a match.",
+    help="Below this (0 < x ≤ 1), a predicted and a gold incident are not a match.",
 )
 
 
@@ -68,8 +28,8 @@ similarity_option = click.option(
 @gold_option
 @schema_option
 @similarity_option
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as one JSON object.")
-@click.option("--min-f1", type=float, help="Exit with code 4 when incident F1 is below this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result, with every matched pair, as JSON.")
+@click.option("--min-f1", type=click.FloatRange(0, 1), help="Exit with code 4 when incident F1 is below this.")
 @click.option("--html", type=click.Path(path_type=Path), help="Also save the report as a self-contained HTML page.")
 @click.option(
     "--details/--no-details", default=None, help="Show every article's incidents side by side (default: ≤ 20 articles)."
@@ -85,18 +45,29 @@ def score(
     details: bool | None,
 ) -> None:
     """Score a run against gold: matched, missed and invented incidents, P/R/F1 per field."""
-    scored = score_one(run, load_settings(), gold_dir, schema_name, min_similarity)
+    from rich.console import Console
+
+    from llmx._console import err
+    from llmx.config import load_settings
+    from llmx.evaluation import NothingToScore, score_run_folder
+    from llmx.files import check_writable_file
+    from llmx.report import score_json, score_report
+
+    if html:
+        check_writable_file(html, force=True)
+    try:
+        scored = score_run_folder(run, load_settings(), gold_dir, schema_name, min_similarity)
+    except NothingToScore as error:
+        if min_f1 is not None:
+            raise ScoreThresholdError(f"{error} (--min-f1 {min_f1} cannot pass)") from error
+        raise
     if as_json:
         click.echo(json.dumps(score_json(scored.score, scored.facts), indent=2))
     else:
         show = details if details is not None else len(scored.score.articles) <= 20
+        fields = list(scored.schema.fields)
         report = score_report(
-            scored.score,
-            scored.facts,
-            f"llmx score {run}",
-            list(scored.schema.fields),
-            scored.schema.evidence_field,
-            show,
+            scored.score, scored.facts, f"llmx score {run}", fields, scored.schema.evidence_field, show
         )
         console = Console(record=bool(html))
         console.print(report)
@@ -116,17 +87,47 @@ def score(
 @schema_option
 @similarity_option
 @click.option("--json", "as_json", is_flag=True, help="Print both scores as one JSON object.")
+@click.option(
+    "--fail-if-worse",
+    type=click.FloatRange(0, 1),
+    help="Exit 4 when incident F1 or any field's F1 drops by more than this (a CI gate).",
+)
 def compare(
-    run_a: Path, run_b: Path, gold_dir: Path | None, schema_name: str | None, min_similarity: float, as_json: bool
+    run_a: Path,
+    run_b: Path,
+    gold_dir: Path | None,
+    schema_name: str | None,
+    min_similarity: float,
+    as_json: bool,
+    fail_if_worse: float | None,
 ) -> None:
-    """Compare two runs on the same gold (e.g. prompt v1 vs v2): improvements green, regressions red."""
-    settings = load_settings()
-    a = score_one(run_a, settings, gold_dir, schema_name, min_similarity)
-    b = score_one(run_b, settings, gold_dir, schema_name, min_similarity)
+    """Compare two runs on the same gold (e.g. prompt v1 vs v2), on the articles both finished.
+
+    Articles only in one run, or failed in one, are listed apart and kept out of the deltas."""
+    from llmx._console import out
+    from llmx.config import load_settings
+    from llmx.evaluation import compare_runs
+    from llmx.report import compare_report, score_json
+
+    comparison = compare_runs(run_a, run_b, load_settings(), gold_dir, schema_name, min_similarity)
     if as_json:
-        click.echo(json.dumps({"a": score_json(a.score, a.facts), "b": score_json(b.score, b.facts)}, indent=2))
-        return
-    out.print(compare_report(a.score, b.score, run_a.name, run_b.name))
+        payload = {
+            "a": score_json(comparison.a.score, comparison.a.facts),
+            "b": score_json(comparison.b.score, comparison.b.facts),
+            "only_a": comparison.only_a,
+            "only_b": comparison.only_b,
+            "failed_a": comparison.failed_a,
+            "failed_b": comparison.failed_b,
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        out.print(compare_report(comparison, run_a.name, run_b.name))
+    if fail_if_worse is not None:
+        drops = comparison.regressions(fail_if_worse)
+        if drops:
+            raise CompareRegression(
+                f"{run_b.name} is worse than {run_a.name} by more than {fail_if_worse}: {'; '.join(drops)}", drops
+            )
 
 
 @click.group(name="gold")
@@ -138,7 +139,13 @@ def gold_group() -> None:
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--schema", "schema_name", help="Schema the gold is written in (default: from config).")
 def check(folder: Path | None, schema_name: str | None) -> None:
-    """Validate gold files against the schema; errors name the file, incident and field."""
+    """Validate gold files against the schema; errors name the file, incident and field.
+    Fields a gold incident leaves out are "not annotated" (not scored) and listed."""
+    from llmx._console import out
+    from llmx.config import load_settings
+    from llmx.gold import load_gold, unannotated
+    from llmx.schemas import load_schema
+
     settings = load_settings()
     schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
     gold = load_gold(folder or settings.gold, schema)
@@ -147,3 +154,7 @@ def check(folder: Path | None, schema_name: str | None) -> None:
     if not gold:
         raise GoldError(f"{folder or settings.gold}: no gold files")
     out.print(f"[green]ok[/]: {len(gold)} gold files, {total} incidents ({optional} optional), schema '{schema.name}'")
+    missing = unannotated(gold, schema)
+    if missing:
+        listed = ", ".join(f"{name} ({count} of {total} incidents)" for name, count in sorted(missing.items()))
+        out.print(f"[yellow]not annotated[/] (not scored there): {listed}")

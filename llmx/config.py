@@ -1,46 +1,50 @@
 """Project defaults from ``[tool.llmx]`` in ``pyproject.toml`` (or a top-level ``llmx.toml``).
 
-Command-line options override these; relative paths are taken from the config file's folder,
-so ``llmx extract seeds/`` works the same from any subfolder of the project.
+Command-line options override these. Relative paths from the config file are taken from the
+config file's folder, so ``llmx extract seeds/`` finds the project's cassettes, prompts and gold
+from any subfolder; relative paths given on the command line are taken from where you are.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llmx.errors import ConfigError
-
-Mode = Literal["json_schema", "tools", "md_json"]
+from llmx.files import read_text
+from llmx.modes import OUTPUT_MODES
 
 
 class Price(BaseModel):
-    """USD per million tokens, for the cost line of ``llmx score``."""
+    """USD per million tokens."""
 
     model_config = ConfigDict(extra="forbid")
 
     prompt: float = Field(ge=0)
     completion: float = Field(ge=0)
+    cached_prompt: float | None = Field(None, ge=0)
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     model: str = "gpt-4o-mini"
     prompt: str = "incident"
     schema_name: str = Field("incident", alias="schema")
-    mode: Mode = "json_schema"
+    mode: str = "json_schema"
+    strategy: str = "single"
     concurrency: int = Field(4, ge=1, le=1024)
-    temperature: float = 0.0
+    temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(2048, ge=1)
     seed: int | None = None
-    reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid or ungrounded output")
+    reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid, ungrounded or unsupported output")
     max_attempts: int = Field(5, ge=1, le=20, description="tries per request on transient errors")
     max_wait: float = Field(60.0, ge=0, description="longest single back-off, Retry-After included")
-    timeout: float = Field(300.0, gt=0, description="seconds per request")
+    timeout: float = Field(180.0, gt=0, description="seconds per request")
+    article_timeout: float = Field(900.0, gt=0, description="seconds per article, every request and re-ask included")
     max_article_chars: int = Field(24_000, ge=100, description="longer articles are refused")
     prompts_dir: Path = Path("prompts")
     schemas_dir: Path = Path("schemas")
@@ -51,6 +55,13 @@ class Settings(BaseModel):
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every live request")
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
 
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in OUTPUT_MODES:
+            raise ValueError(f"unknown mode {value!r}; use one of {', '.join(OUTPUT_MODES)}")
+        return value
+
 
 PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")
 
@@ -59,32 +70,48 @@ def find_config(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         for name in ("llmx.toml", "pyproject.toml"):
             candidate = folder / name
-            if candidate.is_file() and (name == "llmx.toml" or "[tool.llmx" in candidate.read_text(errors="replace")):
+            if candidate.is_file() and (name == "llmx.toml" or "[tool.llmx" in read_text(candidate, "the config")):
                 return candidate
     return None
 
 
 def load_settings(start: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Config file values, then the options given on the command line (``None`` = not given)."""
     start = (start or Path.cwd()).resolve()
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
     path = find_config(start)
     raw: dict[str, Any] = {}
     root = start
     if path is not None:
         root = path.parent
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(read_text(path, "the config"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML: {error}") from error
         raw = data if path.name == "llmx.toml" else data.get("tool", {}).get("llmx", {})
-    raw.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    _check_options(given)
     try:
-        settings = Settings.model_validate(raw)
+        settings = Settings.model_validate({**raw, **given})
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path or 'options'}: '{where}': {first['msg']}") from error
+        raise ConfigError(f"{path or 'settings'}: '{where}': {first['msg']}", where) from error
     for name in PATH_FIELDS:
         value = getattr(settings, name)
-        if not value.is_absolute() and name not in (overrides or {}):
-            setattr(settings, name, root / value)
+        if not value.is_absolute():
+            setattr(settings, name, (Path.cwd() if name in given else root) / value)
     return settings
+
+
+def _check_options(given: dict[str, Any]) -> None:
+    """Blame a bad command-line value on its option, not on the config file."""
+    fields = Settings.model_fields
+    for name, value in given.items():
+        key = "schema_name" if name == "schema" else name
+        if key not in fields:
+            continue
+        try:
+            Settings.__pydantic_validator__.validate_assignment(Settings.model_construct(), key, value)
+        except ValidationError as error:
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(f"{option} {value}: {error.errors()[0]['msg']}", option) from error

@@ -1,31 +1,39 @@
 """Every exception llmx raises, in one place.
 
-Library code raises these; only ``llmx.cli`` catches them, prints one red line and picks the
-exit code (``LLMX_DEBUG=1`` shows the traceback instead). Each message says what went wrong,
-where, and what to do about it.
+Library code raises these; only the CLI catches them, prints one red line and exits with the
+class's ``exit_code`` (``LLMX_DEBUG=1`` also shows the traceback; the exit code stays the same).
+Each message says what went wrong, where, and what to do; the objects it is about ride along as
+attributes (``path``, ``url``, ``article_id``...) for code that wants more than the text.
 
     LlmxError                       exit 1 unless noted
-    ├── UsageError                  bad input from the user                       (exit 2)
+    ├── UsageError                  bad input from the user                              (exit 2)
     │   ├── ArticleError            a missing, empty, binary or oversized article, bad JSONL
-    │   ├── ConfigError             [tool.llmx] / llmx.toml / option values
+    │   ├── ConfigError             [tool.llmx] / llmx.toml / option values               .option
     │   ├── PromptError             unknown prompt, template syntax error, undefined variable
     │   ├── SchemaError             unknown schema, schema file that fails to import
     │   ├── GoldError               a gold file that does not validate
-    │   └── RunError                a run directory that is missing or unreadable
-    ├── CassetteError               a cassette file that is corrupt or from another version
-    │   └── CassetteMiss            replay mode and no cassette for this request  (exit 3)
+    │   ├── RunError                a run folder that is missing, unreadable or unscorable
+    │   │   ├── RunLocked           another llmx is writing this run folder               .path
+    │   │   └── RunMismatch         resuming a run made with other settings      .path .differences
+    │   ├── OutputError             a file or folder llmx must write cannot be written   .path
+    │   └── EndpointError           a model server that cannot work: bad URL, 401/403/404 .url
+    ├── CassetteError               a cassette file that is corrupt or from another version .path
+    │   └── CassetteMiss            strict replay and no cassette for this request       (exit 3)
     ├── ModelError                  the model server failed for one article (recorded, run goes on)
     │   ├── TransientModelError     429 / 5xx / timeout / connection: retried, then this
-    │   ├── InvalidOutputError      output that never validated after the re-asks
-    │   ├── TruncatedOutputError    finish_reason "length"
+    │   ├── InvalidOutputError      output that never validated after the re-asks       .last_output
+    │   │   └── TruncatedOutputError  finish_reason "length"
     │   ├── RefusalError            the model refused
+    │   ├── ArticleTimeout          one article took longer than article_timeout in all
     │   └── LiveRequestBlocked      a live call where none is allowed (tests, strict replay)
-    ├── OutputError                 the output directory cannot be written
     ├── LocalServerError            installing, starting or talking to the local llama-server
-    └── ScoreThresholdError         ``llmx score --min-f1`` not met                (exit 4)
+    ├── ScoreThresholdError         ``llmx score --min-f1`` not met, or nothing to score  (exit 4)
+    └── CompareRegression           ``llmx compare --fail-if-worse`` found a drop         (exit 4)
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class LlmxError(Exception):
@@ -43,7 +51,9 @@ class ArticleError(UsageError):
 
 
 class ConfigError(UsageError):
-    pass
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class PromptError(UsageError):
@@ -62,13 +72,49 @@ class RunError(UsageError):
     pass
 
 
+class RunLocked(RunError):
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class RunMismatch(RunError):
+    def __init__(self, message: str, path: Path, differences: list[str]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.differences = differences
+
+
+class OutputError(UsageError):
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class EndpointError(UsageError):
+    """The server cannot serve any article (wrong URL, key, path): the run stops at once."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
 class CassetteError(LlmxError):
     kind = "cassette_error"
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class CassetteMiss(CassetteError):
     exit_code = 3
     kind = "cassette_miss"
+
+    def __init__(self, message: str, article_id: str, folder: Path, change: str) -> None:
+        super().__init__(message, folder)
+        self.article_id = article_id
+        self.change = change
 
 
 class ModelError(LlmxError):
@@ -97,12 +143,12 @@ class RefusalError(ModelError):
     kind = "refused"
 
 
+class ArticleTimeout(ModelError):
+    kind = "timeout"
+
+
 class LiveRequestBlocked(ModelError):
     kind = "blocked"
-
-
-class OutputError(LlmxError):
-    pass
 
 
 class LocalServerError(LlmxError):
@@ -111,3 +157,25 @@ class LocalServerError(LlmxError):
 
 class ScoreThresholdError(LlmxError):
     exit_code = 4
+
+
+class CompareRegression(LlmxError):
+    exit_code = 4
+
+    def __init__(self, message: str, regressions: list[str]) -> None:
+        super().__init__(message)
+        self.regressions = regressions
+
+
+def _kinds(cls: type[LlmxError]) -> dict[str, type[LlmxError]]:
+    found: dict[str, type[LlmxError]] = {}
+    for sub in cls.__subclasses__():
+        kind = getattr(sub, "kind", None)
+        if isinstance(kind, str):
+            found.setdefault(kind, sub)
+        found.update({k: v for k, v in _kinds(sub).items() if k not in found})
+    return found
+
+
+# failure kind written in a run (``error.kind``) → the error class, whose exit_code the CLI uses
+ERROR_KINDS: dict[str, type[LlmxError]] = _kinds(LlmxError)

@@ -3,12 +3,15 @@
 A template defines ``{% block system %}`` and ``{% block user %}``; each block becomes one
 message. Templates see ``article`` (id, text, date), ``fields`` (the schema's record fields with
 their descriptions) and ``schema_name``. Undefined variables are errors, not empty strings.
-Article text is a value, never template source, so braces in an article are just text.
+Article text is a value, never template source, so braces in an article are just text, and
+any ``<article>`` / ``</article>`` tag inside it is defused so it cannot close the article block
+of the user message and smuggle instructions outside it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,16 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmx.articles import Article
 from llmx.errors import PromptError
+from llmx.files import read_text
 from llmx.schemas import SchemaSpec
 
 ROLES = ("system", "user")
+_DELIMITER = re.compile(r"<(\s*/?\s*article\b)", re.IGNORECASE)
+
+
+def defuse_delimiters(text: str) -> str:
+    """``</article>`` in article text becomes ``&lt;/article>``: still readable, never a tag."""
+    return _DELIMITER.sub(r"&lt;\1", text)
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class PromptTemplate:
         variables: dict[str, Any] = {
             "article": {
                 "id": article.id,
-                "text": article.text,
+                "text": defuse_delimiters(article.text),
                 "date": article.date.isoformat() if article.date else None,
             },
             "fields": [{"name": name, "description": text} for name, text in schema.descriptions.items()],
@@ -60,7 +70,7 @@ def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
     if not path.is_file():
         known = sorted(p.stem for p in prompts_dir.glob("*.jinja"))
         raise PromptError(f"unknown prompt '{name}': no {path}; known prompts: {', '.join(known) or 'none'}")
-    source = path.read_text()
+    source = read_text(path, "the prompt template")
     environment = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
         template = environment.from_string(source)

@@ -12,10 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from llmx.config import Price
-from llmx.runs import ArticleResult, RunSummary
+from llmx.results import RunSummary
 
 if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
+    from llmx.evaluation import Comparison
     from llmx.scoring import PRF, ArticleScore, Score
 
 
@@ -29,43 +29,30 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
     table.add_row("incidents", str(summary.incidents))
     table.add_row("ungrounded evidence", str(summary.ungrounded))
     table.add_row("grounding re-asks", str(summary.grounding_reasks))
+    table.add_row("unsupported values removed", f"{summary.values_removed} ({summary.verification_reasks} re-asks)")
+    table.add_row("duplicates removed / merged", f"{summary.duplicates_removed} / {summary.merged}")
     table.add_row("requests replayed / live", f"{summary.replayed_calls} / {summary.live_calls}")
     table.add_row(
         "tokens (prompt + completion)", f"{summary.usage.prompt_tokens:,} + {summary.usage.completion_tokens:,}"
     )
+    if summary.usage.cached_tokens or summary.usage.reasoning_tokens:
+        table.add_row(
+            "cached prompt / reasoning tokens", f"{summary.usage.cached_tokens:,} / {summary.usage.reasoning_tokens:,}"
+        )
+    table.add_row("cost", f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "unknown (no price)")
     if summary.failures:
         table.add_row("failures", ", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items())))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
 
 
-def run_facts(results: list[ArticleResult], prices: Mapping[str, Price] | None = None) -> dict[str, Any]:
-    """What a score reports about the run itself: grounding, failures, tokens, and cost when
-    every model of the run has a price in ``[tool.llmx.prices]``."""
-    summary = RunSummary()
-    cost: float | None = 0.0
-    for result in results:
-        summary.add(result)
-        price = (prices or {}).get(result.provenance.model)
-        usage = result.provenance.usage
-        if price is None or cost is None:
-            cost = None
-        else:
-            cost += (usage.prompt_tokens * price.prompt + usage.completion_tokens * price.completion) / 1e6
-    return {
-        "grounding": {"ungrounded": summary.ungrounded, "grounding_reasks": summary.grounding_reasks},
-        "failures": summary.failures,
-        "usage": {"prompt_tokens": summary.usage.prompt_tokens, "completion_tokens": summary.usage.completion_tokens},
-        "cost_usd": round(cost, 6) if cost is not None and results else None,
-        "articles_failed": summary.failed,
-    }
-
-
 def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
+    """Everything a script needs, down to which record matched which (so anyone can audit a match)."""
+    macro = score.field_macro_f1
     return {
         "incidents": score.incidents.summary(),
         "fields": {name: prf.summary() for name, prf in score.fields.items()},
-        "field_macro_f1": round(score.field_macro_f1, 4),
+        "field_macro_f1": round(macro, 4) if macro is not None else None,
         "articles": {
             article_id: {
                 "incidents": article.incidents.summary(),
@@ -73,6 +60,18 @@ def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
                 "matched": len(article.matched),
                 "missed": len(article.missed),
                 "spurious": len(article.spurious),
+                "pairs": [
+                    {
+                        "predicted": pair.predicted_index,
+                        "gold": pair.gold_index,
+                        "similarity": pair.similarity,
+                        "optional": pair.optional,
+                        "differing": pair.differing,
+                    }
+                    for pair in article.matched
+                ],
+                "missed_gold": article.missed_indices,
+                "spurious_predicted": article.spurious_indices,
             }
             for article_id, article in score.articles.items()
         },
@@ -80,8 +79,8 @@ def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _f(value: float) -> str:
-    return f"{value:.2f}"
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
@@ -94,6 +93,9 @@ def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
         f"[bold]fields[/]     macro-F1 {_f(score.field_macro_f1)}\n"
         f"[bold]grounding[/]  {facts['grounding']['ungrounded']} ungrounded, "
         f"{facts['grounding']['grounding_reasks']} re-asks   [bold]failures[/] {failures}\n"
+        f"[bold]checks[/]     {facts['verification']['values_removed']} unsupported values removed, "
+        f"{facts['verification']['verification_reasks']} re-asks, "
+        f"{facts['verification']['duplicates_removed']} duplicates removed, {facts['verification']['merged']} merged\n"
         f"[bold]tokens[/]     {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion"
         + (f"   [bold]cost[/] ${facts['cost_usd']:.4f}" if facts.get("cost_usd") is not None else "")
     )
@@ -106,8 +108,8 @@ def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
     for name in ("P", "R", "F1", "tp", "fp", "fn"):
         table.add_column(name, justify="right")
     for name, prf in rows.items():
-        if not prf.tp + prf.fp + prf.fn:
-            table.add_row(name, "–", "–", "[dim]–[/]", "0", "0", "0")
+        if not prf.counted:
+            table.add_row(name, "n/a", "n/a", "[dim]n/a[/]", "0", "0", "0")
             continue
         style = "red" if prf.f1 < 0.5 else ("yellow" if prf.f1 < 0.8 else "green")
         table.add_row(
@@ -166,12 +168,18 @@ def score_report(
     return Group(*parts)
 
 
-def _delta(before: float, after: float) -> str:
+def _delta(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return f"{_f(after)}  [dim]n/a[/]"
     change = after - before
     if abs(change) < 0.005:
         return f"{_f(after)}  [dim]±0[/]"
     colour = "green" if change > 0 else "red"
     return f"{_f(after)}  [{colour}]{change:+.2f}[/]"
+
+
+def _f1(prf: PRF) -> float | None:
+    return prf.f1 if prf.counted else None
 
 
 def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, PRF, PRF]]:
@@ -181,8 +189,9 @@ def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, P
         yield name, a.get(name, PRF()), b.get(name, PRF())
 
 
-def compare_report(a: Score, b: Score, name_a: str, name_b: str) -> RenderableType:
-    head = Table(title=f"{name_a} → {name_b}", title_justify="left")
+def compare_report(comparison: Comparison, name_a: str, name_b: str) -> RenderableType:
+    a, b = comparison.a.score, comparison.b.score
+    head = Table(title=f"{name_a} → {name_b}  ({len(a.articles)} articles both runs finished)", title_justify="left")
     head.add_column("")
     head.add_column(name_a, justify="right")
     head.add_column(name_b, justify="right")
@@ -193,6 +202,12 @@ def compare_report(a: Score, b: Score, name_a: str, name_b: str) -> RenderableTy
         ("field macro-F1", a.field_macro_f1, b.field_macro_f1),
     ):
         head.add_row(label, _f(x), _delta(x, y))
+    for label, key in (("prompt tokens", "prompt_tokens"), ("completion tokens", "completion_tokens")):
+        x_tokens, y_tokens = comparison.a.facts["usage"][key], comparison.b.facts["usage"][key]
+        head.add_row(label, f"{x_tokens:,}", f"{y_tokens:,}")
+    cost_a, cost_b = comparison.a.facts.get("cost_usd"), comparison.b.facts.get("cost_usd")
+    if cost_a is not None and cost_b is not None:
+        head.add_row("cost", f"${cost_a:.4f}", f"${cost_b:.4f}")
     tables: list[RenderableType] = [head]
     for title, rows_a, rows_b in (
         ("fields F1", a.fields, b.fields),
@@ -207,6 +222,22 @@ def compare_report(a: Score, b: Score, name_a: str, name_b: str) -> RenderableTy
         table.add_column(name_a, justify="right")
         table.add_column(name_b, justify="right")
         for name, before, after in _compare_rows(rows_a, rows_b):
-            table.add_row(name, _f(before.f1), _delta(before.f1, after.f1))
+            table.add_row(name, _f(_f1(before)), _delta(_f1(before), _f1(after)))
         tables.append(table)
+    apart = [
+        *(f"only in {name_a}: {aid}" for aid in comparison.only_a),
+        *(f"only in {name_b}: {aid}" for aid in comparison.only_b),
+        *(f"failed in {name_a}: {aid} ({kind})" for aid, kind in comparison.failed_a.items()),
+        *(f"failed in {name_b}: {aid} ({kind})" for aid, kind in comparison.failed_b.items()),
+    ]
+    if apart:
+        tables.append(
+            Panel(
+                Text("\n".join(apart)),
+                title="not compared (kept out of the deltas)",
+                title_align="left",
+                border_style="yellow",
+                expand=False,
+            )
+        )
     return Group(*tables)

@@ -34,6 +34,9 @@ class FieldSpec:
     match: MatchKind
     threshold: float = 85.0  # fuzzy / alias: rapidfuzz token_set_ratio, 0-100
     tolerance: float = 0.0  # number: |a - b| <= tolerance
+    # A place or an actor: two records agreeing on one of these can be the same incident even
+    # when their quotes differ; agreement on generic fields (date, weapon) alone never makes a match.
+    identity: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,9 @@ def _import_file(path: Path) -> types.ModuleType:
     sys.modules[module_name] = module  # pydantic resolves forward references through sys.modules
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # a user's file can raise anything; report it in one line
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a user's file can raise anything, sys.exit() included
         sys.modules.pop(module_name, None)
         raise SchemaError(f"{path}: failed to import: {type(error).__name__}: {error}") from error
     return module

@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from rapidfuzz import fuzz
 
-from llmx.matching import PairTable, fields_only, pair_table
-from llmx.normalize import Aliases, normalize
+from llmx.normalize import Aliases
 from llmx.schemas import FieldSpec
+from llmx.similarity_table import PairTable, pair_table
 
 Record = Mapping[str, Any]
 MIN_SIMILARITY = 0.5
@@ -51,14 +50,19 @@ class PRF:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
+    @property
+    def counted(self) -> bool:
+        """Anything to measure? A field no matched pair fills on either side has no F1 ("n/a")."""
+        return bool(self.tp + self.fp + self.fn)
+
     def add(self, other: PRF) -> None:
         self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | None]:
         return {
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
+            "precision": round(self.precision, 4) if self.counted else None,
+            "recall": round(self.recall, 4) if self.counted else None,
+            "f1": round(self.f1, 4) if self.counted else None,
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
@@ -72,6 +76,8 @@ class Pair:
     similarity: float
     optional: bool
     differing: list[str]
+    predicted_index: int = -1  # position in the run's records for the article
+    gold_index: int = -1  # position in the gold file's incidents
 
 
 @dataclass
@@ -82,61 +88,8 @@ class ArticleScore:
     missed: list[Record] = field(default_factory=list)
     spurious: list[Record] = field(default_factory=list)
     failed: str | None = None
-
-
-def field_equal(spec: FieldSpec, predicted: Any, gold: Any, aliases: Aliases) -> bool:
-    """Do two non-null values agree under the field's declared comparison?"""
-    if spec.match == "number":
-        try:
-            return abs(float(predicted) - float(gold)) <= spec.tolerance
-        except (TypeError, ValueError):
-            return False
-    if spec.match == "date":
-        # Gold states the precision the article allows; a prediction must agree to that precision.
-        return str(predicted).strip().startswith(str(gold).strip())
-    if spec.match == "exact":
-        return normalize(str(predicted)) == normalize(str(gold))
-    a, b = str(predicted), str(gold)
-    if spec.match == "alias" and aliases.canonical(a) == aliases.canonical(b):
-        return True
-    return fuzz.token_set_ratio(normalize(a), normalize(b)) >= spec.threshold
-
-
-def _field_similarity(spec: FieldSpec, predicted: Any, gold: Any, aliases: Aliases) -> float | None:
-    if predicted is None and gold is None:
-        return None  # agreement on "not reported" says nothing about identity
-    if predicted is None or gold is None:
-        return 0.0
-    if field_equal(spec, predicted, gold, aliases):
-        return 1.0
-    if spec.match in ("fuzzy", "alias"):
-        return fuzz.token_set_ratio(normalize(str(predicted)), normalize(str(gold))) / 100.0
-    return 0.0
-
-
-def similarity(
-    predicted: Record, gold: Record, specs: Mapping[str, FieldSpec], aliases: Aliases, evidence_field: str | None = None
-) -> float:
-    """How alike two records are, 0-1: the mean agreement over the fields either side fills, and,
-    when both quote evidence, half of it is how much the quotes overlap. The quote is the
-    incident's anchor (like ACE's trigger): the same sentence with wrong fields is the same
-    incident with field errors, not a miss plus an invention.
-
-    The readable, one-pair definition; :func:`llmx.matching.pair_table` computes the same for all
-    pairs at once and is what scoring uses (tests keep the two in agreement)."""
-    scores = [
-        score
-        for name, spec in specs.items()
-        if spec.match != "ignore"
-        if (score := _field_similarity(spec, predicted.get(name), gold.get(name), aliases)) is not None
-    ]
-    # nothing filled on either side: only identical records are the same incident
-    identical = 1.0 if fields_only(predicted) == fields_only(gold) else 0.0
-    fields = sum(scores) / len(scores) if scores else identical
-    if evidence_field and predicted.get(evidence_field) and gold.get(evidence_field):
-        overlap = fuzz.token_set_ratio(predicted[evidence_field], gold[evidence_field]) / 100.0
-        return EVIDENCE_WEIGHT * overlap + (1 - EVIDENCE_WEIGHT) * fields
-    return fields
+    missed_indices: list[int] = field(default_factory=list)  # positions in the gold file
+    spurious_indices: list[int] = field(default_factory=list)  # positions in the run's records
 
 
 def score_article(
@@ -159,9 +112,10 @@ class Score:
     articles: dict[str, ArticleScore] = field(default_factory=dict)
 
     @property
-    def field_macro_f1(self) -> float:
-        used = [prf for prf in self.fields.values() if prf.tp + prf.fp + prf.fn]
-        return sum(prf.f1 for prf in used) / len(used) if used else 1.0
+    def field_macro_f1(self) -> float | None:
+        """Mean F1 of the fields that have anything to measure; None ("n/a") when none has."""
+        used = [prf for prf in self.fields.values() if prf.counted]
+        return sum(prf.f1 for prf in used) / len(used) if used else None
 
 
 @contextmanager
@@ -205,6 +159,9 @@ def _score_run(
 
     articles = {aid: (list(predictions.get(aid) or []), list(gold[aid])) for aid in sorted(gold)}
     table, pred, gold_records = pair_table(articles, specs, aliases, evidence_field, EVIDENCE_WEIGHT)
+    # position of each record within its own article (for --json: which record matched which)
+    local_p = np.concatenate([np.arange(len(p)) for p, _ in articles.values()] or [np.zeros(0, np.int64)])
+    local_g = np.concatenate([np.arange(len(g)) for _, g in articles.values()] or [np.zeros(0, np.int64)])
     optional = np.array([bool(r.get("optional")) for r in gold_records], dtype=bool)
     names = list(table.equal)
     total = Score(fields={name: PRF() for name in names})
@@ -225,10 +182,12 @@ def _score_run(
                     taken_p.add(p)
                     taken_g.add(g)
                     matches.append((article, p, g, block.start + i * cols_n + j, float(sim[i, j])))
-        article.spurious = [pred[p] for p in block.pred.tolist() if p not in taken_p]
-        article.missed = [gold_records[g] for g in block.gold.tolist() if g not in taken_g and not optional[g]]
+        spurious = [p for p in block.pred.tolist() if p not in taken_p]
+        missed = [g for g in block.gold.tolist() if g not in taken_g and not optional[g]]
+        article.spurious, article.spurious_indices = [pred[p] for p in spurious], [int(local_p[p]) for p in spurious]
+        article.missed, article.missed_indices = [gold_records[g] for g in missed], [int(local_g[g]) for g in missed]
         article.incidents = PRF(tp=0, fp=len(article.spurious), fn=len(article.missed))
-    _tally(matches, table, names, optional, pred, gold_records, total)
+    _tally(matches, table, names, optional, pred, gold_records, total, (local_p, local_g))
     for article in total.articles.values():
         total.incidents.add(article.incidents)
     return total
@@ -242,6 +201,7 @@ def _tally(
     pred: list[Record],
     gold: list[Record],
     total: Score,
+    local: tuple[NDArray[np.int64], NDArray[np.int64]],
 ) -> None:
     """Field outcomes of all matched pairs at once: a value where gold is null is a false
     positive, a null where gold has a value a false negative, a wrong value both."""
@@ -253,14 +213,18 @@ def _tally(
     for bit, name in enumerate(names):
         pred_filled, gold_filled = ~table.pred_null[name][p_idx], ~table.gold_null[name][g_idx]
         same = table.equal[name][k_idx]
-        differs = (pred_filled | gold_filled) & ~same
+        annotated = table.gold_annotated[name][g_idx]  # an unannotated gold field is not scored
+        differs = (pred_filled | gold_filled) & ~same & annotated
         masks |= differs.astype(np.int64) << bit
-        outcome = (same & counts, pred_filled & differs & counts, gold_filled & differs & counts)
+        scored = counts & annotated
+        outcome = (same & scored, pred_filled & differs & scored, gold_filled & differs & scored)
         total.fields[name].add(PRF(*(int(x.sum()) for x in outcome)))
     decoded: dict[int, list[str]] = {}  # few distinct masks; decode each once
     for (article, p, g, _, sim), mask in zip(matches, masks.tolist(), strict=True):
         differing = decoded.get(mask)
         if differing is None:
             differing = decoded[mask] = [name for bit, name in enumerate(names) if mask >> bit & 1]
-        article.matched.append(Pair(pred[p], gold[g], round(sim, 4), bool(optional[g]), differing))
+        article.matched.append(
+            Pair(pred[p], gold[g], round(sim, 4), bool(optional[g]), differing, int(local[0][p]), int(local[1][g]))
+        )
         article.incidents.tp += not optional[g]

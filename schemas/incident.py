@@ -9,7 +9,9 @@ Rules the loader relies on:
 - A field named ``evidence`` is grounded: llmx looks the quote up in the article.
 - ``json_schema_extra={"llmx": {...}}`` says how ``llmx score`` compares a field:
   ``match`` is one of exact, fuzzy, alias, date, number, ignore; ``tolerance`` is for numbers;
-  ``threshold`` (0-100) for fuzzy. llmx strips these keys before the model sees the schema.
+  ``threshold`` (0-100) for fuzzy; ``identity`` marks a place or an actor: two records can be the
+  same incident when their quotes overlap or they agree on one of these (never on date or weapon
+  alone). llmx strips these keys before the model sees the schema.
 """
 
 from enum import StrEnum
@@ -42,27 +44,27 @@ class Incident(BaseModel):
     )
     location: str | None = Field(
         description="Most precise place the article names for the attack (base, town, district); null if none.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True}},
     )
     admin_region: str | None = Field(
         description="Province or governorate, only if the article names it; otherwise null.",
-        json_schema_extra={"llmx": {"match": "alias"}},
+        json_schema_extra={"llmx": {"match": "alias", "identity": True}},
     )
     country: str | None = Field(
         description="Country where the attack landed or was aimed.",
-        json_schema_extra={"llmx": {"match": "alias"}},
+        json_schema_extra={"llmx": {"match": "alias", "identity": True}},
     )
     attacker: str | None = Field(
         description="Who carried out the attack, as the article names them; null if it does not say.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True}},
     )
     claimed_by: str | None = Field(
         description="Group that claimed responsibility, if any.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True}},
     )
     target: str | None = Field(
         description="Who or what was attacked, in the article's words.",
-        json_schema_extra={"llmx": {"match": "fuzzy", "threshold": 70}},
+        json_schema_extra={"llmx": {"match": "fuzzy", "threshold": 70, "identity": True}},
     )
     weapon: Weapon = Field(description="Main weapon used.", json_schema_extra={"llmx": {"match": "exact"}})
     intercepted: bool | None = Field(

@@ -12,11 +12,12 @@ import openai
 import pytest
 from click.testing import CliRunner, Result
 
-from llmx import client
-from llmx.cassettes import CassetteMode, CassetteStore
+from llmx import cassette_gateway
+from llmx.cassette_gateway import CassetteGateway
+from llmx.cassettes import CassettePolicy, CassetteStore
 from llmx.cli import main
-from llmx.client import Gateway
 from llmx.extract import Extractor
+from llmx.model_server import ModelServer
 from llmx.prompts import load_prompt
 from llmx.retry import RetryPolicy
 from llmx.schemas import load_schema
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _block_live_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(client, "ALLOW_LIVE_REQUESTS", False)
+    monkeypatch.setattr(cassette_gateway, "ALLOW_LIVE_REQUESTS", False)
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CI", "LLMX_DEBUG"):
         monkeypatch.delenv(name, raising=False)
 
@@ -34,7 +35,7 @@ def _block_live_requests(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def live_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     """Opt in: this test may send requests (to a stub on 127.0.0.1 or the local model)."""
-    monkeypatch.setattr(client, "ALLOW_LIVE_REQUESTS", True)
+    monkeypatch.setattr(cassette_gateway, "ALLOW_LIVE_REQUESTS", True)
 
 
 @pytest.fixture
@@ -55,19 +56,16 @@ def extract_args(base_url: str, out: str, *extra: str, inputs: str = "seeds/") -
 def make_extractor(
     cassettes: Path,
     client: openai.AsyncOpenAI | None,
-    mode: CassetteMode = "auto",
+    mode: CassettePolicy = "auto",
     model: str = "m",
     params: dict[str, Any] | None = None,
     policy: RetryPolicy | None = None,
 ) -> Extractor:
-    """The incident extractor over the project's prompt and schema, with fast retries."""
-    gateway = Gateway(
-        client,
-        CassetteStore(cassettes),
-        mode,
-        "json_schema",
-        policy or RetryPolicy(max_attempts=3, initial_wait=0.001, max_wait=2.0),
+    """The extractor over the project's prompt and schema, with fast retries."""
+    server = (
+        ModelServer(client, policy or RetryPolicy(max_attempts=3, initial_wait=0.001, max_wait=2.0)) if client else None
     )
+    gateway = CassetteGateway(server, CassetteStore(cassettes), mode, "json_schema")
     return Extractor(
         gateway,
         load_prompt("incident", ROOT / "prompts"),

@@ -13,15 +13,16 @@ import pytest
 from conftest import extract_args, make_extractor, run_cli
 
 from llmx.articles import Article
-from llmx.client import make_client
 from llmx.extract import Extractor, run_all
+from llmx.model_server import make_client
+from llmx.results import ArticleResult
 from llmx.retry import RetryPolicy, retry_after_seconds
-from llmx.runs import ArticleResult
-from llmx.stub_server import Reply, Script, StubServer, always, sequence, valid_answer
+from llmx.testing.fake_model import Reply, Script, always, schema_answer, sequence
+from llmx.testing.stub_server import StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = Article(id="a1", text="A drone hit the Ain al-Asad airbase on Monday. Nobody was hurt.")
-OK = valid_answer({"messages": [{"role": "user", "content": f"<article>{ARTICLE.text}</article>"}]})
+ANSWER = always(schema_answer)  # a schema-valid, grounded answer built from the request
 
 
 def extractor(tmp_path: Path, base_url: str, timeout: float = 5.0) -> Extractor:
@@ -49,7 +50,7 @@ def _live(live_requests: None) -> None:
 
 def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path) -> None:
     started = time.monotonic()
-    result, server = extract_with(tmp_path, sequence(Reply(fault="status", status=429, retry_after="0.3"), OK))
+    result, server = extract_with(tmp_path, sequence(Reply(fault="status", status=429, retry_after="0.3"), then=ANSWER))
     assert time.monotonic() - started >= 0.3  # the server's Retry-After was honoured
     assert result.status == "ok" and len(server.requests) == 2 and len(tapes(tmp_path)) == 1
 
@@ -68,24 +69,25 @@ def test_retry_after_as_http_date() -> None:
 def test_persistent_5xx_is_retried_to_the_bound_then_failed_and_not_cached(tmp_path: Path, status: int) -> None:
     result, server = extract_with(tmp_path, always(lambda body: Reply(fault="status", status=status)))
     assert result.status == "failed" and result.error is not None
-    assert result.error.kind == "transient" and f"HTTP {status} after 3 tries" in result.error.message
+    assert result.error.kind == "transient" and f"HTTP {status} from http://127.0.0.1" in result.error.message
+    assert "after 3 tries" in result.error.message
     assert len(server.requests) == 3 and tapes(tmp_path) == []
 
 
 def test_a_5xx_blip_is_survived(tmp_path: Path) -> None:
-    result, server = extract_with(tmp_path, sequence(Reply(fault="status", status=502), OK))
+    result, server = extract_with(tmp_path, sequence(Reply(fault="status", status=502), then=ANSWER))
     assert result.status == "ok" and len(server.requests) == 2
 
 
 def test_hang_past_the_timeout_is_a_transient_failure(tmp_path: Path) -> None:
     result, server = extract_with(tmp_path, always(lambda body: Reply(fault="hang")), timeout=0.3)
     assert result.status == "failed" and result.error is not None
-    assert result.error.kind == "transient" and "APITimeoutError" in result.error.message
+    assert result.error.kind == "transient" and "within the timeout, 3 tries" in result.error.message
     assert len(server.requests) == 3
 
 
 def test_dropped_connection_is_retried(tmp_path: Path) -> None:
-    result, server = extract_with(tmp_path, sequence(Reply(fault="drop"), OK))
+    result, server = extract_with(tmp_path, sequence(Reply(fault="drop"), then=ANSWER))
     assert result.status == "ok" and len(server.requests) == 2
 
 
@@ -96,13 +98,15 @@ def test_non_json_body_fails_with_the_body_kept(tmp_path: Path) -> None:
 
 
 def test_content_that_is_not_json_is_reasked_and_tokens_of_every_attempt_count(tmp_path: Path) -> None:
-    result, server = extract_with(tmp_path, sequence(Reply(content="Sure! Here are the incidents:", usage=(70, 5)), OK))
+    result, server = extract_with(
+        tmp_path, sequence(Reply(content="Sure! Here are the incidents:", usage=(70, 5)), then=ANSWER)
+    )
     assert result.status == "ok" and len(server.requests) == 2
     assert result.provenance.usage.prompt_tokens == 170 and result.provenance.usage.completion_tokens == 25
 
 
 def test_schema_violation_is_reasked_then_failed_with_last_output(tmp_path: Path) -> None:
-    bad = Reply(content=json.dumps({"incidents": [{"weapon": "trebuchet"}]}), usage=(10, 1))
+    bad = Reply(content=json.dumps({"incidents": [{"trebuchet": True}]}), usage=(10, 1))
     result, server = extract_with(tmp_path, always(lambda body: bad))
     assert result.status == "failed" and result.error is not None and result.error.kind == "invalid_output"
     assert "trebuchet" in (result.error.last_output or "") and len(server.requests) == 3
@@ -130,7 +134,7 @@ def test_truncated_refused_and_empty_answers_fail_clearly_and_are_not_cached(
 
 def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:
     def script(body: dict[str, Any], number: int) -> Reply:
-        return Reply(fault="status", status=503) if "Article id: bad" in json.dumps(body) else valid_answer(body)
+        return Reply(fault="status", status=503) if "Article id: bad" in json.dumps(body) else schema_answer(body)
 
     articles = [Article(id=name, text=ARTICLE.text) for name in ("good1", "bad", "good2")]
     seen: list[ArticleResult] = []
@@ -142,11 +146,11 @@ def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:
 
 def test_cli_exit_code_and_summary_count_failures(project: Path) -> None:
     def script(body: dict[str, Any], number: int) -> Reply:
-        return Reply(fault="status", status=500) if "000_e376" in json.dumps(body) else valid_answer(body)
+        return Reply(fault="status", status=500) if "000_e376" in json.dumps(body) else schema_answer(body)
 
     with StubServer(script=script) as server:
         result = run_cli(*extract_args(server.base_url, "runs/f"))
     assert result.exit_code == 1
     assert "failures" in result.output and "transient: 1" in result.output
-    assert "failed 000_e376b6ba81a78c64 (transient): HTTP 500 after 5 tries" in result.output
+    assert "failed 000_e376b6ba81a78c64 (transient): HTTP 500 from http://127.0.0.1" in result.output
     assert len(list((project / "tape").rglob("*.json"))) == 4

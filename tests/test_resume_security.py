@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from conftest import extract_args, run_cli
 
-from llmx.stub_server import Reply, StubServer
+from llmx.testing.fake_model import Reply
+from llmx.testing.stub_server import StubServer
 
 SECRET = "sk-llmx-test-SECRET-0123456789"
 
@@ -108,9 +109,15 @@ def test_a_server_that_echoes_the_key_in_an_error_does_not_leak_it(project: Path
             *extract_args(server.base_url, "runs/e", inputs="seeds/001_d33b1ed68cf8519c.txt"),
             env={"OPENAI_API_KEY": SECRET},
         )
-    assert result.exit_code == 1 and "HTTP 401: Incorrect API key provided: ***" in result.output
+    # a 401 cannot recover: the run stops at once, after one request, naming the URL and the fix
+    assert result.exit_code == 2 and "HTTP 401 from http://127.0.0.1" in result.output
+    assert "Incorrect API key provided: ***" in result.output and "check OPENAI_API_KEY" in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(server.requests) == 1 and len(errors) == 1 and "Traceback" not in result.output
     assert SECRET not in result.output
-    assert SECRET not in (project / "runs" / "e" / "extractions.jsonl").read_text()
+    for path in (project / "runs" / "e").iterdir():
+        assert SECRET not in path.read_text(), path
+    assert json.loads((project / "runs" / "e" / "run.json").read_text())["status"] == "failed"
 
 
 def test_article_text_cannot_change_instructions_schema_or_paths(project: Path, live_requests: None) -> None:
@@ -136,7 +143,10 @@ def test_article_text_cannot_change_instructions_schema_or_paths(project: Path, 
     evil, benign = by_id["evil"], by_id["001_d33b1ed68cf8519c"]
     assert evil["messages"][0] == benign["messages"][0]  # the same system prompt
     assert evil["response_format"] == benign["response_format"]  # the same schema
-    assert hostile in evil["messages"][1]["content"]  # the text is data in the user message, verbatim
+    user = evil["messages"][1]["content"]
+    assert hostile.replace("</article>", "&lt;/article>") in user  # the text is data, its delimiter defused
+    assert user.count("<article>") == 1 and user.count("</article>") == 1  # exactly one article block
+    assert user.rstrip().endswith("</article>")
     assert not Path("/tmp/pwned.json").exists()
     assert {p.parent.name for p in (project / "tape").rglob("*.json")} == {"evil", "001_d33b1ed68cf8519c"}
 
@@ -168,7 +178,7 @@ def test_article_text_cannot_change_instructions_schema_or_paths(project: Path, 
             lambda p: (p / "blocker").write_text("a file where the run folder should go"),
             ["--out", "blocker/run"],
             "cannot write the run here",
-            1,
+            2,
         ),
     ],
 )

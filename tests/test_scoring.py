@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_scoring import field_equal, similarity
 
 from llmx.gold import GoldFile, validate_incidents
 from llmx.normalize import Aliases, load_aliases, normalize
 from llmx.schemas import FieldSpec, load_schema
-from llmx.scoring import field_equal, score_article, score_run
+from llmx.scoring import score_article, score_run
 
 ROOT = Path(__file__).resolve().parent.parent
 INCIDENT = load_schema("incident", ROOT / "schemas")
@@ -38,7 +39,11 @@ def test_perfect_match() -> None:
     gold = [rec(location="Erbil", killed=2), rec(weapon="rocket", location="Kirkuk")]
     result = score(gold, gold)
     assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (2, 0, 0)
-    assert result.incidents.f1 == 1.0 and all(prf.f1 == 1.0 for prf in result.fields.values() if prf.tp)
+    assert result.incidents.f1 == 1.0
+    filled = {"location", "killed", "weapon"}
+    assert all(result.fields[name].f1 == 1.0 and result.fields[name].tp == 2 - (name == "killed") for name in filled)
+    # every other field is null on both sides: nothing to measure, "n/a", never a free 1.0
+    assert all(not prf.counted and prf.summary()["f1"] is None for n, prf in result.fields.items() if n not in filled)
 
 
 def test_missing_incident_halves_recall() -> None:
@@ -199,8 +204,7 @@ def test_scores_are_bounded_and_independent_of_order(pred, gold, rnd: random.Ran
 @settings(max_examples=100, deadline=None)
 @given(st.lists(records, min_size=1, max_size=4), st.lists(records, min_size=1, max_size=4))
 def test_vectorised_similarity_agrees_with_the_pairwise_definition(pred, gold) -> None:  # type: ignore[no-untyped-def]
-    from llmx.matching import pair_table
-    from llmx.scoring import similarity
+    from llmx.similarity_table import pair_table
 
     table, flat_pred, flat_gold = pair_table({"a": (pred, gold)}, INCIDENT.fields, ALIASES, "evidence")
     for k, (i, j) in enumerate(zip(table.pred_index.tolist(), table.gold_index.tolist(), strict=True)):
@@ -242,3 +246,54 @@ def test_same_evidence_sentence_with_wrong_fields_is_a_match_with_field_errors()
     assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (1, 0, 0)
     assert {"attacker", "killed", "date"} <= set(result.articles["a"].matched[0].differing)
     assert result.fields["attacker"].fp == 1 and result.fields["killed"].fn == 1
+
+
+# ---- what makes two records the same incident ---------------------------------------------------
+
+
+def test_a_copy_of_one_strike_is_not_matched_to_another_attack_on_generic_fields() -> None:
+    """Seed 000: a second copy of the Baghdad caption strike once matched, at similarity 0.50, the
+    gold drone attack on Israel (other sentence, other country, other actor) on date, weapon and
+    'intercepted' alone."""
+    path = ROOT / "gold" / "000_e376b6ba81a78c64.json"
+    gold = validate_incidents(path, GoldFile.read(path), INCIDENT)
+    baghdad = next(g for g in gold if g["location"] == "Baghdad")
+    copy = {k: v for k, v in baghdad.items() if k not in ("optional", "note")}
+    copy.update(date="2024-09-22", weapon="drone", intercepted=True)  # what agreed with the drone attack
+    result = score_run({"000": [copy, dict(copy)]}, {"000": gold}, INCIDENT.fields, ALIASES, "evidence")
+    article = result.articles["000"]
+    assert [p.gold["location"] for p in article.matched] == ["Baghdad"]  # one copy: the optional caption strike
+    assert len(article.spurious) == 1  # the other copy is an invention, not the attack on Israel
+    assert {m["country"] for m in article.missed} == {"Israel"}
+
+
+def test_records_quoting_different_sentences_match_on_a_shared_place_or_actor() -> None:
+    gold = [rec(attacker="Hezbollah", country="Israel", evidence="Hezbollah said it fired rockets.")]
+    pred = [rec(attacker="Hezbollah", country="Israel", evidence="Sirens sounded across northern Israel.")]
+    assert score(pred, gold).incidents.tp == 1
+    stranger = [rec(attacker="Hamas", country="Gaza", evidence="Sirens sounded across northern Israel.")]
+    assert score(stranger, gold).incidents.tp == 0
+
+
+def test_matches_list_which_record_paired_with_which() -> None:
+    gold = [
+        rec(location="Erbil", evidence="A drone hit Erbil."),
+        rec(location="Kirkuk", evidence="Rockets hit Kirkuk."),
+    ]
+    pred = [rec(location="Basra"), rec(location="Kirkuk"), rec(location="Erbil")]
+    article = score(pred, gold).articles["a"]
+    assert sorted((p.predicted_index, p.gold_index) for p in article.matched) == [(1, 1), (2, 0)]
+    assert article.spurious_indices == [0] and article.missed_indices == []
+
+
+def test_a_field_absent_from_gold_is_not_annotated_and_not_scored() -> None:
+    gold = [{k: v for k, v in rec(location="Erbil", killed=2).items() if k != "killed"}]
+    pred = [rec(location="Erbil", killed=7)]
+    result = score(pred, gold)
+    assert result.incidents.tp == 1 and not result.fields["killed"].counted
+    assert "killed" not in result.articles["a"].matched[0].differing
+
+
+def test_field_macro_f1_is_not_available_when_no_pair_fills_a_field() -> None:
+    result = score_run({"a": None}, {"a": [rec(location="Erbil")]}, INCIDENT.fields, ALIASES, failures={"a": "x"})
+    assert result.field_macro_f1 is None and all(not prf.counted for prf in result.fields.values())

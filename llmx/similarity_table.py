@@ -1,5 +1,11 @@
 """Similarity of every (predicted, gold) pair inside every article, computed for all articles at once.
 
+Two records can only be the same incident when their evidence quotes overlap, or when they
+agree on a place or an actor (fields declared ``identity``); agreement on generic fields such as
+date, weapon or "intercepted" is not enough. A pair that fails this gate has similarity 0
+(two records that fill no identity field and quote nothing are not gated: nothing anchors them).
+A field absent from a gold record was not annotated: it takes no part in that record's pairs.
+
 The scalar rules live in :func:`llmx.scoring.field_equal` and :func:`llmx.scoring.similarity`;
 this module computes the same answers as flat vectors, one entry per within-article pair, because
 scoring 100k incidents pair by pair in Python is 10x too slow. Tests keep the two in agreement.
@@ -51,6 +57,7 @@ class PairTable:
     equal: dict[str, Bools]  # per field, per pair: both filled and equal under the field's rule
     pred_null: dict[str, Bools]  # per field, per predicted record
     gold_null: dict[str, Bools]
+    gold_annotated: dict[str, Bools]  # per field, per gold record: the annotator wrote the field
 
 
 def fields_only(record: Record) -> dict[str, Any]:
@@ -134,6 +141,13 @@ def _token_set_ratio(left: list[str], right: list[str]) -> Floats:
     return np.asarray(cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1))
 
 
+def _partial_ratio(left: list[str], right: list[str]) -> Floats:
+    return np.asarray(cpdist(left, right, scorer=fuzz.partial_ratio, dtype=np.float64, workers=-1))
+
+
+QUOTE_OVERLAP = 85.0  # partial_ratio of two quotes at or above which they are the same passage
+
+
 def _date_prefix(left: list[str], right: list[str]) -> Floats:
     return np.array([a.startswith(b) for a, b in zip(left, right, strict=True)], dtype=np.float64)
 
@@ -174,6 +188,7 @@ def _encode(spec: FieldSpec, pred_values: list[Any], gold_values: list[Any]) -> 
 
 def _compare(coded: _Coded, pi: Ints, gj: Ints, aliases: Aliases) -> tuple[Bools, Floats]:
     """(equal, similarity) for every pair; similarity is NaN where both are null."""
+
     spec = coded.spec
     pred_null, gold_null = coded.pred < 0, coded.gold < 0
     filled = ~pred_null[pi] & ~gold_null[gj]
@@ -248,21 +263,41 @@ def pair_table(
             strict=True,
         )
     ]
-    equal, pred_null, gold_null, layers = {}, {}, {}, []
+    equal, pred_null, gold_null, annotated, layers = {}, {}, {}, {}, []
     for c in coded:
-        equal[c.spec.name], layer = _compare(c, pi, gj, aliases)
-        pred_null[c.spec.name], gold_null[c.spec.name] = c.pred < 0, c.gold < 0
+        name = c.spec.name
+        equal[name], layer = _compare(c, pi, gj, aliases)
+        pred_null[name], gold_null[name] = c.pred < 0, c.gold < 0
+        annotated[name] = np.fromiter((name in r for r in gold), dtype=bool, count=len(gold))
+        unannotated = ~annotated[name][gj]
+        equal[name] &= ~unannotated
+        layer[unannotated] = np.nan
         layers.append(layer)
     stack = np.vstack(layers) if layers else np.full((1, len(pi)), np.nan)
     counted = (~np.isnan(stack)).sum(axis=0)
     similarity = np.divide(np.nansum(stack, axis=0), counted, out=np.zeros(len(pi)), where=counted > 0)
     for k in np.nonzero(counted == 0)[0].tolist():  # nothing filled either side: only identical records match
         similarity[k] = 1.0 if fields_only(pred[pi[k]]) == fields_only(gold[gj[k]]) else 0.0
+    identity = [spec.name for spec in scored if spec.identity]
+    same_incident = np.zeros(len(pi), dtype=bool)
+    anchored_p, anchored_g = np.zeros(len(pred), dtype=bool), np.zeros(len(gold), dtype=bool)
+    for name in identity:
+        same_incident |= equal[name]
+        anchored_p |= ~pred_null[name]
+        anchored_g |= ~gold_null[name] & annotated[name]
+    if evidence is not None:
+        anchored_p |= evidence.pred >= 0
+        anchored_g |= evidence.gold >= 0
+    # Records with no place, no actor and no quote on either side have nothing to tell them apart by.
+    same_incident |= ~anchored_p[pi] & ~anchored_g[gj]
     if evidence is not None:  # the quote anchors the incident: it is half the similarity when both have one
         both = (evidence.pred[pi] >= 0) & (evidence.gold[gj] >= 0)
-        overlap = (
-            _per_distinct_pair(evidence.pred[pi][both], evidence.gold[gj][both], evidence.vocabulary, _token_set_ratio)
-            / 100.0
-        )
+        p_quotes, g_quotes = evidence.pred[pi][both], evidence.gold[gj][both]
+        overlap = _per_distinct_pair(p_quotes, g_quotes, evidence.vocabulary, _token_set_ratio) / 100.0
         similarity[both] = evidence_weight * overlap + (1 - evidence_weight) * similarity[both]
-    return PairTable(blocks, pi, gj, similarity, equal, pred_null, gold_null), pred, gold
+        passage = _per_distinct_pair(p_quotes, g_quotes, evidence.vocabulary, _partial_ratio) >= QUOTE_OVERLAP
+        same_incident[np.nonzero(both)[0][passage]] = True
+    if identity or evidence is not None:  # a schema that declares neither keeps plain similarity
+        similarity[~same_incident] = 0.0
+    table = PairTable(blocks, pi, gj, similarity, equal, pred_null, gold_null, annotated)
+    return table, pred, gold

@@ -1,0 +1,171 @@
+"""Every chat-completion request passes here, below instructor's re-asks: answered from a
+cassette, or sent to the model server and recorded, as the cassette policy says.
+
+Each request is logged in the article's :class:`CallLog` (tokens, latency, replayed or live),
+so usage covers re-asks and replays alike.
+
+Live calls can be switched off process-wide (``ALLOW_LIVE_REQUESTS``): the test suite does so,
+and a test that needs a live server opts in, as pydantic-ai does with ``ALLOW_MODEL_REQUESTS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel
+
+from llmx.cassettes import Cassette, CassettePolicy, CassetteStore, allowed_response, canonical_json
+from llmx.errors import InvalidOutputError, LiveRequestBlocked, RefusalError, TruncatedOutputError
+from llmx.files import now_iso
+from llmx.results import Usage
+
+if TYPE_CHECKING:
+    from llmx.model_server import ModelServer
+
+ALLOW_LIVE_REQUESTS = True
+
+
+class CallRecord(BaseModel):
+    key: str
+    attempt: int
+    replayed: bool
+    latency_s: float
+    usage: Usage = Usage()
+    finish_reason: str | None = None
+    cassette: str | None = None  # the file a replayed answer came from
+
+
+@dataclass
+class CallLog:
+    """Every request made for one article, in order."""
+
+    calls: list[CallRecord] = field(default_factory=list)
+
+    def add(
+        self, key: str, replayed: bool, latency: float, completion: ChatCompletion | None, cassette: Path | None = None
+    ) -> None:
+        choice = completion.choices[0] if completion and completion.choices else None
+        self.calls.append(
+            CallRecord(
+                key=key,
+                attempt=len(self.calls),
+                replayed=replayed,
+                latency_s=round(latency, 3),
+                usage=usage_of(completion),
+                finish_reason=choice.finish_reason if choice else None,
+                cassette=str(cassette) if cassette else None,
+            )
+        )
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for call in self.calls:
+            total.add(call.usage)
+        return total
+
+
+def usage_of(completion: ChatCompletion | None) -> Usage:
+    usage = completion.usage if completion else None
+    if usage is None:
+        return Usage()
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    return Usage(
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        cached_tokens=(getattr(prompt_details, "cached_tokens", None) or 0) if prompt_details else 0,
+        reasoning_tokens=(getattr(completion_details, "reasoning_tokens", None) or 0) if completion_details else 0,
+    )
+
+
+class CassetteGateway:
+    """Replay-or-call for one run: a cassette store, a policy, and (when live calls are possible)
+    the model server. ``mode`` is the output mode, part of every cassette key."""
+
+    def __init__(
+        self,
+        server: ModelServer | None,
+        store: CassetteStore,
+        policy: CassettePolicy,
+        mode: str,
+        served_by: dict[str, str] | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        self.server = server
+        self.store = store
+        self.policy = policy
+        self.mode = mode
+        self.served_by = served_by or {}
+        self.extra_body = extra_body or {}
+
+    async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
+        text, key = canonical_json(kwargs, self.mode)
+        attempt = len(log.calls)
+        if self.policy != "record":
+            answer = self.store.load_answer(article_id, key)
+            if answer is not None:
+                completion = ChatCompletion.model_validate(answer.response)
+                log.add(key, True, answer.latency_s, completion, self.store.path_for(article_id, key))
+                return completion
+            if self.policy == "replay":
+                raise self.store.miss(article_id, attempt, json.loads(text))
+        if not ALLOW_LIVE_REQUESTS or self.server is None:
+            raise LiveRequestBlocked(f"article {article_id}: live model requests are switched off here")
+        started = time.perf_counter()
+        body = allowed_response(await self.server.post({**kwargs, **self.extra_body}))
+        latency = time.perf_counter() - started
+        try:
+            completion = ChatCompletion.model_validate(body)
+        except ValueError as error:
+            raise InvalidOutputError(
+                f"the server's answer is not a chat completion: {_first_error(error)}",
+                self.server.redact(json.dumps(body)[:2000]),
+            ) from error
+        log.add(key, replayed=False, latency=latency, completion=completion)
+        _refuse_unusable(completion)  # before saving: failures are never cached
+        cassette = Cassette(
+            key=key,
+            article_id=article_id,
+            attempt=attempt,
+            recorded_at=now_iso(),
+            latency_s=round(latency, 3),
+            served_by=self.served_by,
+            request=json.loads(text),
+            response=body,
+        )
+        await asyncio.to_thread(self.store.save, cassette)  # the fsync must not stall other requests
+        return completion
+
+    async def aclose(self) -> None:
+        """Close the HTTP client inside the event loop that used it."""
+        if self.server is not None:
+            await self.server.aclose()
+
+
+def _first_error(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(error).splitlines()[0][:200]
+
+
+def _refuse_unusable(completion: ChatCompletion) -> None:
+    if not completion.choices:
+        raise InvalidOutputError("the server answered with no choices")
+    choice = completion.choices[0]
+    if getattr(choice.message, "refusal", None):
+        refusal = " ".join(str(choice.message.refusal).split())[:200]
+        raise RefusalError(f"the model refused: {refusal}")
+    if choice.finish_reason == "length":
+        raise TruncatedOutputError(
+            "the answer was cut off at max_tokens; raise max_tokens or shorten the article",
+            choice.message.content,
+        )

@@ -1,0 +1,181 @@
+"""In-process fake models: answers built from the request itself, never from a hand-written list
+of fields, so a schema edit breaks no test.
+
+    script = always(schema_answer)                    # like pydantic-ai's TestModel
+    script = function_model(lambda body, n: {...})    # like its FunctionModel: you build the answer
+    client = make_client("key", "http://fake/v1", 5, mock_transport(script))
+
+A *script* maps (request body, request number) to a :class:`Reply`: a completion or a fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx2
+
+Fault = Literal["status", "hang", "drop", "non_json", "refusal", "empty_choices"]
+
+
+@dataclass
+class Reply:
+    content: str = "{}"
+    finish_reason: str = "stop"
+    fault: Fault | None = None
+    status: int = 200
+    retry_after: str | None = None
+    delay: float = 0.0
+    usage: tuple[int, int] = (100, 20)
+    error_message: str | None = None
+    extra: dict[str, Any] | None = None  # extra top-level fields in the completion body
+
+
+Script = Callable[[dict[str, Any], int], Reply]
+
+
+def always(make: Callable[[dict[str, Any]], Reply]) -> Script:
+    return lambda body, _number: make(body)
+
+
+def sequence(*replies: Reply, then: Script | None = None) -> Script:
+    """Reply with each in turn; after the last, use ``then`` (default: repeat the last)."""
+
+    def script(body: dict[str, Any], number: int) -> Reply:
+        if number < len(replies):
+            return replies[number]
+        return then(body, number) if then else replies[-1]
+
+    return script
+
+
+def schema_answers(*per_request: dict[str, Any], usage: tuple[int, int] = (100, 20)) -> Script:
+    """Request n gets :func:`schema_answer` with the n-th dict of field values (the last repeats):
+    e.g. an ungrounded quote first, then the default grounded one."""
+
+    def script(body: dict[str, Any], number: int) -> Reply:
+        values = per_request[min(number, len(per_request) - 1)] if per_request else {}
+        reply = schema_answer(body, **values)
+        reply.usage = usage
+        return reply
+
+    return script
+
+
+def function_model(build: Callable[[dict[str, Any], int], dict[str, Any]]) -> Script:
+    """A script whose answer is whatever ``build(body, number)`` returns, as JSON content."""
+    return lambda body, number: Reply(content=json.dumps(build(body, number)))
+
+
+ARTICLE = re.compile(r"<article>\s*(.*?)\s*</article>", re.S)
+
+
+def article_text(body: dict[str, Any]) -> str:
+    user = next((m["content"] for m in body.get("messages", []) if m.get("role") == "user"), "")
+    match = ARTICLE.search(user)
+    return match.group(1) if match else user
+
+
+def first_sentence(body: dict[str, Any]) -> str:
+    return re.split(r"(?<=[.!?])\s", article_text(body).strip(), maxsplit=1)[0]
+
+
+def response_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema the request asks for, whichever output mode sent it."""
+    response_format = body.get("response_format") or {}
+    if "json_schema" in response_format:
+        return dict(response_format["json_schema"].get("schema") or {})
+    for tool in body.get("tools") or []:
+        return dict(tool.get("function", {}).get("parameters") or {})
+    return {}
+
+
+def schema_answer(body: dict[str, Any], records: int = 1, **values: Any) -> Reply:
+    """A schema-valid answer for any schema: ``records`` items in each list, every nullable field
+    null, enums their first value, a field named ``evidence`` the article's first sentence (so it
+    grounds); ``values`` set named fields in every record."""
+    schema = response_schema(body)
+    context = {"defs": schema.get("$defs", {}), "sentence": first_sentence(body), "records": records, "values": values}
+    return Reply(content=json.dumps(_value(schema, context, name=None)))
+
+
+def _value(node: dict[str, Any], context: dict[str, Any], name: str | None) -> Any:
+    if "$ref" in node:
+        return _value(context["defs"][node["$ref"].rsplit("/", 1)[-1]], context, name)
+    if name is not None and name in context["values"]:
+        return context["values"][name]
+    options = node.get("anyOf") or node.get("oneOf")
+    if options:
+        if any(option.get("type") == "null" for option in options):
+            return None
+        return _value(options[0], context, name)
+    if "enum" in node:
+        return node["enum"][0]
+    if "const" in node:
+        return node["const"]
+    kind = node.get("type")
+    if isinstance(kind, list):
+        if "null" in kind:
+            return None
+        kind = kind[0]
+    if kind == "object":
+        return {key: _value(child, context, key) for key, child in node.get("properties", {}).items()}
+    if kind == "array":
+        return [_value(node.get("items", {}), context, None) for _ in range(context["records"])]
+    if kind == "string":
+        return context["sentence"] if name == "evidence" else "x"
+    if kind in ("integer", "number"):
+        return node.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    return None
+
+
+def chat_completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """The JSON body of a chat completion for ``reply`` (refusal and empty choices included)."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.fault == "refusal":
+        message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+    elif body.get("tools"):  # tools mode: the answer is the forced tool call's arguments
+        name = body["tools"][0]["function"]["name"]
+        call = {"id": "call_0", "type": "function", "function": {"name": name, "arguments": reply.content}}
+        message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    prompt, completion = reply.usage
+    choices = [{"index": 0, "message": message, "finish_reason": reply.finish_reason}]
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "stub"),
+        "choices": [] if reply.fault == "empty_choices" else choices,
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        **(reply.extra or {}),
+    }
+
+
+def mock_transport(script: Script, requests: list[dict[str, Any]] | None = None) -> httpx2.MockTransport:
+    """The script's answers in process, without a socket (for unit tests)."""
+    seen = requests if requests is not None else []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content or b"{}")
+        seen.append(body)
+        reply = script(body, len(seen) - 1)
+        if reply.fault == "status":
+            headers = {"retry-after": reply.retry_after} if reply.retry_after else {}
+            message = reply.error_message or f"injected {reply.status}"
+            return httpx2.Response(reply.status, json={"error": {"message": message}}, headers=headers)
+        if reply.fault == "non_json":
+            return httpx2.Response(200, content=b"<html>upstream proxy error</html>")
+        if reply.fault in ("hang", "drop"):
+            raise (
+                httpx2.ReadTimeout("injected", request=request)
+                if reply.fault == "hang"
+                else httpx2.RemoteProtocolError("injected", request=request)
+            )
+        return httpx2.Response(200, json=chat_completion(body, reply))
+
+    return httpx2.MockTransport(handle)
