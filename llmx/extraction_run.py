@@ -128,7 +128,7 @@ class ExtractionRun:
     async def _run(
         self, on_result: Callable[[ArticleResult], None], on_interrupt: Callable[[], None]
     ) -> tuple[RunSummary, bool]:
-        from llmx.extract import run_all
+        from llmx.worker_pool import run_all
 
         loop, stop, main = asyncio.get_running_loop(), asyncio.Event(), asyncio.current_task()
 

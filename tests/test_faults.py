@@ -13,12 +13,13 @@ import pytest
 from conftest import extract_args, make_extractor, run_cli
 
 from llmx.articles import Article
-from llmx.extract import Extractor, run_all
+from llmx.extract import Extractor
 from llmx.model_server import make_client
 from llmx.results import ArticleResult
 from llmx.retry import RetryPolicy, retry_after_seconds
 from llmx.testing.fake_model import Reply, Script, always, schema_answer, sequence
 from llmx.testing.stub_server import StubServer
+from llmx.worker_pool import run_all
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = Article(id="a1", text="A drone hit the Ain al-Asad airbase on Monday. Nobody was hurt.")
