@@ -25,6 +25,7 @@ from llmx.articles import load_articles
 from llmx.cassettes import CassetteMode, now_iso
 from llmx.cli_local import local_group
 from llmx.cli_score import compare, gold_group, score
+from llmx.cli_view import view
 from llmx.client import Gateway, make_client, public_url
 from llmx.config import load_settings
 from llmx.errors import LlmxError, UsageError
@@ -150,7 +151,13 @@ def extract(
         started_at=now_iso(),
         command=["llmx", *sys.argv[1:]],
         article_ids=[a.id for a in articles],
-        settings={**settings.model_dump(mode="json", by_alias=True), "cassette_mode": mode, **served_by},
+        settings={
+            **settings.model_dump(mode="json", by_alias=True),
+            "cassette_mode": mode,
+            **served_by,
+            # absolute, so `llmx view` finds the article texts from any folder
+            "inputs": [str(Path(item).absolute()) for item in inputs],
+        },
     )
     writer = RunWriter(run_dir, manifest)
     todo = [a for a in articles if a.id not in writer.done]
@@ -251,3 +258,4 @@ main.add_command(local_group)
 main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
+main.add_command(view)

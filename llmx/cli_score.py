@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from llmx._console import err, out
 from llmx.config import Settings, load_settings
@@ -70,7 +69,7 @@ similarity_option = click.option(
 @similarity_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as one JSON object.")
 @click.option("--min-f1", type=float, help="Exit with code 4 when incident F1 is below this.")
-@click.option("--html", type=click.Path(path_type=Path), help="Also save the report as a self-contained HTML page.")
+@click.option("--html", type=click.Path(path_type=Path), help="Also write the viewer page (as `llmx view`) here.")
 @click.option(
     "--details/--no-details", default=None, help="Show every article's incidents side by side (default: ≤ 20 articles)."
 )
@@ -85,7 +84,8 @@ def score(
     details: bool | None,
 ) -> None:
     """Score a run against gold: matched, missed and invented incidents, P/R/F1 per field."""
-    scored = score_one(run, load_settings(), gold_dir, schema_name, min_similarity)
+    settings = load_settings()
+    scored = score_one(run, settings, gold_dir, schema_name, min_similarity)
     if as_json:
         click.echo(json.dumps(score_json(scored.score, scored.facts), indent=2))
     else:
@@ -98,13 +98,15 @@ def score(
             scored.schema.evidence_field,
             show,
         )
-        console = Console(record=bool(html))
-        console.print(report)
+        out.print(report)
         if scored.missing_gold:
             err.print(f"[yellow]not scored[/] (no gold): {', '.join(scored.missing_gold)}")
-        if html:
-            console.save_html(str(html))
-            err.print(f"saved {html}")
+    if html:
+        from llmx import cli_view  # imported here: cli_view imports this module
+
+        texts = cli_view.load_texts([run], (), required=False)
+        cli_view.write_page([cli_view.view_run(run, settings, gold_dir, texts, scored)], html)
+        err.print(f"saved {html}")
     if min_f1 is not None and scored.score.incidents.f1 < min_f1:
         raise ScoreThresholdError(f"incident F1 {scored.score.incidents.f1:.3f} is below --min-f1 {min_f1}")
 
