@@ -18,6 +18,7 @@ import click
 
 from llmx.cli_local import local_group
 from llmx.cli_score import compare, gold_group, score
+from llmx.cli_view import view
 from llmx.errors import LlmxError
 
 DEBUG_VALUES = ("1", "true", "yes", "on")
@@ -202,3 +203,4 @@ main.add_command(local_group)
 main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
+main.add_command(view)

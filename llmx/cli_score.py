@@ -30,7 +30,7 @@ similarity_option = click.option(
 @similarity_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full result, with every matched pair, as JSON.")
 @click.option("--min-f1", type=click.FloatRange(0, 1), help="Exit with code 4 when incident F1 is below this.")
-@click.option("--html", type=click.Path(path_type=Path), help="Also save the report as a self-contained HTML page.")
+@click.option("--html", type=click.Path(path_type=Path), help="Also write the viewer page (as `llmx view`) here.")
 @click.option(
     "--details/--no-details", default=None, help="Show every article's incidents side by side (default: ≤ 20 articles)."
 )
@@ -45,18 +45,17 @@ def score(
     details: bool | None,
 ) -> None:
     """Score a run against gold: matched, missed and invented incidents, P/R/F1 per field."""
-    from rich.console import Console
-
-    from llmx._console import err
+    from llmx._console import err, out
     from llmx.config import load_settings
     from llmx.evaluation import NothingToScore, score_run_folder
-    from llmx.files import check_writable_file
     from llmx.report import score_json, score_report
+    from llmx.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
 
     if html:
-        check_writable_file(html, force=True)
+        check_page_path(html)  # before the work, not after
+    settings = load_settings()
     try:
-        scored = score_run_folder(run, load_settings(), gold_dir, schema_name, min_similarity)
+        scored = score_run_folder(run, settings, gold_dir, schema_name, min_similarity)
     except NothingToScore as error:
         if min_f1 is not None:
             raise ScoreThresholdError(f"{error} (--min-f1 {min_f1} cannot pass)") from error
@@ -69,13 +68,16 @@ def score(
         report = score_report(
             scored.score, scored.facts, f"llmx score {run}", fields, scored.schema.evidence_field, show
         )
-        console = Console(record=bool(html))
-        console.print(report)
+        out.print(report)
         if scored.missing_gold:
             err.print(f"[yellow]not scored[/] (no gold): {', '.join(scored.missing_gold)}")
-        if html:
-            console.save_html(str(html))
-            err.print(f"saved {html}")
+    if html:
+        notes: list[str] = []
+        texts = load_texts([run], [], notes, required=False)
+        page = ViewPage([view_run(run, settings, gold_dir, texts, notes, scored)], notes)
+        for note in notes:
+            err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        err.print(f"saved {write_page(page, html)}")
     if min_f1 is not None and scored.score.incidents.f1 < min_f1:
         raise ScoreThresholdError(f"incident F1 {scored.score.incidents.f1:.3f} is below --min-f1 {min_f1}")
 

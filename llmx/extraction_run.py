@@ -77,7 +77,7 @@ class ExtractionRun:
             status="running",
             started_at=now_iso(),
             command=redact_command(job.command, job.endpoint.redact),
-            inputs=job.inputs,
+            inputs=[str(Path(item).absolute()) for item in job.inputs],  # `llmx view` finds the texts anywhere
             settings={
                 **settings.model_dump(mode="json", by_alias=True),
                 "cassette_policy": job.policy,
