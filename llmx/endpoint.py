@@ -42,6 +42,12 @@ def check_base_url(url: str) -> None:
         raise EndpointError(
             f"--base-url {public_url(url)!r} is not an http(s) URL; give one like http://127.0.0.1:8080/v1", url
         )
+    if parts.username or parts.password:
+        # The key travels in the Authorization header; a user:password in the URL cannot go with it.
+        raise EndpointError(
+            f"--base-url {public_url(url)!r} carries a user or password; put the key in OPENAI_API_KEY instead",
+            public_url(url),
+        )
 
 
 def resolve_endpoint(

@@ -8,8 +8,10 @@ failing every article the same way. Every text that leaves here is redacted for 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 import openai
@@ -59,12 +61,37 @@ class ModelServer:
         self.policy = policy or RetryPolicy()
         self.url = public_url(str(client.base_url))
         self.redact = Redactor([client.api_key])
+        # The first request goes alone: if the server cannot work at all (wrong URL, key, path),
+        # that is found once, not once per article in flight.
+        self._first = asyncio.Lock()
+        self._proven = False
+        self._fatal: EndpointError | None = None
 
     async def aclose(self) -> None:
         await self.client.close()
 
     async def post(self, body: dict[str, Any], path: str = "/chat/completions") -> dict[str, Any]:
-        where = self.url.rstrip("/") + path
+        if self._proven:
+            return await self._post(body, path)
+        async with self._first:
+            if self._fatal is not None:
+                raise self._fatal
+            if self._proven:
+                return await self._post(body, path)
+            try:
+                answer = await self._post(body, path)
+            except EndpointError as error:
+                self._fatal = error
+                raise
+            except Exception:
+                self._proven = True  # reachable, this request just failed: the others may go
+                raise
+            self._proven = True
+            return answer
+
+    async def _post(self, body: dict[str, Any], path: str) -> dict[str, Any]:
+        parts = urlsplit(self.url)
+        where = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, parts.query, ""))
         try:
             async for attempt in self.policy.retrying():
                 with attempt:
@@ -115,8 +142,9 @@ def _error_detail(error: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         nested = body.get("error")
         inner: dict[str, Any] = nested if isinstance(nested, dict) else body
-        return str(inner.get("message") or error.message)
-    text = error.response.text if error.response is not None else str(error.message)
+        text = str(inner.get("message") or error.message)
+    else:
+        text = error.response.text if error.response is not None else str(error.message)
     if "<html" in text.lower() or "<!doctype" in text.lower():
         return "an HTML page, not an API answer"
     return text
