@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from llmx.errors import SchemaError
+from llmx.verify import VerifySpec, parse_verify
 
 MatchKind = Literal["exact", "fuzzy", "alias", "date", "number", "ignore"]
 MATCH_KINDS: tuple[str, ...] = typing.get_args(MatchKind)
@@ -49,6 +50,7 @@ class SchemaSpec:
     record_model: type[BaseModel]
     fields: dict[str, FieldSpec]
     descriptions: dict[str, str] = field(default_factory=dict)
+    verify: dict[str, VerifySpec] = field(default_factory=dict)  # field → its declared article check
 
     @property
     def evidence_field(self) -> str | None:
@@ -73,6 +75,7 @@ def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
         )
     list_field, record_model = _record_field(path, response_model)
     fields = {name: _field_spec(path, name, info) for name, info in record_model.model_fields.items()}
+    verify = _verify_specs(path, record_model)
     descriptions = {name: info.description or "" for name, info in record_model.model_fields.items()}
     return SchemaSpec(
         name=path.stem,
@@ -83,6 +86,7 @@ def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
         record_model=record_model,
         fields=fields,
         descriptions=descriptions,
+        verify=verify,
     )
 
 
@@ -116,6 +120,7 @@ def _record_field(path: Path, model: type[BaseModel]) -> tuple[str, type[BaseMod
 def _field_spec(path: Path, name: str, info: Any) -> FieldSpec:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     declared = dict(extra.get("llmx") or {})
+    declared.pop("verify", None)  # read by _verify_specs
     match = declared.pop("match", None) or _default_match(info.annotation)
     if match not in MATCH_KINDS:
         raise SchemaError(f"{path}: field '{name}' has match '{match}'; use one of {', '.join(MATCH_KINDS)}")
@@ -123,6 +128,25 @@ def _field_spec(path: Path, name: str, info: Any) -> FieldSpec:
         return FieldSpec(name=name, match=match, **declared)
     except TypeError as error:
         raise SchemaError(f"{path}: field '{name}': bad llmx options {declared}: {error}") from error
+
+
+def _verify_specs(path: Path, record_model: type[BaseModel]) -> dict[str, VerifySpec]:
+    """Each field's ``verify`` declaration; a bad one, or one naming a missing field, is a SchemaError."""
+    specs: dict[str, VerifySpec] = {}
+    for name, info in record_model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        llmx = extra.get("llmx")
+        try:
+            spec = parse_verify(name, llmx.get("verify") if isinstance(llmx, dict) else None)
+        except ValueError as error:
+            raise SchemaError(f"{path}: field '{name}': {error}") from error
+        if spec is None:
+            continue
+        missing = [other for other in spec.references if other not in record_model.model_fields]
+        if missing:
+            raise SchemaError(f"{path}: field '{name}': verify names no such field {', '.join(map(repr, missing))}")
+        specs[name] = spec
+    return specs
 
 
 def _default_match(annotation: Any) -> MatchKind:

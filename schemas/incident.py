@@ -12,6 +12,10 @@ Rules the loader relies on:
   ``threshold`` (0-100) for fuzzy; ``identity`` marks a place or an actor: two records can be the
   same incident when their quotes overlap or they agree on one of these (never on date or weapon
   alone). llmx strips these keys before the model sees the schema.
+- ``verify`` says what in the article must support a value (see llmx/verify.py): ``date``
+  (written in the quoted fields, or resolved from the publication date), ``count`` (the number,
+  or "none" for 0, stated for that casualty kind), ``present`` (the name occurs in the article),
+  ``event`` (the quote is in the article and names an attack).
 """
 
 from enum import StrEnum
@@ -36,7 +40,7 @@ class Incident(BaseModel):
     date: str | None = Field(
         description="Date of the attack as YYYY-MM-DD, or YYYY-MM if only the month is known; "
         "null unless the article lets you resolve it (use the publication date for 'on Monday').",
-        json_schema_extra={"llmx": {"match": "date"}},
+        json_schema_extra={"llmx": {"match": "date", "verify": {"check": "date", "quotes": ["date_text", "evidence"]}}},
     )
     date_text: str | None = Field(
         description="The date exactly as the article words it.",
@@ -44,11 +48,13 @@ class Incident(BaseModel):
     )
     location: str | None = Field(
         description="Most precise place the article names for the attack (base, town, district); null if none.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "present"}},
     )
     admin_region: str | None = Field(
         description="Province or governorate, only if the article names it; otherwise null.",
-        json_schema_extra={"llmx": {"match": "alias", "identity": True}},
+        json_schema_extra={
+            "llmx": {"match": "alias", "identity": True, "verify": {"check": "present", "differs_from": "country"}}
+        },
     )
     country: str | None = Field(
         description="Country where the attack landed or was aimed.",
@@ -56,11 +62,11 @@ class Incident(BaseModel):
     )
     attacker: str | None = Field(
         description="Who carried out the attack, as the article names them; null if it does not say.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "present"}},
     )
     claimed_by: str | None = Field(
         description="Group that claimed responsibility, if any.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "present"}},
     )
     target: str | None = Field(
         description="Who or what was attacked, in the article's words.",
@@ -73,15 +79,19 @@ class Incident(BaseModel):
     )
     killed: int | None = Field(
         description="People killed; 0 if the article says none; null if not reported.",
-        json_schema_extra={"llmx": {"match": "number", "tolerance": 0}},
+        json_schema_extra={
+            "llmx": {"match": "number", "tolerance": 0, "verify": {"check": "count", "casualty": "killed"}}
+        },
     )
     injured: int | None = Field(
         description="People injured; 0 if the article says none; null if not reported.",
-        json_schema_extra={"llmx": {"match": "number", "tolerance": 0}},
+        json_schema_extra={
+            "llmx": {"match": "number", "tolerance": 0, "verify": {"check": "count", "casualty": "injured"}}
+        },
     )
     evidence: str = Field(
         description="The exact sentence of the article that reports this attack, copied verbatim.",
-        json_schema_extra={"llmx": {"match": "ignore"}},
+        json_schema_extra={"llmx": {"match": "ignore", "verify": "event"}},
     )
 
 
