@@ -83,7 +83,8 @@ def main() -> None:
 @click.option("--concurrency", type=int, help="Articles in flight at once.")
 @click.option("--mode", help="How the schema is enforced: json_schema, tools or md_json.")
 @click.option("--strategy", help="Extraction strategy (see README: single, two_pass).")
-@click.option("--reasks", type=int, help="Re-asks after invalid, ungrounded or unsupported output.")
+@click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
+@click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
 @click.option("--timeout", type=float, help="Seconds per request.")
 @click.option("--article-timeout", type=float, help="Seconds per article in all, re-asks included.")
 @click.option(

@@ -35,12 +35,16 @@ class Settings(BaseModel):
     prompt: str = "incident"
     schema_name: str = Field("incident", alias="schema")
     mode: str = "json_schema"
-    strategy: str = "single"
+    strategy: str = Field("single", description="single, or two_pass (a recall pass after the first)")
+    recall_prompt: str | None = Field(None, description="the two_pass recall template (default <prompt>_recall)")
     concurrency: int = Field(4, ge=1, le=1024)
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(2048, ge=1)
     seed: int | None = None
     reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid, ungrounded or unsupported output")
+    verify_reasks: int = Field(
+        0, ge=0, le=10, description="of the re-asks, how many may ask to fix values the article does not support"
+    )
     max_attempts: int = Field(5, ge=1, le=20, description="tries per request on transient errors")
     max_wait: float = Field(60.0, ge=0, description="longest single back-off, Retry-After included")
     timeout: float = Field(180.0, gt=0, description="seconds per request")

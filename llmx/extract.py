@@ -27,6 +27,7 @@ from llmx.errors import (
     ArticleTimeout,
     CassetteError,
     CassetteMiss,
+    ConfigError,
     EndpointError,
     InvalidOutputError,
     ModelError,
@@ -34,17 +35,29 @@ from llmx.errors import (
     TruncatedOutputError,
 )
 from llmx.files import Redactor
-from llmx.grounding import ground
 from llmx.modes import instructor_mode
+from llmx.normalize import Aliases, load_aliases
 from llmx.prompts import PromptTemplate, load_prompt
-from llmx.results import ArticleResult, ExtractedRecord, Failure, Provenance, Recipe
+from llmx.record_checks import RecordChecks
+from llmx.results import ArticleResult, Failure, Provenance, Recipe
 from llmx.schemas import SchemaSpec, load_schema
+from llmx.verify import ArticleFacts
 
-# Grounding state for the article being validated. A ContextVar, not instructor's `context=`:
+# Check state for the article being validated. A ContextVar, not instructor's `context=`:
 # instructor renders every message as a Jinja template when given a context, which would
 # execute template syntax found inside article text. Each article runs in its own task, so
 # each sees its own value.
-_GROUNDING: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("llmx_grounding")
+_STATE: contextvars.ContextVar[ArticleState] = contextvars.ContextVar("llmx_article_state")
+
+
+@dataclass
+class ArticleState:
+    facts: ArticleFacts
+    reasks_left: int
+    verify_reasks_left: int = 0  # of those, how many may be spent on values the article does not support
+    grounding_reasks: int = 0
+    verification_reasks: int = 0
+
 
 _instructor.install()
 
@@ -58,43 +71,40 @@ class _SharedSchema(dict[str, Any]):
         return self
 
 
-def grounded_response_model(schema: SchemaSpec) -> type[BaseModel]:
-    """The schema's Extraction, plus a validator that re-asks when evidence is not in the article,
-    and the strict JSON schema (no llmx keys) as the schema the model sees.
+def checked_response_model(schema: SchemaSpec, checks: RecordChecks) -> type[BaseModel]:
+    """The schema's Extraction, plus a validator that re-asks while re-asks are left when evidence
+    is not in the article or a value is not supported by it, and the strict JSON schema (no llmx
+    keys) as the schema the model sees.
 
     The class is built under the schema's own name: pydantic writes the class name into every
     validation error ("1 validation error for Extraction"), instructor sends that text in the
     re-ask, and the re-ask is part of a recorded request, so an internal name would leak into
     cassette keys."""
     sent_schema = _SharedSchema(schema.json_schema())
-    evidence, list_field = schema.evidence_field, schema.list_field
+    list_field = schema.list_field
 
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
         return sent_schema
 
-    def evidence_is_quoted(self: Any) -> Any:
-        context = _GROUNDING.get({})
-        if not evidence or context.get("reasks_left", 0) <= 0:
+    def values_are_supported(self: Any) -> Any:
+        state = _STATE.get(None)
+        if state is None or state.reasks_left <= 0:
             return self
-        missing = [
-            number
-            for number, record in enumerate(getattr(self, list_field), start=1)
-            if not ground(getattr(record, evidence), context["text"]).grounded
-        ]
-        if missing:
-            context["reasks_left"] -= 1
-            context["grounding_reasks"] += 1
-            raise ValueError(
-                f"the {evidence} of record(s) {missing} is not a sentence of the article; "
-                "copy each evidence sentence verbatim from the article text"
-            )
+        records = [record.model_dump(mode="json") for record in getattr(self, list_field)]
+        problems = checks.problems(records, state.facts, values=state.verify_reasks_left > 0)
+        if problems.message:
+            state.reasks_left -= 1
+            state.verify_reasks_left -= problems.unsupported
+            state.grounding_reasks += problems.ungrounded
+            state.verification_reasks += problems.unsupported
+            raise ValueError(problems.message)
         return self
 
     namespace = {
         "__module__": schema.response_model.__module__,
         "__qualname__": schema.response_model.__qualname__,
         "model_json_schema": classmethod(model_json_schema),
-        "_evidence_is_quoted": model_validator(mode="after")(evidence_is_quoted),
+        "_values_are_supported": model_validator(mode="after")(values_are_supported),
     }
     # Subclassing instructor's OpenAISchema up front stops instructor from building a new
     # wrapper class on every request.
@@ -113,20 +123,29 @@ class Extractor:
     article_timeout: float | None = None
     strategy: str = "single"
     redact: Redactor = field(default_factory=Redactor)
+    aliases: Aliases = field(default_factory=Aliases)
+    recall_prompt: PromptTemplate | None = None  # the second pass of the two_pass strategy
+    verify_reasks: int = 0
 
     def __post_init__(self) -> None:
-        self.response_model = grounded_response_model(self.schema)
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {self.strategy!r}; use one of {', '.join(STRATEGIES)}", "strategy")
+        if self.strategy == "two_pass" and self.recall_prompt is None:
+            raise ConfigError("the two_pass strategy needs a recall prompt template", "strategy")
+        self.checks = RecordChecks(self.schema, self.aliases)
+        self.response_model = checked_response_model(self.schema, self.checks)
         self.instructor_mode = instructor_mode(self.gateway.mode)
         self.recipe = Recipe(
             model=self.model,
             prompt=self.prompt.name,
-            prompt_sha256=self.prompt.sha256,
+            prompt_sha256=self.prompt.sha256 + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else ""),
             schema_name=self.schema.name,
             schema_sha256=self.schema.sha256,
             mode=self.gateway.mode,
             strategy=self.strategy,
             params=self.params,
             reasks=self.reasks,
+            verify_reasks=self.verify_reasks,
         )
         self.recipe_sha256 = self.recipe.sha256
 
@@ -135,10 +154,12 @@ class Extractor:
         for article in articles:
             try:
                 self.prompt.render(article, self.schema)
+                if self.recall_prompt is not None:
+                    self.recall_prompt.render(article, self.schema, found=[])
             except PromptError as error:
                 raise PromptError(f"article {article.id}: {error}") from error
 
-    def provenance(self, log: CallLog, started: float, context: dict[str, Any]) -> Provenance:
+    def provenance(self, log: CallLog, started: float, state: ArticleState, passes: int = 1) -> Provenance:
         replayed_only = bool(log.calls) and all(c.replayed for c in log.calls)
         return Provenance(
             model=self.model,
@@ -153,7 +174,9 @@ class Extractor:
             attempts=len(log.calls),
             live_calls=sum(not c.replayed for c in log.calls),
             replayed_calls=sum(c.replayed for c in log.calls),
-            grounding_reasks=context["grounding_reasks"],
+            grounding_reasks=state.grounding_reasks,
+            verification_reasks=state.verification_reasks,
+            passes=passes,
             latency_s=round(sum(c.latency_s for c in log.calls) if replayed_only else time.perf_counter() - started, 3),
             cassette_keys=[c.key for c in log.calls],
         )
@@ -162,10 +185,22 @@ class Extractor:
         """One article. Model and cassette failures become a failed result naming the reason."""
         log = CallLog()
         started = time.perf_counter()
-        context: dict[str, Any] = {"text": article.text, "reasks_left": self.reasks, "grounding_reasks": 0}
+        facts = ArticleFacts(text=article.text, published=article.date)
+        state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
+        passes = repeats = 0
         try:
             async with asyncio.timeout(self.article_timeout):
-                parsed = await self._ask(article, log, context)
+                records = await self._ask(article, self.prompt.render(article, self.schema), log, state)
+                passes = 1
+                if self.recall_prompt is not None:
+                    # Recall: show the model what it found, ask only for attacks not listed yet.
+                    messages = self.recall_prompt.render(article, self.schema, found=records)
+                    state.reasks_left, state.verify_reasks_left = self.reasks, min(self.verify_reasks, self.reasks)
+                    more = await self._ask(article, messages, log, state)
+                    repeated = self.checks.repeats(more, records)
+                    records += [record for record, again in zip(more, repeated, strict=True) if not again]
+                    repeats = sum(repeated)
+                    passes = 2
         except (InstructorRetryException, IncompleteOutputException, ModelError, CassetteError, TimeoutError) as error:
             fatal = _cause(error, EndpointError)
             if fatal is not None:  # the server cannot serve any article: stop the run, not just this one
@@ -174,41 +209,41 @@ class Extractor:
             return ArticleResult(
                 article_id=article.id,
                 status="failed",
-                provenance=self.provenance(log, started, context),
+                provenance=self.provenance(log, started, state, passes),
                 error=Failure(
                     kind=failure.kind,
                     message=self.redact(str(failure)) or "",
                     last_output=self.redact(getattr(failure, "last_output", None)),
                 ),
             )
-        records = []
-        for record in getattr(parsed, self.schema.list_field):
-            data = record.model_dump(mode="json")
-            evidence = data.get(self.schema.evidence_field) if self.schema.evidence_field else None
-            grounding = ground(evidence, article.text) if self.schema.evidence_field else None
-            records.append(ExtractedRecord(record=data, grounding=grounding))
+        settled = self.checks.finish(records, facts)
+        provenance = self.provenance(log, started, state, passes)
+        provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
             article_id=article.id,
             status="ok",
-            incidents=records,
-            provenance=self.provenance(log, started, context),
+            incidents=settled.records,
+            dropped=settled.dropped,
+            provenance=provenance,
         )
 
-    async def _ask(self, article: Article, log: CallLog, context: dict[str, Any]) -> Any:
+    async def _ask(
+        self, article: Article, messages: list[dict[str, str]], log: CallLog, state: ArticleState
+    ) -> list[dict[str, Any]]:
         async def create(**kwargs: Any) -> Any:
             return await self.gateway.create(article.id, log, **kwargs)
 
         # typed by instructor as returning the model; with an async create it returns a coroutine
         patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
-        messages = self.prompt.render(article, self.schema)
-        _GROUNDING.set(context)
-        return await patched(
+        _STATE.set(state)
+        parsed = await patched(
             response_model=self.response_model,
             messages=messages,
             model=self.model,
             max_retries=self.reasks,
             **self.params,
         )
+        return [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
 
     def _failure(self, error: BaseException, log: CallLog) -> ModelError | CassetteError:
         if isinstance(error, TimeoutError):
@@ -274,14 +309,27 @@ def _first_problem(error: BaseException) -> str:
     return (text.splitlines()[0] if text else type(error).__name__)[:200]
 
 
+# strategy → what it does; each pass's prompt is a template file
+STRATEGIES = {
+    "single": "one pass: the prompt template",
+    "two_pass": "then a recall pass (<prompt>_recall.jinja) shown the incidents found, asked only for the rest",
+}
+
+
 def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redactor | None = None) -> Extractor:
-    """The extractor the settings describe: prompt, schema, model and generation parameters."""
+    """The extractor the settings describe: prompt(s), schema, model and generation parameters."""
     params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
     if settings.seed is not None:
         params["seed"] = settings.seed
+    if settings.strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {settings.strategy!r}; use one of {', '.join(STRATEGIES)}", "strategy")
+    prompt = load_prompt(settings.prompt, settings.prompts_dir)
+    recall = None
+    if settings.strategy == "two_pass":
+        recall = load_prompt(settings.recall_prompt or f"{prompt.name}_recall", settings.prompts_dir)
     return Extractor(
         gateway,
-        load_prompt(settings.prompt, settings.prompts_dir),
+        prompt,
         load_schema(settings.schema_name, settings.schemas_dir),
         settings.model,
         params,
@@ -289,4 +337,7 @@ def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redact
         settings.article_timeout,
         settings.strategy,
         redact or Redactor(),
+        load_aliases(settings.aliases),
+        recall,
+        settings.verify_reasks,
     )

@@ -40,8 +40,11 @@ class PromptTemplate:
     sha256: str
     template: jinja2.Template
 
-    def render(self, article: Article, schema: SchemaSpec) -> list[dict[str, str]]:
+    def render(self, article: Article, schema: SchemaSpec, **extra: Any) -> list[dict[str, str]]:
+        """The messages for one article; ``extra`` (e.g. ``found``: the records a first pass found)
+        is passed to the template as is."""
         variables: dict[str, Any] = {
+            **extra,
             "article": {
                 "id": article.id,
                 "text": defuse_delimiters(article.text),
@@ -57,9 +60,8 @@ class PromptTemplate:
                 content = "".join(self.template.blocks[role](context)).strip()
                 messages.append({"role": role, "content": content})
         except jinja2.UndefinedError as error:
-            raise PromptError(
-                f"{self.path}: {error.message}; the template may use article, fields, schema_name"
-            ) from error
+            names = ", ".join(["article", "fields", "schema_name", *extra])
+            raise PromptError(f"{self.path}: {error.message}; the template may use {names}") from error
         except jinja2.TemplateError as error:
             raise PromptError(f"{self.path}: {error}") from error
         return messages

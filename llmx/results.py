@@ -69,6 +69,7 @@ class Provenance(BaseModel):
     verification_reasks: int = 0
     duplicates_removed: int = 0
     merged: int = 0
+    passes: int = 1
     latency_s: float = 0.0
     cassette_keys: list[str] = []
 
@@ -78,6 +79,7 @@ class ArticleResult(BaseModel):
     article_id: str
     status: Literal["ok", "failed"]
     incidents: list[ExtractedRecord] = []
+    dropped: list[ExtractedRecord] = []  # quoted the article but reported no attack: kept aside, counted
     error: Failure | None = None
     provenance: Provenance
 
@@ -99,6 +101,7 @@ class RunSummary(BaseModel):
     grounding_reasks: int = 0
     verification_reasks: int = 0
     values_removed: int = 0
+    records_dropped: int = 0
     duplicates_removed: int = 0
     merged: int = 0
     live_calls: int = 0
@@ -115,6 +118,7 @@ class RunSummary(BaseModel):
         self.incidents += len(result.incidents)
         self.ungrounded += result.ungrounded
         self.values_removed += result.values_removed
+        self.records_dropped += len(result.dropped)
         p = result.provenance
         self.grounding_reasks += p.grounding_reasks
         self.verification_reasks += p.verification_reasks
@@ -149,6 +153,7 @@ class Recipe(BaseModel):
     strategy: str = "single"
     params: dict[str, Any] = {}
     reasks: int = 0
+    verify_reasks: int = 0
 
     @property
     def sha256(self) -> str:

@@ -79,3 +79,49 @@ def make_extractor(
 def run_cli(*args: Any, env: dict[str, str] | None = None) -> Result:
     runner = CliRunner()
     return runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=True)
+
+
+RERECORD = "llmx extract seeds/ challenge/ --local --record"
+_CURRENT: dict[str, bool] = {}
+
+
+def recordings_current(project: Path) -> bool:
+    """Do the shipped cassettes answer the project's prompt and schema as they are now? (A strict
+    replay of the seeds, once per distinct prompt + schema + cassettes.)"""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in ("prompts", "schemas", "cassettes"):
+        for path in sorted((project / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.name.encode() + path.read_bytes())
+    key = digest.hexdigest()
+    if key not in _CURRENT:
+        probe = run_cli("extract", "seeds/", "--replay", "--out", str(project / "runs" / ".probe"))
+        shutil.rmtree(project / "runs" / ".probe", ignore_errors=True)
+        _CURRENT[key] = probe.exit_code == 0
+    return _CURRENT[key]
+
+
+@pytest.fixture
+def shipped_recordings(project: Path) -> None:
+    """For tests about the shipped cassettes: after a prompt or schema edit they cannot replay,
+    so they skip, saying how to re-record, instead of failing obscurely."""
+    if not recordings_current(project):
+        pytest.skip(f"the shipped cassettes were recorded with another prompt or schema; re-record: {RERECORD}")
+
+
+@pytest.fixture
+def seed_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A run of the five seeds in runs/r1: replayed from the shipped cassettes when they match
+    the prompt and schema, otherwise answered by the fake model (so a schema edit breaks nothing)."""
+    if recordings_current(project):
+        result = run_cli("extract", "seeds/", "--out", "runs/r1")
+    else:
+        from llmx.testing.stub_server import StubServer
+
+        monkeypatch.setattr(cassette_gateway, "ALLOW_LIVE_REQUESTS", True)
+        with StubServer() as server:
+            result = run_cli("extract", "seeds/", "--base-url", server.base_url, "--out", "runs/r1")
+    assert result.exit_code == 0, result.output
+    return project / "runs" / "r1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 from conftest import extract_args, run_cli
@@ -19,7 +20,7 @@ def lines(run: Path) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in (run / "extractions.jsonl").read_text().splitlines()]
 
 
-def test_extract_replays_the_seed_cassettes_with_no_key(project: Path) -> None:
+def test_extract_replays_the_seed_cassettes_with_no_key(project: Path, shipped_recordings: None) -> None:
     result = run_cli("extract", "seeds/", "--out", "runs/r1")
     assert result.exit_code == 0, result.output
     assert "requests replayed / live" in result.output
@@ -43,7 +44,7 @@ def test_extract_replays_the_seed_cassettes_with_no_key(project: Path) -> None:
     assert manifest["status"] == "complete" and manifest["summary"]["articles"] == 5
 
 
-def test_prompt_edit_misses_in_strict_replay_naming_the_change(project: Path) -> None:
+def test_prompt_edit_misses_in_strict_replay_naming_the_change(project: Path, shipped_recordings: None) -> None:
     prompt = project / "prompts" / "incident.jinja"
     prompt.write_text(prompt.read_text().replace("You extract violent incidents", "You extract ALL violent incidents"))
     result = run_cli("extract", "seeds/000_e376b6ba81a78c64.txt", "--out", "runs/miss")
@@ -53,7 +54,7 @@ def test_prompt_edit_misses_in_strict_replay_naming_the_change(project: Path) ->
     assert "Traceback" not in result.output
 
 
-def test_schema_edit_misses_naming_the_schema(project: Path) -> None:
+def test_schema_edit_misses_naming_the_schema(project: Path, shipped_recordings: None) -> None:
     schema = project / "schemas" / "incident.py"
     schema.write_text(schema.read_text().replace("Main weapon used.", "Main weapon or means used."))
     result = run_cli("extract", "seeds/001_d33b1ed68cf8519c.txt", "--out", "runs/miss2")
@@ -78,8 +79,7 @@ def test_record_against_a_stub_server_then_replay_without_calls(project: Path, l
     assert exported.exit_code == 0 and exported.output == csv_text
 
 
-def test_score_report_json_threshold_and_html(project: Path) -> None:
-    assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
+def test_score_report_json_threshold_and_html(project: Path, seed_run: Path) -> None:
     report = run_cli("score", "runs/r1")
     assert report.exit_code == 0, report.output
     assert "incidents  P" in report.output and "fields (on matched incidents)" in report.output
@@ -95,8 +95,8 @@ def test_score_report_json_threshold_and_html(project: Path) -> None:
     assert html.exit_code == 0 and "<html" in (project / "report.html").read_text().lower()
 
 
-def test_compare_shows_deltas_between_two_runs(project: Path, live_requests: None) -> None:
-    assert run_cli("extract", "seeds/", "--out", "runs/a").exit_code == 0
+def test_compare_shows_deltas_between_two_runs(project: Path, seed_run: Path, live_requests: None) -> None:
+    shutil.copytree(seed_run, project / "runs" / "a")
     with StubServer() as server:
         assert (
             run_cli(
@@ -140,14 +140,13 @@ def test_usage_errors_are_one_line_with_exit_2(project: Path) -> None:
         assert "Traceback" not in result.output
 
 
-def test_results_read_back_as_models(project: Path) -> None:
+def test_results_read_back_as_models(project: Path, shipped_recordings: None) -> None:
     assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
     results = read_results(project / "runs" / "r1")
     assert {r.provenance.model for r in results} == {"qwen2.5-coder-1.5b-instruct-q4_k_m"}
 
 
-def test_score_shows_cost_when_the_model_is_priced(project: Path) -> None:
-    assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
+def test_score_shows_cost_when_the_model_is_priced(project: Path, seed_run: Path) -> None:
     unpriced = json.loads(run_cli("score", "runs/r1", "--json").output)
     assert unpriced["cost_usd"] is None
     with (project / "pyproject.toml").open("a") as config:

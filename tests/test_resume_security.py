@@ -189,7 +189,7 @@ def test_bad_configuration_is_one_line_and_a_non_zero_exit(project: Path, prepar
     assert needle in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_corrupt_cassette_fails_that_article_naming_the_file(project: Path) -> None:
+def test_corrupt_cassette_fails_that_article_naming_the_file(project: Path, shipped_recordings: None) -> None:
     for tape in (project / "cassettes" / "002_3967b8add1cdc5f9").glob("*.json"):
         tape.write_text(tape.read_text()[:100])
     result = run_cli("extract", "seeds/", "--out", "runs/cc")

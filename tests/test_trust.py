@@ -25,12 +25,6 @@ def one_error_line(output: str) -> str:
     return errors[0]
 
 
-@pytest.fixture
-def seed_run(project: Path) -> Path:
-    assert run_cli("extract", "seeds/", "--out", "runs/r1").exit_code == 0
-    return project / "runs" / "r1"
-
-
 # ---- silently wrong --------------------------------------------------------------------------
 
 
@@ -88,7 +82,7 @@ def test_score_json_lists_each_matched_pair(seed_run: Path) -> None:
             assert pair["gold"] >= 0 and 0.5 <= pair["similarity"] <= 1.0
 
 
-def test_resuming_with_other_settings_is_refused_naming_what_differs(seed_run: Path) -> None:
+def test_resuming_with_other_settings_is_refused_naming_what_differs(seed_run: Path, shipped_recordings: None) -> None:
     result = run_cli("extract", "seeds/", "--prompt", "incident_v1", "--out", "runs/r1")
     line = one_error_line(result.output)
     assert result.exit_code == 2 and "prompt 'incident' → 'incident_v1'" in line and "--redo-changed" in line
@@ -98,7 +92,7 @@ def test_resuming_with_other_settings_is_refused_naming_what_differs(seed_run: P
     assert json.loads((seed_run / "run.json").read_text())["recipe"]["prompt"] == "incident_v1"
 
 
-def test_every_replay_the_readme_gives_works_offline(project: Path) -> None:
+def test_every_replay_the_readme_gives_works_offline(project: Path, shipped_recordings: None) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     commands = [line.split("#")[0].split() for line in readme.splitlines() if line.startswith("llmx extract seeds/")]
     offline = [c for c in commands if not {"--local", "--base-url", "--record"} & set(c)]
@@ -109,7 +103,9 @@ def test_every_replay_the_readme_gives_works_offline(project: Path) -> None:
         assert result.exit_code == 0, (words, result.output)
 
 
-def test_from_a_subfolder_the_projects_cassettes_are_found(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_from_a_subfolder_the_projects_cassettes_are_found(
+    project: Path, monkeypatch: pytest.MonkeyPatch, shipped_recordings: None
+) -> None:
     monkeypatch.chdir(project / "seeds")
     result = run_cli("extract", ".", "--out", str(project / "runs" / "sub"))
     assert result.exit_code == 0, result.output
@@ -270,7 +266,7 @@ def test_a_404_page_stops_the_run_with_a_hint_not_html(project: Path, live_reque
     assert result.exit_code == 2 and "HTTP 404" in line and "end in /v1" in line and "<html" not in line
 
 
-def test_a_broken_or_foreign_cassette_is_named(seed_run: Path, project: Path) -> None:
+def test_a_broken_or_foreign_cassette_is_named(seed_run: Path, project: Path, shipped_recordings: None) -> None:
     (tape,) = sorted((project / "cassettes" / "000_e376b6ba81a78c64").glob("*.json"))[:1]
     data = json.loads(tape.read_text())
     data["version"] = 99
@@ -327,7 +323,7 @@ def test_bad_ids_say_what_is_allowed_and_the_limit(project: Path) -> None:
     assert "Value error" not in spaced.output and "must be letters, digits" in one_error_line(spaced.output)
 
 
-def test_a_run_folder_inside_the_input_folder_is_not_read_as_articles(project: Path) -> None:
+def test_a_run_folder_inside_the_input_folder_is_not_read_as_articles(project: Path, shipped_recordings: None) -> None:
     assert run_cli("extract", "seeds/", "--out", "seeds").exit_code == 0
     again = run_cli("extract", "seeds/", "--out", "runs/again")
     assert again.exit_code == 0, again.output

@@ -199,13 +199,6 @@ def test_two_runs_side_by_side_changed_first() -> None:
 # --- llmx view, the command -------------------------------------------------------------------
 
 
-@pytest.fixture
-def seed_run(project: Path) -> Path:
-    extracted = run_cli("extract", "seeds/", "--out", "runs/r1")
-    assert extracted.exit_code == 0, extracted.output
-    return project / "runs" / "r1"
-
-
 def test_view_writes_the_page_next_to_the_run(seed_run: Path) -> None:
     shown = run_cli("view", "runs/r1")
     assert shown.exit_code == 0, shown.output
