@@ -82,7 +82,7 @@ def test_score_json_lists_each_matched_pair(seed_run: Path) -> None:
             assert pair["gold"] >= 0 and 0.5 <= pair["similarity"] <= 1.0
 
 
-def test_resuming_with_other_settings_is_refused_naming_what_differs(seed_run: Path, shipped_recordings: None) -> None:
+def test_resuming_with_other_settings_is_refused_naming_what_differs(shipped_recordings: None, seed_run: Path) -> None:
     result = run_cli("extract", "seeds/", "--prompt", "incident_v1", "--out", "runs/r1")
     line = one_error_line(result.output)
     assert result.exit_code == 2 and "prompt 'incident' → 'incident_v1'" in line and "--redo-changed" in line
@@ -266,7 +266,7 @@ def test_a_404_page_stops_the_run_with_a_hint_not_html(project: Path, live_reque
     assert result.exit_code == 2 and "HTTP 404" in line and "end in /v1" in line and "<html" not in line
 
 
-def test_a_broken_or_foreign_cassette_is_named(seed_run: Path, project: Path, shipped_recordings: None) -> None:
+def test_a_broken_or_foreign_cassette_is_named(shipped_recordings: None, seed_run: Path, project: Path) -> None:
     (tape,) = sorted((project / "cassettes" / "000_e376b6ba81a78c64").glob("*.json"))[:1]
     data = json.loads(tape.read_text())
     data["version"] = 99
