@@ -128,9 +128,10 @@ def test_schema_violation_is_reasked_then_failed_with_last_output(tmp_path: Path
 def test_truncated_refused_and_empty_answers_fail_clearly_and_are_not_cached(
     tmp_path: Path, reply: Reply, kind: str
 ) -> None:
-    result, _ = extract_with(tmp_path, always(lambda body: reply))
+    result, server = extract_with(tmp_path, always(lambda body: reply))
     assert result.status == "failed" and result.error is not None and result.error.kind == kind
-    assert result.provenance.attempts >= 1 and tapes(tmp_path) == []
+    # one answer, counted, never cached, and not asked again: asking again cannot fix these
+    assert result.provenance.attempts == len(server.requests) == 1 and tapes(tmp_path) == []
 
 
 def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:
