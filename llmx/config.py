@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from llmx.errors import ConfigError
 from llmx.files import read_text
+from llmx.model_params import ModelFamily
 from llmx.modes import OUTPUT_MODES
 
 
@@ -52,6 +53,13 @@ class Settings(BaseModel):
     runs_dir: Path = Path("runs")
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")
+    # On for a new project: current API models want it. A project whose cassettes were recorded
+    # without it sets strict = false, since the flag is part of every request and so of every key.
+    strict: bool = Field(True, description="strict structured outputs: the server follows the schema exactly")
+    model_params: dict[str, ModelFamily] = Field(
+        default_factory=dict, description="model name pattern → parameters its family takes (see llmx.model_params)"
+    )
+    api_version: str | None = Field(None, description="Azure OpenAI api-version; set, llmx speaks Azure OpenAI")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every live request")
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
 

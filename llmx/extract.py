@@ -35,10 +35,12 @@ from llmx.errors import (
 )
 from llmx.files import Redactor
 from llmx.grounding import ground
+from llmx.model_params import generation_params
 from llmx.modes import instructor_mode
 from llmx.prompts import PromptTemplate, load_prompt
 from llmx.results import ArticleResult, ExtractedRecord, Failure, Provenance, Recipe
 from llmx.schemas import SchemaSpec, load_schema
+from llmx.strict_schema import with_strict
 
 # Grounding state for the article being validated. A ContextVar, not instructor's `context=`:
 # instructor renders every message as a Jinja template when given a context, which would
@@ -58,7 +60,7 @@ class _SharedSchema(dict[str, Any]):
         return self
 
 
-def grounded_response_model(schema: SchemaSpec) -> type[BaseModel]:
+def grounded_response_model(schema: SchemaSpec, strict: bool = False) -> type[BaseModel]:
     """The schema's Extraction, plus a validator that re-asks when evidence is not in the article,
     and the strict JSON schema (no llmx keys) as the schema the model sees.
 
@@ -66,7 +68,7 @@ def grounded_response_model(schema: SchemaSpec) -> type[BaseModel]:
     validation error ("1 validation error for Extraction"), instructor sends that text in the
     re-ask, and the re-ask is part of a recorded request, so an internal name would leak into
     cassette keys."""
-    sent_schema = _SharedSchema(schema.json_schema())
+    sent_schema = _SharedSchema(schema.json_schema(strict))
     evidence, list_field = schema.evidence_field, schema.list_field
 
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -113,9 +115,10 @@ class Extractor:
     article_timeout: float | None = None
     strategy: str = "single"
     redact: Redactor = field(default_factory=Redactor)
+    strict: bool = False  # strict structured outputs: the schema is checked here, the flag sent with each request
 
     def __post_init__(self) -> None:
-        self.response_model = grounded_response_model(self.schema)
+        self.response_model = grounded_response_model(self.schema, self.strict)
         self.instructor_mode = instructor_mode(self.gateway.mode)
         self.recipe = Recipe(
             model=self.model,
@@ -127,6 +130,7 @@ class Extractor:
             strategy=self.strategy,
             params=self.params,
             reasks=self.reasks,
+            strict=self.strict or None,
         )
         self.recipe_sha256 = self.recipe.sha256
 
@@ -196,7 +200,9 @@ class Extractor:
 
     async def _ask(self, article: Article, log: CallLog, context: dict[str, Any]) -> Any:
         async def create(**kwargs: Any) -> Any:
-            return await self.gateway.create(article.id, log, **kwargs)
+            # Added here, above the gateway, so the flag is part of the cassette key: an answer
+            # recorded without strict decoding is not the answer to a strict request.
+            return await self.gateway.create(article.id, log, **(with_strict(kwargs) if self.strict else kwargs))
 
         # typed by instructor as returning the model; with an async create it returns a coroutine
         patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
@@ -275,10 +281,11 @@ def _first_problem(error: BaseException) -> str:
 
 
 def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redactor | None = None) -> Extractor:
-    """The extractor the settings describe: prompt, schema, model and generation parameters."""
-    params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
-    if settings.seed is not None:
-        params["seed"] = settings.seed
+    """The extractor the settings describe: prompt, schema, model and generation parameters
+    (named as the model's family wants them, see :mod:`llmx.model_params`)."""
+    params = generation_params(
+        settings.model, settings.temperature, settings.max_tokens, settings.seed, settings.model_params
+    )
     return Extractor(
         gateway,
         load_prompt(settings.prompt, settings.prompts_dir),
@@ -289,4 +296,6 @@ def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redact
         settings.article_timeout,
         settings.strategy,
         redact or Redactor(),
+        # md_json sends no schema to the server: nothing there to be strict about
+        strict=settings.strict and settings.mode != "md_json",
     )
