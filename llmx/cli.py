@@ -81,6 +81,18 @@ def main() -> None:
 )
 @click.option("--concurrency", type=int, help="Articles in flight at once.")
 @click.option("--mode", help="How the schema is enforced: json_schema, tools or md_json.")
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Strict structured outputs: the server follows the schema exactly, and llmx checks the schema "
+    "meets their rules before any request (default: strict in [tool.llmx], else on).",
+)
+@click.option(
+    "--api-version",
+    envvar="OPENAI_API_VERSION",
+    help="Azure OpenAI api-version, e.g. 2024-10-21: the key (AZURE_OPENAI_API_KEY) goes as api-key, "
+    "--model is the deployment.",
+)
 @click.option("--strategy", help="Extraction strategy (see README: single, two_pass).")
 @click.option("--reasks", type=int, help="Re-asks after invalid, ungrounded or unsupported output.")
 @click.option("--timeout", type=float, help="Seconds per request.")
@@ -111,6 +123,8 @@ def extract(
 
     settings = load_settings(overrides=options)
     api_key = os.environ.get("OPENAI_API_KEY") or None
+    if settings.api_version:  # Azure OpenAI: its own variable first, as openai's client reads it
+        api_key = os.environ.get("AZURE_OPENAI_API_KEY") or api_key
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
     chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
     job = ExtractionJob(
