@@ -28,11 +28,14 @@ class LlmxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LlmxError as error:
+            from rich.markup import escape
+
             from llmx._console import err
 
             if os.environ.get("LLMX_DEBUG", "").strip().lower() in DEBUG_VALUES:
                 traceback.print_exc()
-            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True, markup=True)
+            # escaped: messages quote config keys such as [tool.llmx], which rich would take for markup
+            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True, markup=True)
             sys.exit(error.exit_code)
 
 

@@ -22,7 +22,9 @@ from llmx.retry import RetryPolicy, is_transient
 FATAL_STATUS = {
     401: "the server refused the API key: check OPENAI_API_KEY",
     403: "the key may not use this model or endpoint: check the key's permissions and --model",
-    404: "no chat-completions endpoint there: does --base-url end in /v1?",
+    # Ollama and vLLM answer 404 for a model they do not have, too
+    404: "no chat-completions endpoint or no such model there: does --base-url end in /v1, "
+    "does the server have --model?",
 }
 AZURE_FATAL_STATUS = {
     **FATAL_STATUS,
@@ -54,7 +56,9 @@ def make_client(
         http_client = openai.DefaultAioHttpClient(timeout=timeout)
     if api_version:
         if not base_url:
-            raise EndpointError("Azure OpenAI (api_version) needs --base-url https://<resource>.openai.azure.com/openai")
+            raise EndpointError(
+                "Azure OpenAI (api_version) needs --base-url https://<resource>.openai.azure.com/openai"
+            )
         # Azure OpenAI: openai's own client sends the key as `api-key`, adds `?api-version=`, and
         # puts the model (the deployment name) in the path unless --base-url already names one.
         return openai.AsyncAzureOpenAI(
@@ -142,8 +146,9 @@ class ModelServer:
         field = param.split(".", 1)[0].split("[", 1)[0] if param else ""
         if status == 400 and param and field in body and field not in PER_ARTICLE_PARAMS:
             model = str(body.get("model"))
+            fix = setting_for(param, model)
             return ParameterRejected(
-                f"HTTP 400 from {where}: {detail}; {model} refuses '{param}': set {setting_for(param, model)}",
+                f"HTTP 400 from {where}: {detail.rstrip('.')}; {model} refuses '{param}': set {fix}",
                 self.url,
                 param,
             )
