@@ -5,6 +5,7 @@ stops the run with the setting that fixes it."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from conftest import extract_args, run_cli
 
 from llmx.errors import ModelError, ParameterRejected
 from llmx.model_server import ModelServer, make_client
+from llmx.results import Recipe
 from llmx.retry import RetryPolicy
 from llmx.testing.provider_stubs import AzureOpenAIStub, OllamaStub, OpenAIStub, VLLMStub, openai_error
 from llmx.testing.stub_server import StubServer
@@ -70,6 +72,30 @@ def test_tools_mode_sends_a_strict_function_openai_accepts(project: Path) -> Non
         assert result.exit_code == 0, result.output
         assert set(server.statuses) == {200} and len(server.requests) == SEEDS
         assert all(body["tools"][0]["function"]["strict"] is True for body in server.requests)
+
+
+def test_strict_is_on_by_default_in_a_project_that_does_not_set_it(project: Path) -> None:
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace("\nstrict = false\n", "\n"))
+    with OpenAIStub() as server:
+        result = run_cli(*extract_args(server.base_url, "runs/d", "--model", "gpt-4o-mini"))
+        assert result.exit_code == 0, result.output
+        assert all(body["response_format"]["json_schema"]["strict"] is True for body in server.requests)
+    assert json.loads((project / "runs" / "d" / "run.json").read_text())["recipe"]["strict"] is True
+
+
+def test_resuming_a_run_with_strict_switched_is_refused(project: Path) -> None:
+    with OpenAIStub() as server:
+        assert run_cli(*extract_args(server.base_url, "runs/r", "--model", "gpt-4o-mini", "--strict")).exit_code == 0
+        switched = run_cli(*extract_args(server.base_url, "runs/r", "--model", "gpt-4o-mini", "--no-strict"))
+    assert switched.exit_code == 2 and "strict True → None" in switched.output
+
+
+def test_a_recipe_without_strict_hashes_as_before_strict_existed() -> None:
+    recipe = Recipe(model="m", prompt="p", prompt_sha256="a", schema_name="s", schema_sha256="b", mode="json_schema")
+    before = hashlib.sha256(recipe.model_dump_json(exclude={"strict"}).encode()).hexdigest()
+    assert recipe.sha256 == before  # old run folders still resume
+    assert recipe.model_copy(update={"strict": True}).sha256 != before
 
 
 def test_strict_is_part_of_the_key_so_the_project_keeps_it_off_for_its_cassettes(project: Path) -> None:
@@ -197,6 +223,8 @@ def test_grammar_servers_extract_the_seeds(project: Path, stub: type[StubServer]
         result = run_cli(*extract_args(server.base_url, "runs/g", "--model", model, strict))
         assert result.exit_code == 0, result.output
         assert set(server.statuses) == {200} and len(server.requests) == SEEDS
+        flagged = ["strict" in body["response_format"]["json_schema"] for body in server.requests]
+        assert flagged == [strict == "--strict"] * SEEDS  # accepted (and ignored) either way
     assert [r["status"] for r in lines(project / "runs" / "g")] == ["ok"] * SEEDS
 
 
