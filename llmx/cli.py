@@ -90,9 +90,10 @@ def main() -> None:
     help="Strict structured outputs: the server follows the schema exactly, and llmx checks the schema "
     "meets their rules before any request (default: strict in [tool.llmx], else on).",
 )
+# No envvar (openai's Azure client reads OPENAI_API_VERSION): one left set for other tools would
+# silently turn every other server into "Azure", paths and headers included.
 @click.option(
     "--api-version",
-    envvar="OPENAI_API_VERSION",
     help="Azure OpenAI api-version, e.g. 2024-10-21: the key (AZURE_OPENAI_API_KEY) goes as api-key, "
     "--model is the deployment.",
 )

@@ -220,7 +220,9 @@ def test_azure_needs_a_base_url(project: Path) -> None:
 @pytest.mark.parametrize("strict", ["--strict", "--no-strict"])
 def test_grammar_servers_extract_the_seeds(project: Path, stub: type[StubServer], model: str, strict: str) -> None:
     with stub() as server:
-        result = run_cli(*extract_args(server.base_url, "runs/g", "--model", model, strict))
+        # an OPENAI_API_VERSION left set for other tools does not turn the server into "Azure"
+        env = {"OPENAI_API_VERSION": "2024-10-21"}
+        result = run_cli(*extract_args(server.base_url, "runs/g", "--model", model, strict), env=env)
         assert result.exit_code == 0, result.output
         assert set(server.statuses) == {200} and len(server.requests) == SEEDS
         flagged = ["strict" in body["response_format"]["json_schema"] for body in server.requests]
