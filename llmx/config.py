@@ -53,8 +53,16 @@ class Settings(BaseModel):
     runs_dir: Path = Path("runs")
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")
-    # On for a new project: current API models want it. A project whose cassettes were recorded
-    # without it sets strict = false, since the flag is part of every request and so of every key.
+    # Strict structured outputs. Why the flag is in the cassette key, set here, and on by default:
+    # - In the key: with it OpenAI decodes to the schema, without it the schema is a hint; an
+    #   answer recorded one way is not the answer to the other request. Off, it adds nothing to
+    #   the request, so every key recorded before it existed still holds.
+    # - A setting, not guessed from the endpoint ("on for api.openai.com"): replay has no endpoint,
+    #   and must rebuild exactly the request that was recorded, so the choice lives in the config
+    #   that recording and replay share.
+    # - On by default, since current API models want it; grammar servers (llama.cpp, vLLM, Ollama)
+    #   ignore it. A project whose cassettes were recorded without it (this repository's seeds)
+    #   says strict = false in its config.
     strict: bool = Field(True, description="strict structured outputs: the server follows the schema exactly")
     model_params: dict[str, ModelFamily] = Field(
         default_factory=dict, description="model name pattern → parameters its family takes (see llmx.model_params)"

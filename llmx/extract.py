@@ -200,8 +200,7 @@ class Extractor:
 
     async def _ask(self, article: Article, log: CallLog, context: dict[str, Any]) -> Any:
         async def create(**kwargs: Any) -> Any:
-            # Added here, above the gateway, so the flag is part of the cassette key: an answer
-            # recorded without strict decoding is not the answer to a strict request.
+            # Added above the gateway, so the flag is part of the cassette key (why: Settings.strict).
             return await self.gateway.create(article.id, log, **(with_strict(kwargs) if self.strict else kwargs))
 
         # typed by instructor as returning the model; with an async create it returns a coroutine
