@@ -10,6 +10,7 @@ layout leaves everything as it was.
 from __future__ import annotations
 
 import functools
+import logging
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,10 @@ def _memoised(check: Callable[[Any], None]) -> Callable[[Any], None]:
 
 
 def install() -> None:
+    # instructor logs every failed call at ERROR; with no logging configured Python prints that to
+    # stderr, doubling the one line the CLI prints for the same failure. A NullHandler keeps it out
+    # of the terminal and still lets an application that configures logging see it.
+    logging.getLogger("instructor").addHandler(logging.NullHandler())
     for module in (_validators, _patch):
         current = getattr(module, "reject_async_validators", None)
         if current is not None and not getattr(current, "__llmx_memoised__", False):

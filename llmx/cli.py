@@ -29,11 +29,14 @@ class LlmxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LlmxError as error:
+            from rich.markup import escape
+
             from llmx._console import err
 
             if os.environ.get("LLMX_DEBUG", "").strip().lower() in DEBUG_VALUES:
                 traceback.print_exc()
-            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True, markup=True)
+            # escaped: messages quote config keys such as [tool.llmx], which rich would take for markup
+            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True, markup=True)
             sys.exit(error.exit_code)
 
 
@@ -82,6 +85,19 @@ def main() -> None:
 )
 @click.option("--concurrency", type=int, help="Articles in flight at once.")
 @click.option("--mode", help="How the schema is enforced: json_schema, tools or md_json.")
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Strict structured outputs: the server follows the schema exactly, and llmx checks the schema "
+    "meets their rules before any request (default: strict in [tool.llmx], else on).",
+)
+# No envvar (openai's Azure client reads OPENAI_API_VERSION): one left set for other tools would
+# silently turn every other server into "Azure", paths and headers included.
+@click.option(
+    "--api-version",
+    help="Azure OpenAI api-version, e.g. 2024-10-21: the key (AZURE_OPENAI_API_KEY) goes as api-key, "
+    "--model is the deployment.",
+)
 @click.option("--strategy", help="Extraction strategy (see README: single, two_pass).")
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
@@ -113,6 +129,8 @@ def extract(
 
     settings = load_settings(overrides=options)
     api_key = os.environ.get("OPENAI_API_KEY") or None
+    if settings.api_version:  # Azure OpenAI: its own variable first, as openai's client reads it
+        api_key = os.environ.get("AZURE_OPENAI_API_KEY") or api_key
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
     chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
     job = ExtractionJob(

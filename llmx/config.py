@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from llmx.errors import ConfigError
 from llmx.files import read_text
+from llmx.model_params import ModelFamily
 from llmx.modes import OUTPUT_MODES
 
 
@@ -56,6 +57,21 @@ class Settings(BaseModel):
     runs_dir: Path = Path("runs")
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")
+    # Strict structured outputs. Why the flag is in the cassette key, set here, and on by default:
+    # - In the key: with it OpenAI decodes to the schema, without it the schema is a hint; an
+    #   answer recorded one way is not the answer to the other request. Off, it adds nothing to
+    #   the request, so every key recorded before it existed still holds.
+    # - A setting, not guessed from the endpoint ("on for api.openai.com"): replay has no endpoint,
+    #   and must rebuild exactly the request that was recorded, so the choice lives in the config
+    #   that recording and replay share.
+    # - On by default, since current API models want it; grammar servers (llama.cpp, vLLM, Ollama)
+    #   ignore it. A project whose cassettes were recorded without it (this repository's seeds)
+    #   says strict = false in its config.
+    strict: bool = Field(True, description="strict structured outputs: the server follows the schema exactly")
+    model_params: dict[str, ModelFamily] = Field(
+        default_factory=dict, description="model name pattern → parameters its family takes (see llmx.model_params)"
+    )
+    api_version: str | None = Field(None, description="Azure OpenAI api-version; set, llmx speaks Azure OpenAI")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every live request")
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
 

@@ -26,6 +26,7 @@ class Endpoint:
     served_by: dict[str, str] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     timeout: float = 180.0
+    api_version: str | None = None  # Azure OpenAI
 
     @property
     def live_possible(self) -> bool:
@@ -76,10 +77,18 @@ def resolve_endpoint(
         )
     if base_url:
         check_base_url(base_url)
+    if settings.api_version and not base_url and api_key:
+        raise UsageError(
+            f"api_version {settings.api_version} means Azure OpenAI: give --base-url "
+            "https://<resource>.openai.azure.com/openai (and --model the deployment name)"
+        )
     if not (base_url or api_key):
         return Endpoint(extra_body=extra_body, timeout=settings.timeout)
     url = base_url or OPENAI_URL
-    return Endpoint(url, api_key, {"base_url": public_url(url)}, extra_body, settings.timeout)
+    served_by = {"base_url": public_url(url)}
+    if settings.api_version:
+        served_by["api_version"] = settings.api_version
+    return Endpoint(url, api_key, served_by, extra_body, settings.timeout, settings.api_version)
 
 
 def choose_policy(requested: CassettePolicy | None, endpoint: Endpoint, in_ci: bool) -> CassettePolicy:
@@ -97,6 +106,6 @@ def build_gateway(settings: Settings, endpoint: Endpoint, policy: CassettePolicy
         from llmx.model_server import ModelServer, make_client  # openai: only when a model may be called
 
         store.check_writable()
-        client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout)
+        client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout, api_version=endpoint.api_version)
         server = ModelServer(client, RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait))
     return CassetteGateway(server, store, policy, settings.mode, endpoint.served_by, endpoint.extra_body)

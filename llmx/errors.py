@@ -17,6 +17,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   │   └── RunMismatch         resuming a run made with other settings      .path .differences
     │   ├── OutputError             a file or folder llmx must write cannot be written   .path
     │   └── EndpointError           a model server that cannot work: bad URL, 401/403/404 .url
+    │       └── ParameterRejected   a 400 naming a parameter of every request (max_tokens...) .param
     ├── CassetteError               a cassette file that is corrupt or from another version .path
     │   └── CassetteMiss            strict replay and no cassette for this request       (exit 3)
     ├── ModelError                  the model server failed for one article (recorded, run goes on)
@@ -97,6 +98,15 @@ class EndpointError(UsageError):
     def __init__(self, message: str, url: str | None = None) -> None:
         super().__init__(message)
         self.url = url
+
+
+class ParameterRejected(EndpointError):
+    """HTTP 400 naming a parameter every request carries (max_tokens, temperature, the schema):
+    every article would fail the same way, so the run stops at the first, naming the setting."""
+
+    def __init__(self, message: str, url: str | None, param: str) -> None:
+        super().__init__(message, url)
+        self.param = param
 
 
 class CassetteError(LlmxError):

@@ -35,12 +35,14 @@ from llmx.errors import (
     TruncatedOutputError,
 )
 from llmx.files import Redactor
+from llmx.model_params import generation_params
 from llmx.modes import instructor_mode
 from llmx.normalize import Aliases, load_aliases
 from llmx.prompts import PromptTemplate, load_prompt
 from llmx.record_checks import RecordChecks
 from llmx.results import ArticleResult, Failure, Provenance, Recipe
 from llmx.schemas import SchemaSpec, load_schema
+from llmx.strict_schema import with_strict
 from llmx.verify import ArticleFacts
 
 # Check state for the article being validated. A ContextVar, not instructor's `context=`:
@@ -71,7 +73,7 @@ class _SharedSchema(dict[str, Any]):
         return self
 
 
-def checked_response_model(schema: SchemaSpec, checks: RecordChecks) -> type[BaseModel]:
+def checked_response_model(schema: SchemaSpec, checks: RecordChecks, strict: bool = False) -> type[BaseModel]:
     """The schema's Extraction, plus a validator that re-asks while re-asks are left when evidence
     is not in the article or a value is not supported by it, and the strict JSON schema (no llmx
     keys) as the schema the model sees.
@@ -80,7 +82,7 @@ def checked_response_model(schema: SchemaSpec, checks: RecordChecks) -> type[Bas
     validation error ("1 validation error for Extraction"), instructor sends that text in the
     re-ask, and the re-ask is part of a recorded request, so an internal name would leak into
     cassette keys."""
-    sent_schema = _SharedSchema(schema.json_schema())
+    sent_schema = _SharedSchema(schema.json_schema(strict))
     list_field = schema.list_field
 
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -126,6 +128,7 @@ class Extractor:
     aliases: Aliases = field(default_factory=Aliases)
     recall_prompt: PromptTemplate | None = None  # the second pass of the two_pass strategy
     verify_reasks: int = 0
+    strict: bool = False  # strict structured outputs: the schema is checked here, the flag sent with each request
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -133,7 +136,7 @@ class Extractor:
         if self.strategy == "two_pass" and self.recall_prompt is None:
             raise ConfigError("the two_pass strategy needs a recall prompt template", "strategy")
         self.checks = RecordChecks(self.schema, self.aliases)
-        self.response_model = checked_response_model(self.schema, self.checks)
+        self.response_model = checked_response_model(self.schema, self.checks, self.strict)
         self.instructor_mode = instructor_mode(self.gateway.mode)
         self.recipe = Recipe(
             model=self.model,
@@ -146,6 +149,7 @@ class Extractor:
             params=self.params,
             reasks=self.reasks,
             verify_reasks=self.verify_reasks,
+            strict=self.strict or None,
         )
         self.recipe_sha256 = self.recipe.sha256
 
@@ -231,7 +235,8 @@ class Extractor:
         self, article: Article, messages: list[dict[str, str]], log: CallLog, state: ArticleState
     ) -> list[dict[str, Any]]:
         async def create(**kwargs: Any) -> Any:
-            return await self.gateway.create(article.id, log, **kwargs)
+            # Added above the gateway, so the flag is part of the cassette key (why: Settings.strict).
+            return await self.gateway.create(article.id, log, **(with_strict(kwargs) if self.strict else kwargs))
 
         # typed by instructor as returning the model; with an async create it returns a coroutine
         patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
@@ -317,10 +322,11 @@ STRATEGIES = {
 
 
 def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redactor | None = None) -> Extractor:
-    """The extractor the settings describe: prompt(s), schema, model and generation parameters."""
-    params: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
-    if settings.seed is not None:
-        params["seed"] = settings.seed
+    """The extractor the settings describe: prompt(s), schema, model and generation parameters
+    (named as the model's family wants them, see :mod:`llmx.model_params`)."""
+    params = generation_params(
+        settings.model, settings.temperature, settings.max_tokens, settings.seed, settings.model_params
+    )
     if settings.strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {settings.strategy!r}; use one of {', '.join(STRATEGIES)}", "strategy")
     prompt = load_prompt(settings.prompt, settings.prompts_dir)
@@ -340,4 +346,6 @@ def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redact
         load_aliases(settings.aliases),
         recall,
         settings.verify_reasks,
+        # md_json sends no schema to the server: nothing there to be strict about
+        strict=settings.strict and settings.mode != "md_json",
     )

@@ -16,15 +16,28 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2
 import openai
 
-from llmx.errors import EndpointError, InvalidOutputError, ModelError, TransientModelError
+from llmx.errors import EndpointError, InvalidOutputError, ModelError, ParameterRejected, TransientModelError
 from llmx.files import Redactor, public_url
+from llmx.model_params import setting_for
 from llmx.retry import RetryPolicy, is_transient
 
 FATAL_STATUS = {
     401: "the server refused the API key: check OPENAI_API_KEY",
     403: "the key may not use this model or endpoint: check the key's permissions and --model",
-    404: "no chat-completions endpoint there: does --base-url end in /v1?",
+    # Ollama and vLLM answer 404 for a model they do not have, too
+    404: "no chat-completions endpoint or no such model there: does --base-url end in /v1, "
+    "does the server have --model?",
 }
+AZURE_FATAL_STATUS = {
+    **FATAL_STATUS,
+    401: "the server refused the key: check AZURE_OPENAI_API_KEY (sent as the api-key header)",
+    404: "no such deployment or API version: is --model the deployment name, --base-url "
+    "https://<resource>.openai.azure.com/openai and --api-version right?",
+}
+# Fields of a 400 that concern one article's text, not a setting shared by every request: a
+# prompt over the context window ("messages"), Azure's content filter ("prompt"). Those fail the
+# article; a 400 on any other field of the request stops the run.
+PER_ARTICLE_PARAMS = ("messages", "prompt", "input")
 
 
 def make_client(
@@ -34,6 +47,7 @@ def make_client(
     transport: httpx2.AsyncBaseTransport | None = None,
     default_headers: dict[str, str] | None = None,
     default_query: dict[str, str] | None = None,
+    api_version: str | None = None,
 ) -> openai.AsyncOpenAI:
     # openai's own retries are off: llmx's RetryPolicy is the one place that decides.
     # aiohttp under the hood: httpcore's pool polls every open connection on every request,
@@ -42,6 +56,23 @@ def make_client(
         http_client: httpx2.AsyncClient = httpx2.AsyncClient(transport=transport, timeout=timeout)
     else:
         http_client = openai.DefaultAioHttpClient(timeout=timeout)
+    if api_version:
+        if not base_url:
+            raise EndpointError(
+                "Azure OpenAI (api_version) needs --base-url https://<resource>.openai.azure.com/openai"
+            )
+        # Azure OpenAI: openai's own client sends the key as `api-key`, adds `?api-version=`, and
+        # puts the model (the deployment name) in the path unless --base-url already names one.
+        return openai.AsyncAzureOpenAI(
+            api_key=api_key or "no-key",
+            api_version=api_version,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+            http_client=http_client,
+            default_headers=default_headers,
+            default_query=default_query,
+        )
     return openai.AsyncOpenAI(
         api_key=api_key or "no-key",
         base_url=base_url,
@@ -66,6 +97,7 @@ class ModelServer:
         self._first = asyncio.Lock()
         self._proven = False
         self._fatal: EndpointError | None = None
+        self.azure = isinstance(client, openai.AsyncAzureOpenAI)
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -92,6 +124,8 @@ class ModelServer:
     async def _post(self, body: dict[str, Any], path: str) -> dict[str, Any]:
         parts = urlsplit(self.url)
         where = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, parts.query, ""))
+        if self.azure and "/deployments/" not in self.url:
+            where = f"{self.url.rstrip('/')}/deployments/{body.get('model')}{path}"
         try:
             async for attempt in self.policy.retrying():
                 with attempt:
@@ -101,7 +135,7 @@ class ModelServer:
                     response = await self.client.post(path, body=body, cast_to=httpx2.Response)
                     content = response.content
         except openai.APIStatusError as error:
-            raise self._status_error(error, where) from None
+            raise self._status_error(error, where, body) from None
         except openai.APIConnectionError as error:
             tries = self.policy.max_attempts
             # openai's aiohttp transport reports a refused connection as a timeout; tell them apart.
@@ -127,13 +161,24 @@ class ModelServer:
             )
         return parsed
 
-    def _status_error(self, error: openai.APIStatusError, where: str) -> Exception:
+    def _status_error(self, error: openai.APIStatusError, where: str, body: dict[str, Any]) -> Exception:
         status = error.status_code
-        detail = self.redact(_short(_error_detail(error))) or ""
+        detail = self.redact(_short(_error_detail(error), 400)) or ""
         if is_transient(error):
             return TransientModelError(f"HTTP {status} from {where} after {self.policy.max_attempts} tries: {detail}")
-        if status in FATAL_STATUS:
-            return EndpointError(f"HTTP {status} from {where}: {detail}; {FATAL_STATUS[status]}", self.url)
+        fatal = AZURE_FATAL_STATUS if self.azure else FATAL_STATUS
+        if status in fatal:
+            return EndpointError(f"HTTP {status} from {where}: {detail}; {fatal[status]}", self.url)
+        param = _error_param(error)
+        field = param.split(".", 1)[0].split("[", 1)[0] if param else ""
+        if status == 400 and param and field in body and field not in PER_ARTICLE_PARAMS:
+            model = str(body.get("model"))
+            fix = setting_for(param, model)
+            return ParameterRejected(
+                f"HTTP 400 from {where}: {detail.rstrip('.')}; {model} refuses '{param}': set {fix}",
+                self.url,
+                param,
+            )
         return ModelError(f"HTTP {status} from {where}: {detail}")
 
 
@@ -148,6 +193,14 @@ def _error_detail(error: openai.APIStatusError) -> str:
     if "<html" in text.lower() or "<!doctype" in text.lower():
         return "an HTML page, not an API answer"
     return text
+
+
+def _error_param(error: openai.APIStatusError) -> str | None:
+    """The request field an OpenAI-style error names (``{"error": {"param": "max_tokens"}}``)."""
+    body = error.body
+    inner = body.get("error") if isinstance(body, dict) else None
+    param = (inner if isinstance(inner, dict) else body if isinstance(body, dict) else {}).get("param")
+    return param if isinstance(param, str) and param else None
 
 
 def _cannot_connect(error: BaseException) -> bool:

@@ -154,12 +154,15 @@ class Recipe(BaseModel):
     params: dict[str, Any] = {}
     reasks: int = 0
     verify_reasks: int = 0
+    # True with strict structured outputs, else None (left out of the hash): a recipe from before
+    # strict existed hashes as it did, so those run folders still resume.
+    strict: bool | None = None
 
     @property
     def sha256(self) -> str:
         import hashlib
 
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        return hashlib.sha256(self.model_dump_json(exclude_none=True).encode()).hexdigest()
 
     def differences(self, other: dict[str, Any]) -> list[str]:
         """What ``other`` (a recipe read from a run folder) has that this one does not."""

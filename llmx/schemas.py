@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from llmx.errors import SchemaError
+from llmx.strict_schema import check_strict, inline_sibling_refs
 from llmx.verify import VerifySpec, parse_verify
 
 MatchKind = Literal["exact", "fuzzy", "alias", "date", "number", "ignore"]
@@ -56,9 +57,14 @@ class SchemaSpec:
     def evidence_field(self) -> str | None:
         return "evidence" if "evidence" in self.record_model.model_fields else None
 
-    def json_schema(self) -> dict[str, Any]:
-        """The schema the model sees: every property required, no llmx keys, no extras."""
-        return model_schema_for_llm(self.response_model)
+    def json_schema(self, strict: bool = False) -> dict[str, Any]:
+        """The schema the model sees: every property required, no llmx keys, no extras. Under
+        ``strict`` it is checked against strict structured outputs' rules first: a schema that
+        breaks one is a :class:`SchemaError` naming this file, before any request."""
+        schema = model_schema_for_llm(self.response_model, strict)
+        if strict:
+            check_strict(schema, _shown(self.path))
+        return schema
 
 
 def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
@@ -158,23 +164,43 @@ def _default_match(annotation: Any) -> MatchKind:
     return "fuzzy"
 
 
-def model_schema_for_llm(model: type[BaseModel]) -> dict[str, Any]:
+def model_schema_for_llm(model: type[BaseModel], strict: bool = False) -> dict[str, Any]:
     schema = copy.deepcopy(model.model_json_schema())
-    _tighten(schema)
+    _tighten(schema, strict)
+    if strict:
+        schema = inline_sibling_refs(schema, schema.get("$defs") or {})
     return schema
 
 
-def _tighten(node: Any, is_name_map: bool = False) -> None:
-    """Make every object strict: all properties required, no additional ones, no llmx keys."""
+def _tighten(node: Any, strict: bool, is_name_map: bool = False) -> None:
+    """No llmx keys; every object closed to extra fields.
+
+    Without ``strict`` a default is dropped and its field made required: what the seed cassettes
+    were recorded with, and what a grammar server needs (it lets a model skip an optional field).
+    Under ``strict`` nothing the user wrote is changed silently: a default stays, and the strict
+    check refuses it with the fix, since a field the model must always fill has no default."""
     if isinstance(node, dict):
         if not is_name_map:  # keys of `properties` / `$defs` are field names, not keywords
             node.pop("llmx", None)
-            node.pop("default", None)
             if node.get("type") == "object" and "properties" in node:
-                node["required"] = list(node["properties"])
-                node["additionalProperties"] = False
+                if strict:
+                    node.setdefault("additionalProperties", False)  # extra='allow' stays, and is refused
+                else:
+                    node.pop("default", None)
+                    node["required"] = list(node["properties"])
+                    node["additionalProperties"] = False
+            elif not strict:
+                node.pop("default", None)
         for key, value in node.items():
-            _tighten(value, is_name_map=not is_name_map and key in ("properties", "$defs"))
+            _tighten(value, strict, is_name_map=not is_name_map and key in ("properties", "$defs"))
     elif isinstance(node, list):
         for value in node:
-            _tighten(value)
+            _tighten(value, strict)
+
+
+def _shown(path: Path) -> str:
+    """A schema file as the user would type it: relative to where they are, when it is below."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

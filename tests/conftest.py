@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _block_live_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cassette_gateway, "ALLOW_LIVE_REQUESTS", False)
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CI", "LLMX_DEBUG"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_VERSION", "AZURE_OPENAI_API_KEY", "CI", "LLMX_DEBUG"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -23,6 +23,10 @@ SECRET = "sk-llmx-test-SECRET-0123456789"
 def llmx_process(project: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "OPENAI_API_KEY": SECRET}
     env.pop("CI", None)
+    # the llmx under test, not whichever one is installed (the child runs in the temp project)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "llmx", *args],
         cwd=project,

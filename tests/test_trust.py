@@ -4,6 +4,7 @@ Nothing silently wrong, nothing lost, nothing leaked; bad input is one line and 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,9 @@ def test_resuming_with_other_settings_is_refused_naming_what_differs(shipped_rec
 
 def test_every_replay_the_readme_gives_works_offline(project: Path, shipped_recordings: None) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    commands = [line.split("#")[0].split() for line in readme.splitlines() if line.startswith("llmx extract seeds/")]
+    commands = [
+        re.split(r"#|&&|\|", line)[0].split() for line in readme.splitlines() if line.startswith("llmx extract seeds/")
+    ]
     offline = [c for c in commands if not {"--local", "--base-url", "--record"} & set(c)]
     assert offline, "the README gives no offline extract example"
     for number, words in enumerate(offline):

@@ -28,6 +28,8 @@ class StubServer:
     delay: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # path and query of each request
+    statuses: list[int] = field(default_factory=list)  # status of each answer sent
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -49,16 +51,25 @@ class StubServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                headers = {k.lower(): v for k, v in self.headers.items()}
                 with stub._lock:
                     number = len(stub.requests)
                     stub.requests.append(body)
-                    stub.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    stub.headers.append(headers)
+                    stub.paths.append(self.path)
+                refused = stub.refuse(self.path, headers, body)
+                if refused is not None:
+                    status, payload = refused
+                    self._send(status, payload if isinstance(payload, bytes) else json.dumps(payload).encode())
+                    return
                 reply = stub.script(body, number)
                 if stub.delay or reply.delay:
                     time.sleep(stub.delay + reply.delay)
                 stub._answer(self, body, reply)
 
             def _send(self, status: int, payload: bytes, extra: dict[str, str] | None = None) -> None:
+                with stub._lock:
+                    stub.statuses.append(status)
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
@@ -72,6 +83,16 @@ class StubServer:
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+    def refuse(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any] | None:
+        """An error answer (status, JSON or raw bytes) before the script is asked, or None. The
+        plain stub takes everything; the provider stubs (:mod:`llmx.testing.provider_stubs`)
+        refuse what their provider refuses."""
+        return None
+
+    def completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        """The body of a successful answer; provider stubs add what their provider adds."""
+        return chat_completion(body, reply)
 
     def _answer(self, handler: Any, body: dict[str, Any], reply: Reply) -> None:
         if reply.fault == "hang":
@@ -89,7 +110,7 @@ class StubServer:
         if reply.fault == "non_json":
             handler._send(200, b"<html>upstream proxy error</html>")
             return
-        handler._send(200, json.dumps(chat_completion(body, reply)).encode())
+        handler._send(200, json.dumps(self.completion(body, reply)).encode())
 
     def __enter__(self) -> StubServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
