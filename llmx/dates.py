@@ -7,7 +7,7 @@ The rules are deliberately narrow, so that what they accept is what a careful an
   "7/2/2024" is read only when just one of day/month and month/day is a valid date;
 - "February 2024" supports the month only;
 - relative words need the publication date: "today", "this morning", "tonight" give that day;
-  "yesterday", "last night", "overnight" give that day or the one before; a weekday ("on
+  "yesterday" and "last night" give the day before, "overnight" that day or the one before; a weekday ("on
   Tuesday") gives the most recent such day on or before it (the day itself included); a day
   and month without year ("on February 7") that date in the publication year, or the year
   before if it would fall after publication; "last month" / "this month" give a month;
@@ -48,7 +48,8 @@ _YEARLESS = (
     re.compile(rf"\b{_DAY}(?:\s+of)?\s+{_MONTH}{_NO_YEAR}"),  # on 7 February
 )
 _SAME_DAY = re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b")
-_DAY_OR_BEFORE = re.compile(r"\b(?:yesterday|last night|overnight)\b")
+_DAY_BEFORE = re.compile(r"\b(?:yesterday|last night)\b")
+_DAY_OR_BEFORE = re.compile(r"\b(?:overnight)\b")
 _WEEKDAY = re.compile(r"\b(?:(?P<q>last|next|this|past) )?(?P<w>" + "|".join(_WEEKDAYS) + r")\b")
 _LAST_MONTH = re.compile(r"\blast month\b")
 _THIS_MONTH = re.compile(r"\b(?:earlier )?this month\b")
@@ -125,7 +126,11 @@ def date_support(text: str, published: dt.date | None) -> DateSupport:
 def _relative_days(text: str, published: dt.date, phrases: list[str]) -> set[dt.date]:
     days: set[dt.date] = set()
     yesterday = published - dt.timedelta(days=1)
-    for pattern, found in ((_SAME_DAY, {published}), (_DAY_OR_BEFORE, {published, yesterday})):
+    for pattern, found in (
+        (_SAME_DAY, {published}),
+        (_DAY_BEFORE, {yesterday}),
+        (_DAY_OR_BEFORE, {published, yesterday}),
+    ):
         for match in pattern.finditer(text):
             days |= found
             phrases.append(match[0])

@@ -21,7 +21,7 @@ from llmx.grounding import ground
 from llmx.normalize import Aliases
 from llmx.results import Correction, ExtractedRecord
 from llmx.schemas import SchemaSpec
-from llmx.verify import ArticleFacts, Finding, apply_findings, reask_message, verify_record
+from llmx.verify import ArticleFacts, Finding, apply_findings, reask_message, resolved_date, verify_record
 
 
 @dataclass
@@ -84,6 +84,32 @@ class RecordChecks:
         found.message = "\n".join(lines)
         return found
 
+    def _settle(
+        self, record: dict[str, Any], findings: list[Finding], facts: ArticleFacts
+    ) -> tuple[dict[str, Any], list[Correction]]:
+        """Unsupported values become null, unless the record's own words settle them: a date the
+        record's day words give against the publication date replaces a wrong or missing one."""
+        out = apply_findings(record, findings, self.nullable)
+        corrections = [Correction(field=f.field, value=f.value, reason=f.reason) for f in findings]
+        for name, spec in self.schema.verify.items():
+            if spec.check != "date" or out.get(name) is not None:
+                continue
+            day = resolved_date(out, facts, spec)
+            if day is None:
+                continue
+            out[name] = day
+            for correction in corrections:
+                if correction.field == name:
+                    correction.reason += f"; set to {day}, the day the record's own date words give"
+                    break
+            else:
+                corrections.append(
+                    Correction(
+                        field=name, value=None, reason=f"filled: {day}, the day the record's own date words give"
+                    )
+                )
+        return out, corrections
+
     def repeats(self, new: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[bool]:
         """Which of a recall pass's records are an incident already found: the scorer's own
         definition of "the same incident" (quotes overlap, or a shared place or actor, and
@@ -106,9 +132,9 @@ class RecordChecks:
         settled = Settled([], [], counts.duplicates_removed, counts.merged)
         for record in merged_records:
             grounded, findings = self._findings(record, facts)
-            corrections = [Correction(field=f.field, value=f.value, reason=f.reason) for f in findings]
+            settled_record, corrections = self._settle(record, findings, facts)
             item = ExtractedRecord(
-                record=apply_findings(record, findings, self.nullable),
+                record=settled_record,
                 grounding=ground(record.get(evidence), facts.text) if evidence else None,
                 verification=corrections,
             )

@@ -147,6 +147,16 @@ def check_date(value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec:
     return _date_reason(str(value), parsed, support, article, facts, spec)
 
 
+def resolved_date(record: Mapping[str, Any], facts: ArticleFacts, spec: VerifySpec) -> str | None:
+    """The one day the record's own date words give (against the publication date, words that
+    occur in the article too), or None when they give none or several. Small models write the
+    publication date for "on Friday"; the article's words settle it without asking them again."""
+    quoted = "\n".join(text for name in spec.quotes if isinstance(text := record.get(name), str))
+    support = date_support(quoted, facts.published) & date_support(facts.text, facts.published)
+    days = support.days
+    return next(iter(days)).isoformat() if len(days) == 1 else None
+
+
 def _date_reason(
     value: str,
     parsed: dt.date | MonthKey,

@@ -103,3 +103,19 @@ def test_two_pass_shows_what_was_found_and_keeps_only_new_incidents(tmp_path: Pa
     )
     found = run(extractor(tmp_path / "b", script, [], strategy="two_pass", recall_prompt=recall), article)
     assert [i.record["location"] for i in found.incidents] == ["Ain al-Asad airbase", "Erbil airport"]
+
+
+def test_a_date_the_records_own_words_settle_replaces_the_publication_date(tmp_path: Path) -> None:
+    text = "Rockets hit the Erbil airport on Friday, officials said."
+    article = Article(id="a3", text=text, date=dt.date(2024, 3, 18))  # a Monday
+    quote = {"evidence": text, "date_text": "on Friday"}
+    wrong = run(extractor(tmp_path, schema_answers({**quote, "date": "2024-03-18"}), []), article)
+    (item,) = wrong.incidents
+    assert item.record["date"] == "2024-03-15" and "set to 2024-03-15" in item.verification[0].reason
+    missing = run(extractor(tmp_path / "b", schema_answers({**quote, "date": None}), []), article)
+    assert missing.incidents[0].record["date"] == "2024-03-15"
+    assert missing.incidents[0].verification[0].value is None  # filled, and said so
+    two_days = {"evidence": "Rockets hit on Friday and again on Sunday.", "date_text": "Friday and Sunday"}
+    article = Article(id="a4", text=two_days["evidence"], date=dt.date(2024, 3, 18))
+    ambiguous = run(extractor(tmp_path / "c", schema_answers({**two_days, "date": "2024-03-18"}), []), article)
+    assert ambiguous.incidents[0].record["date"] is None  # two days: not settled, nulled
