@@ -15,7 +15,8 @@ A schema declares the checks next to the match rules::
 
 - ``"date"``: ``quotes`` (record fields whose words may date the event; default date_text, evidence);
 - ``"count"``: ``casualty`` ("killed" or "injured": which words count and which "none" gives 0);
-- ``"present"``: ``threshold`` (fuzzy 0-100, default 85), ``differs_from`` (a field it may not repeat);
+- ``"present"``: ``threshold`` (fuzzy 0-100, default 85), ``differs_from`` (a field it may not repeat),
+  ``near`` (words one of which must stand within two words of the name: "Kirkuk province");
 - ``"event"``: ``words`` (the event vocabulary; "explos-" is a prefix, "hit" a whole word).
 """
 
@@ -49,7 +50,7 @@ EVENT_WORDS: tuple[str, ...] = (
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "date": ("quotes",),
     "count": ("casualty",),
-    "present": ("threshold", "differs_from"),
+    "present": ("threshold", "differs_from", "near"),
     "event": ("words",),
 }
 _ADJECTIVE = r"(?:s|i|is|n|ns|an|ans|ian|ians|ese|ish|es)?"  # Israel→Israeli, Iran→Iranian, Iraq's
@@ -68,6 +69,7 @@ class VerifySpec:
     threshold: float = 85.0
     differs_from: str | None = None
     words: tuple[str, ...] = EVENT_WORDS
+    near: tuple[str, ...] = ()  # present: words that must stand next to the name ("province")
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -115,7 +117,7 @@ def parse_verify(field_name: str, declared: Any) -> VerifySpec | None:
 
 
 def _option(field_name: str, name: str, value: Any) -> Any:
-    if name in ("quotes", "words"):
+    if name in ("quotes", "words", "near"):
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise ValueError(f"verify option '{name}' must be a list of strings, not {value!r}")
         items = tuple(value)
@@ -228,12 +230,29 @@ def check_present(
         what = name.replace("_", " ")
         return f"{name} '{value}' only repeats {spec.differs_from}: use the {what} the article names, or null"
     text = normalize(facts.text)
+    if spec.near:
+        if _stands_near(value, text, spec.near):
+            return None
+        kinds = ", ".join(spec.near[:3])
+        return f"{name} '{value}' is not named in the article as a {kinds}...: use null"
     parts = [part for part in _SPLIT.split(value) if normalize(part)]
     if _occurs(value, text, aliases, spec.threshold) or (
         len(parts) > 1 and all(_occurs(part, text, aliases, spec.threshold) for part in parts)
     ):
         return None
     return f"{name} '{value}' does not occur in the article: copy the name as the article writes it, or use null"
+
+
+def _stands_near(value: str, text: str, near: tuple[str, ...]) -> bool:
+    """ "Kirkuk province", "the province of Kirkuk", "Kirkuk's governor": the name with one of
+    ``near`` at most two words away, in the normalised text."""
+    words = "|".join(re.escape(normalize(word)) for word in near)
+    name = re.escape(normalize(re.sub(r"(?i)\b(?:" + words + r")\b", " ", value)).strip())
+    if not name:
+        return False
+    gap = r"(?:\s+\S+){0,2}?\s+"
+    pattern = rf"\b{name}{_ADJECTIVE}{gap}(?:{words})\b|\b(?:{words}){gap}{name}\b"
+    return re.search(pattern, text) is not None
 
 
 def _same(a: str, b: str, aliases: Aliases) -> bool:

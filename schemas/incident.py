@@ -22,6 +22,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+# Words that say a place is a province-level unit: admin_region must be named with one of them.
+ADMIN_WORDS = ["province", "governorate", "region", "oblast", "state", "district", "county", "prefecture"]
+
 
 class Weapon(StrEnum):
     drone = "drone"
@@ -53,7 +56,11 @@ class Incident(BaseModel):
     admin_region: str | None = Field(
         description="Province or governorate, only if the article names it; otherwise null.",
         json_schema_extra={
-            "llmx": {"match": "alias", "identity": True, "verify": {"check": "present", "differs_from": "country"}}
+            "llmx": {
+                "match": "alias",
+                "identity": True,
+                "verify": {"check": "present", "differs_from": "country", "near": ADMIN_WORDS},
+            }
         },
     )
     country: str | None = Field(

@@ -360,8 +360,13 @@ def test_admin_region_that_repeats_the_country() -> None:
     reason = present("admin_region", "Iraq", facts, country="Iraq")
     assert reason == "admin_region 'Iraq' only repeats country: use the admin region the article names, or null"
     assert present("admin_region", "iraq", facts, country="Iraq") is not None
-    assert present("admin_region", "Kirkuk", facts, country="Iraq") is None
-    assert present("admin_region", "Iraq", facts, country=None) is None
+    # a province is named as one ("Kirkuk province", "the governorate of Nineveh"), never a bare city
+    assert "is not named in the article as a province" in (present("admin_region", "Iraq", facts) or "")
+    named = ArticleFacts("Rockets hit a base in Kirkuk province and a depot in the governorate of Nineveh.")
+    assert present("admin_region", "Kirkuk", named) is None and present("admin_region", "Nineveh", named) is None
+    assert present("admin_region", "Kirkuk province", named) is None
+    city = ArticleFacts("Missiles hit Kyiv and the city of Kharkiv overnight.")
+    assert present("admin_region", "Kyiv", city) is not None and present("admin_region", "Kharkiv", city) is not None
 
 
 def test_names_that_are_not_names() -> None:
