@@ -70,6 +70,15 @@ class CallLog:
             total.add(call.usage)
         return total
 
+    @property
+    def live_usage(self) -> Usage:
+        """What this run paid for: the calls that were not replayed."""
+        total = Usage()
+        for call in self.calls:
+            if not call.replayed:
+                total.add(call.usage)
+        return total
+
 
 def usage_of(completion: ChatCompletion | None) -> Usage:
     usage = completion.usage if completion else None

@@ -88,6 +88,11 @@ def main() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
 )
+@click.option(
+    "--max-cost",
+    type=float,
+    help="USD the run folder may spend; then no new article starts (those in flight finish), exit 5.",
+)
 def extract(
     inputs: tuple[str, ...],
     policy: Any,
@@ -133,6 +138,13 @@ def extract(
         sys.exit(outcome.exit_code)
     out.print(summary_table(outcome.summary, chosen, outcome.run_dir, resumed=outcome.resumed))
     _report_failures(outcome, inputs)
+    if outcome.over_budget is not None:
+        err.print(
+            f"[yellow]over budget:[/] {outcome.over_budget}; resume with the same command plus "
+            f"--out {outcome.run_dir} and a higher --max-cost",
+            highlight=False,
+            soft_wrap=True,
+        )
     sys.exit(outcome.exit_code)
 
 

@@ -27,6 +27,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   ├── ArticleTimeout          one article took longer than article_timeout in all
     │   └── LiveRequestBlocked      a live call where none is allowed (tests, strict replay)
     ├── LocalServerError            installing, starting or talking to the local llama-server
+    ├── BudgetExceeded              ``--max-cost`` reached: no new article started  .cap .spent (exit 5)
     ├── ScoreThresholdError         ``llmx score --min-f1`` not met, or nothing to score  (exit 4)
     └── CompareRegression           ``llmx compare --fail-if-worse`` found a drop         (exit 4)
 """
@@ -153,6 +154,18 @@ class LiveRequestBlocked(ModelError):
 
 class LocalServerError(LlmxError):
     pass
+
+
+class BudgetExceeded(LlmxError):
+    """The run folder spent its ``--max-cost``: the articles not started wait for a higher cap."""
+
+    exit_code = 5
+    kind = "over_budget"
+
+    def __init__(self, message: str, cap: float, spent: float) -> None:
+        super().__init__(message)
+        self.cap = cap
+        self.spent = spent
 
 
 class ScoreThresholdError(LlmxError):
