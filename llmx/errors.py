@@ -25,6 +25,8 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   │   └── TruncatedOutputError  finish_reason "length"
     │   ├── RefusalError            the model refused
     │   ├── ArticleTimeout          one article took longer than article_timeout in all
+    │   ├── BatchPending            --batch: the article waits for a batch answer (never written)
+    │   ├── BatchLineFailed         --batch: the provider failed this article's request   .custom_id
     │   └── LiveRequestBlocked      a live call where none is allowed (tests, strict replay)
     ├── LocalServerError            installing, starting or talking to the local llama-server
     ├── BudgetExceeded              ``--max-cost`` reached: no new article started  .cap .spent (exit 5)
@@ -146,6 +148,20 @@ class RefusalError(ModelError):
 
 class ArticleTimeout(ModelError):
     kind = "timeout"
+
+
+class BatchPending(ModelError):
+    """The request went into a batch; the article is finished when the batch is collected."""
+
+    kind = "batch_pending"
+
+
+class BatchLineFailed(ModelError):
+    kind = "batch_failed"
+
+    def __init__(self, message: str, custom_id: str) -> None:
+        super().__init__(message)
+        self.custom_id = custom_id
 
 
 class LiveRequestBlocked(ModelError):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmx.articles import Article, load_articles
+from llmx.cassette_gateway import CassetteGateway
 from llmx.cassettes import CassettePolicy
 from llmx.config import Settings
 from llmx.costs import Budget, PriceBook, price_result
@@ -86,6 +87,7 @@ class ExtractionRun:
         settings = job.settings
         self.job = job
         self.articles: list[Article] = load_articles(job.inputs, settings.max_article_chars)
+        gateway: CassetteGateway
         if job.batch is not None:
             from llmx.batch import collecting_gateway
 
