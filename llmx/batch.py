@@ -32,7 +32,7 @@ from llmx.cassette_gateway import CallLog, CassetteGateway, refuse_unusable, usa
 from llmx.cassettes import Cassette, CassetteStore, allowed_response, canonical_json
 from llmx.config import Settings
 from llmx.endpoint import Endpoint
-from llmx.errors import BatchLineFailed, BatchPending, EndpointError, ModelError, UsageError
+from llmx.errors import BatchLineFailed, BatchPending, EndpointError, LiveRequestBlocked, ModelError, UsageError
 from llmx.files import now_iso
 from llmx.results import ArticleResult, Usage
 from llmx.retry import RetryPolicy
@@ -105,7 +105,11 @@ class BatchApi:
     """The four Batch API calls (and the listing), through the one retry policy."""
 
     def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+        from llmx import cassette_gateway
         from llmx.model_server import make_client
+
+        if not cassette_gateway.ALLOW_LIVE_REQUESTS:  # the tests' switch covers batches too
+            raise LiveRequestBlocked("Batch API requests are switched off here")
 
         self.client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout)
         self.retry = RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait)
