@@ -39,7 +39,7 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
         table.add_row(
             "cached prompt / reasoning tokens", f"{summary.usage.cached_tokens:,} / {summary.usage.reasoning_tokens:,}"
         )
-    table.add_row("cost paid by this run (live calls)", usd(summary.spent_usd))
+    table.add_row("cost paid by this run (live, batch)", usd(summary.spent_usd))
     table.add_row("recorded cost (replayed answers too)", usd(summary.cost_usd))
     if summary.failures:
         table.add_row("failures", ", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items())))
