@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import subprocess
@@ -19,9 +18,9 @@ from scale import synthetic_article
 
 from llmx import local
 from llmx.articles import Article, load_articles
-from llmx.client import Gateway, make_client
 from llmx.config import load_settings
-from llmx.extract import build_extractor, run_all
+from llmx.endpoint import Endpoint
+from llmx.extraction_run import ExtractionJob, ExtractionRun
 from llmx.prompts import load_prompt
 from llmx.schemas import load_schema
 
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def stub_process(delay: float) -> Iterator[str]:
     """The stub in its own process, so this process's CPU time is llmx's alone."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmx.stub_server", "--delay", str(delay)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "llmx.testing.stub_server", "--delay", str(delay)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
@@ -46,17 +45,20 @@ def concurrency_vs_ideal(articles: int, levels: tuple[int, ...], latency: float)
     import random
 
     rnd = random.Random(7)
-    corpus = [synthetic_article(n, rnd) for n in range(articles)]
     rows = []
-    with stub_process(latency) as base_url:
+    with stub_process(latency) as base_url, tempfile.TemporaryDirectory() as work:
+        corpus = Path(work) / "corpus.jsonl"
+        corpus.write_text(
+            "".join(synthetic_article(n, rnd).model_dump_json(include={"id", "text"}) + "\n" for n in range(articles))
+        )
         for level in levels:
-            with tempfile.TemporaryDirectory() as tape:
-                settings = load_settings(ROOT, {"cassettes": Path(tape)})
-                gateway = Gateway.from_settings(settings, make_client("x", base_url, 60), "record")
-                extractor = build_extractor(settings, gateway)
-                cpu, wall = time.process_time(), time.perf_counter()
-                summary = asyncio.run(run_all(extractor, corpus, level, lambda result: None))
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            # `llmx extract corpus.jsonl --record --concurrency N`, as the application runs it
+            settings = load_settings(ROOT, {"cassettes": Path(work) / f"tape{level}", "concurrency": level})
+            endpoint = Endpoint(base_url=base_url, api_key="x", timeout=60)
+            run = ExtractionRun(ExtractionJob([str(corpus)], settings, endpoint, "record", Path(work) / f"run{level}"))
+            cpu, wall = time.process_time(), time.perf_counter()
+            summary = run.execute().summary
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             ideal = math.ceil(articles / level) * latency
             rows.append(
                 {

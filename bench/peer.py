@@ -18,11 +18,13 @@ from typing import Any
 
 from llmx import local
 from llmx.articles import Article, load_articles
+from llmx.config import load_settings
+from llmx.evaluation import score_run_folder
 from llmx.gold import load_gold
 from llmx.normalize import load_aliases
 from llmx.prompts import load_prompt
 from llmx.schemas import load_schema
-from llmx.scoring import score_run
+from llmx.scoring import Score, score_run
 
 ROOT = Path(__file__).resolve().parent.parent
 # langextract splits text into chunks of at most this many characters and extracts per chunk.
@@ -155,12 +157,10 @@ def run_llmx(articles: list[Article], work: Path) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
     )
     wall, after = time.perf_counter() - started, metrics(state.base_url)
-    from llmx.runs import read_results
-
-    results = read_results(work / "run")
-    predictions = {r.article_id: [item.record for item in r.incidents] for r in results}
-    failures = {r.article_id: r.error.kind for r in results if r.error}
-    return _scored(predictions, failures, wall, before, after)
+    # scored as `llmx score` scores a run folder
+    scored = score_run_folder(work / "run", load_settings(ROOT), ROOT / "gold")
+    extracted = sum(len(r.incidents) for r in scored.results)
+    return _row(scored.score, extracted, scored.failed, wall, before, after)
 
 
 def _scored(
@@ -180,12 +180,23 @@ def _scored(
         schema.evidence_field,
         failures=failures,
     )
+    return _row(score, sum(len(v) for v in predictions.values()), failures, wall, before, after)
+
+
+def _row(
+    score: Score,
+    extracted: int,
+    failures: dict[str, str],
+    wall: float,
+    before: dict[str, float],
+    after: dict[str, float],
+) -> dict[str, Any]:
     return {
         "incident_p": score.incidents.precision,
         "incident_r": score.incidents.recall,
         "incident_f1": score.incidents.f1,
         "field_macro_f1": score.field_macro_f1,
-        "extracted": sum(len(v) for v in predictions.values()),
+        "extracted": extracted,
         "failures": failures,
         "wall_s": wall,
         "prompt_tokens": after["prompt_tokens_total"] - before["prompt_tokens_total"],

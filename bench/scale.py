@@ -1,15 +1,15 @@
 """Replay and scoring at dataset scale, on synthetic articles.
 
-The synthetic cassettes are recorded from llmx's stub server (``llmx.stub_server``), never from
-a model: they exist to time llmx's own overhead, and are kept under bench/.data (gitignored).
+The synthetic cassettes are recorded from llmx's stub server (``llmx.testing.stub_server``),
+never from a model: they exist to time llmx's own overhead, and are kept under bench/.data (gitignored).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from llmx.articles import Article
-from llmx.client import Gateway, make_client
 from llmx.config import load_settings
-from llmx.extract import build_extractor, run_all
+from llmx.endpoint import Endpoint
+from llmx.extraction_run import ExtractionJob, ExtractionRun
 from llmx.normalize import load_aliases
 from llmx.schemas import load_schema
 from llmx.scoring import score_run
-from llmx.stub_server import StubServer
+from llmx.testing.stub_server import StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
@@ -57,11 +57,13 @@ def record_corpus(corpus: Path, cassettes: Path) -> None:
     done = cassettes / ".complete"
     if done.is_file():
         return
-    settings = load_settings(ROOT, {"cassettes": cassettes})
-    articles = [Article.model_validate(json.loads(line)) for line in corpus.read_text().splitlines()]
+    settings = load_settings(ROOT, {"cassettes": cassettes, "concurrency": 64})
+    run_dir = DATA / f"record_run_{corpus.stem}"
+    shutil.rmtree(run_dir, ignore_errors=True)
     with StubServer() as server:
-        gateway = Gateway.from_settings(settings, make_client("x", server.base_url, 30), "auto")
-        asyncio.run(run_all(build_extractor(settings, gateway), articles, 64, lambda result: None))
+        endpoint = Endpoint(base_url=server.base_url, api_key="x", timeout=30)
+        ExtractionRun(ExtractionJob([str(corpus)], settings, endpoint, "auto", run_dir)).execute()
+    shutil.rmtree(run_dir, ignore_errors=True)
     done.write_text("ok")
 
 

@@ -43,3 +43,9 @@ def install() -> None:
         current = getattr(module, "reject_async_validators", None)
         if current is not None and not getattr(current, "__llmx_memoised__", False):
             module.reject_async_validators = _memoised(current)  # type: ignore[attr-defined]
+    # instructor logs every failed call at ERROR ("API call failed on attempt 1: ..."); with no
+    # logging configured Python prints that to stderr. llmx reports each failure itself, once,
+    # per article (and a --batch round "fails" every request it defers), so the echo is noise.
+    instructor_logger = logging.getLogger("instructor")
+    if not instructor_logger.handlers:
+        instructor_logger.addHandler(logging.NullHandler())

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
-from llmx.cassettes import Cassette, CassettePolicy, CassetteStore, allowed_response, canonical_json
+from llmx.cassettes import (
+    Cassette,
+    CassettePolicy,
+    CassetteStore,
+    RecordedAnswer,
+    allowed_response,
+    canonical_json,
+)
 from llmx.errors import InvalidOutputError, LiveRequestBlocked, RefusalError, TruncatedOutputError
 from llmx.files import now_iso
 from llmx.results import Usage
@@ -70,6 +77,15 @@ class CallLog:
             total.add(call.usage)
         return total
 
+    @property
+    def live_usage(self) -> Usage:
+        """What this run paid for: the calls that were not replayed."""
+        total = Usage()
+        for call in self.calls:
+            if not call.replayed:
+                total.add(call.usage)
+        return total
+
 
 def usage_of(completion: ChatCompletion | None) -> Usage:
     usage = completion.usage if completion else None
@@ -111,9 +127,7 @@ class CassetteGateway:
         if self.policy != "record":
             answer = self.store.load_answer(article_id, key)
             if answer is not None:
-                completion = ChatCompletion.model_validate(answer.response)
-                log.add(key, True, answer.latency_s, completion, self.store.path_for(article_id, key))
-                return completion
+                return self.replayed(article_id, answer, log)
             if self.policy == "replay":
                 raise self.store.miss(article_id, attempt, json.loads(text))
         if not ALLOW_LIVE_REQUESTS or self.server is None:
@@ -129,7 +143,7 @@ class CassetteGateway:
                 self.server.redact(json.dumps(body)[:2000]),
             ) from error
         log.add(key, replayed=False, latency=latency, completion=completion)
-        _refuse_unusable(completion)  # before saving: failures are never cached
+        refuse_unusable(completion)  # before saving: failures are never cached
         cassette = Cassette(
             key=key,
             article_id=article_id,
@@ -141,6 +155,11 @@ class CassetteGateway:
             response=body,
         )
         await asyncio.to_thread(self.store.save, cassette)  # the fsync must not stall other requests
+        return completion
+
+    def replayed(self, article_id: str, answer: RecordedAnswer, log: CallLog) -> ChatCompletion:
+        completion = ChatCompletion.model_validate(answer.response)
+        log.add(answer.key, True, answer.latency_s, completion, self.store.path_for(article_id, answer.key))
         return completion
 
     async def aclose(self) -> None:
@@ -157,7 +176,7 @@ def _first_error(error: Exception) -> str:
     return str(error).splitlines()[0][:200]
 
 
-def _refuse_unusable(completion: ChatCompletion) -> None:
+def refuse_unusable(completion: ChatCompletion) -> None:
     if not completion.choices:
         raise InvalidOutputError("the server answered with no choices")
     choice = completion.choices[0]

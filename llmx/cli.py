@@ -19,7 +19,7 @@ import click
 from llmx.cli_local import local_group
 from llmx.cli_score import compare, gold_group, score
 from llmx.cli_view import view
-from llmx.errors import LlmxError
+from llmx.errors import LlmxError, UsageError
 
 DEBUG_VALUES = ("1", "true", "yes", "on")
 
@@ -106,9 +106,24 @@ def main() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
 )
+@click.option(
+    "--max-cost",
+    type=float,
+    help="USD the run folder may spend; then no new article starts (those in flight finish), exit 5.",
+)
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Send what the cassettes lack as an OpenAI Batch API job (batch price, up to 24 h); run again to resume.",
+)
+@click.option("--poll", "batch_poll_seconds", type=float, help="With --batch: seconds between status checks.")
+@click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
 def extract(
     inputs: tuple[str, ...],
     policy: Any,
+    use_batch: bool,
+    no_wait: bool,
     use_local: bool,
     base_url: str | None,
     fmt: str,
@@ -133,6 +148,13 @@ def extract(
         api_key = os.environ.get("AZURE_OPENAI_API_KEY") or api_key
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
     chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
+    batch = None
+    if use_batch:
+        from llmx.batch import BatchOptions
+
+        if policy is not None or use_local:
+            raise UsageError("--batch decides itself what to replay and what to send: drop --replay/--record/--local")
+        batch, chosen = BatchOptions(poll_seconds=settings.batch_poll_seconds, wait=not no_wait), "auto"
     job = ExtractionJob(
         list(inputs),
         settings,
@@ -142,17 +164,34 @@ def extract(
         redo_changed,
         ["llmx", *sys.argv[1:]],
         fmt if fmt != "jsonl" else None,
+        batch,
     )
     run = ExtractionRun(job)
-    outcome = _execute_with_progress(run, chosen)
+    if batch is not None:
+        from llmx.cli_batch import execute_with_status, print_pending
+
+        outcome = execute_with_status(run, batch)
+        if outcome.batch is not None and outcome.batch.pending:
+            print_pending(outcome, inputs)
+            sys.exit(0)
+    else:
+        outcome = _execute_with_progress(run, chosen)
     if outcome.interrupted:
         err.print(
             f"[yellow]interrupted:[/] {outcome.summary.articles} article(s) saved in {outcome.run_dir}; "
             f"resume with the same command plus --out {outcome.run_dir}"
         )
         sys.exit(outcome.exit_code)
-    out.print(summary_table(outcome.summary, chosen, outcome.run_dir, resumed=outcome.resumed))
+    label = "batch" if batch is not None else chosen
+    out.print(summary_table(outcome.summary, label, outcome.run_dir, resumed=outcome.resumed))
     _report_failures(outcome, inputs)
+    if outcome.over_budget is not None:
+        err.print(
+            f"[yellow]over budget:[/] {outcome.over_budget}; resume with the same command plus "
+            f"--out {outcome.run_dir} and a higher --max-cost",
+            highlight=False,
+            soft_wrap=True,
+        )
     sys.exit(outcome.exit_code)
 
 

@@ -27,6 +27,8 @@ class Price(BaseModel):
     prompt: float = Field(ge=0)
     completion: float = Field(ge=0)
     cached_prompt: float | None = Field(None, ge=0)
+    # fraction off in --batch runs; 0.5 is the OpenAI Batch API's published discount
+    batch_discount: float = Field(0.5, ge=0, le=1)
 
 
 class Settings(BaseModel):
@@ -74,6 +76,8 @@ class Settings(BaseModel):
     api_version: str | None = Field(None, description="Azure OpenAI api-version; set, llmx speaks Azure OpenAI")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every live request")
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
+    max_cost: float | None = Field(None, gt=0, description="USD this run folder may spend; then no new article starts")
+    batch_poll_seconds: float = Field(30.0, gt=0, description="how often --batch asks whether a batch is done")
 
     @field_validator("mode")
     @classmethod

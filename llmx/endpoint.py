@@ -106,6 +106,11 @@ def build_gateway(settings: Settings, endpoint: Endpoint, policy: CassettePolicy
         from llmx.model_server import ModelServer, make_client  # openai: only when a model may be called
 
         store.check_writable()
+        from llmx.rate_control import RateController
+
         client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout, api_version=endpoint.api_version)
-        server = ModelServer(client, RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait))
+        # Up to `concurrency` requests in flight, fewer while the server answers 429 (AIMD).
+        rate = RateController(settings.concurrency, max_pause=settings.max_wait)
+        retry = RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait, rate=rate)
+        server = ModelServer(client, retry)
     return CassetteGateway(server, store, policy, settings.mode, endpoint.served_by, endpoint.extra_body)

@@ -26,8 +26,11 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   │   └── TruncatedOutputError  finish_reason "length"
     │   ├── RefusalError            the model refused
     │   ├── ArticleTimeout          one article took longer than article_timeout in all
+    │   ├── BatchPending            --batch: the article waits for a batch answer (never written)
+    │   ├── BatchLineFailed         --batch: the provider failed this article's request   .custom_id
     │   └── LiveRequestBlocked      a live call where none is allowed (tests, strict replay)
     ├── LocalServerError            installing, starting or talking to the local llama-server
+    ├── BudgetExceeded              ``--max-cost`` reached: no new article started  .cap .spent (exit 5)
     ├── ScoreThresholdError         ``llmx score --min-f1`` not met, or nothing to score  (exit 4)
     └── CompareRegression           ``llmx compare --fail-if-worse`` found a drop         (exit 4)
 """
@@ -157,12 +160,38 @@ class ArticleTimeout(ModelError):
     kind = "timeout"
 
 
+class BatchPending(ModelError):
+    """The request went into a batch; the article is finished when the batch is collected."""
+
+    kind = "batch_pending"
+
+
+class BatchLineFailed(ModelError):
+    kind = "batch_failed"
+
+    def __init__(self, message: str, custom_id: str) -> None:
+        super().__init__(message)
+        self.custom_id = custom_id
+
+
 class LiveRequestBlocked(ModelError):
     kind = "blocked"
 
 
 class LocalServerError(LlmxError):
     pass
+
+
+class BudgetExceeded(LlmxError):
+    """The run folder spent its ``--max-cost``: the articles not started wait for a higher cap."""
+
+    exit_code = 5
+    kind = "over_budget"
+
+    def __init__(self, message: str, cap: float, spent: float) -> None:
+        super().__init__(message)
+        self.cap = cap
+        self.spent = spent
 
 
 class ScoreThresholdError(LlmxError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from llmx.config import Settings
-from llmx.costs import cost_usd
+from llmx.costs import PriceBook
 from llmx.errors import RunError
 from llmx.gold import load_gold
 from llmx.normalize import load_aliases
@@ -40,15 +40,24 @@ class Scored:
 
 
 def run_facts(results: list[ArticleResult], settings: Settings) -> dict[str, Any]:
-    """What a score reports about the run itself: grounding, verification, failures, tokens, cost."""
+    """What a score reports about the run itself: grounding, verification, failures, tokens, cost.
+
+    ``cost_usd`` is the recorded cost: every answer at the price it was (or would be) billed,
+    replayed ones included, so two runs of the same answers cost the same whether they were
+    called or replayed. An article priced as unknown when it ran is priced with today's prices
+    (``[tool.llmx.prices]``, genai-prices), at the standard rate. ``spent_usd`` is what the runs
+    that wrote these lines paid (replays paid nothing); None when a line does not say."""
     summary = RunSummary.of(results)
+    prices = PriceBook(settings.prices)
     costs = [
         r.provenance.cost_usd
         if r.provenance.cost_usd is not None
-        else cost_usd(r.provenance.model, r.provenance.usage, settings.prices)
+        else prices.cost(r.provenance.model, r.provenance.usage)
         for r in results
     ]
     cost = None if not results or any(c is None for c in costs) else round(sum(c for c in costs if c), 6)
+    spent = [r.provenance.spent_usd for r in results]
+    paid = None if not results or any(c is None for c in spent) else round(sum(c for c in spent if c), 6)
     return {
         "articles_in_run": summary.articles,
         "articles_failed": summary.failed,
@@ -62,6 +71,7 @@ def run_facts(results: list[ArticleResult], settings: Settings) -> dict[str, Any
         "failures": summary.failures,
         "usage": summary.usage.model_dump(),
         "cost_usd": cost,
+        "spent_usd": paid,
     }
 
 

@@ -175,6 +175,7 @@ class Extractor:
             recipe_sha256=self.recipe_sha256,
             strategy=self.strategy,
             usage=log.usage,
+            live_usage=log.live_usage,
             attempts=len(log.calls),
             live_calls=sum(not c.replayed for c in log.calls),
             replayed_calls=sum(c.replayed for c in log.calls),

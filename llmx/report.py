@@ -15,7 +15,7 @@ from rich.text import Text
 from llmx.results import RunSummary
 
 if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
-    from llmx.evaluation import Comparison
+    from llmx.evaluation import Comparison, Scored
     from llmx.scoring import PRF, ArticleScore, Score
 
 
@@ -39,11 +39,17 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
         table.add_row(
             "cached prompt / reasoning tokens", f"{summary.usage.cached_tokens:,} / {summary.usage.reasoning_tokens:,}"
         )
-    table.add_row("cost", f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "unknown (no price)")
+    table.add_row("cost paid by this run (live, batch)", usd(summary.spent_usd))
+    table.add_row("recorded cost (replayed answers too)", usd(summary.cost_usd))
     if summary.failures:
         table.add_row("failures", ", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items())))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
+
+
+def usd(value: float | None, unknown: str = "unknown (no price)") -> str:
+    """A cost, or "unknown" for a model with no known price (never a made-up number)."""
+    return unknown if value is None else f"${value:.4f}"
 
 
 def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
@@ -96,8 +102,9 @@ def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
         f"[bold]checks[/]     {facts['verification']['values_removed']} unsupported values removed, "
         f"{facts['verification']['verification_reasks']} re-asks, "
         f"{facts['verification']['duplicates_removed']} duplicates removed, {facts['verification']['merged']} merged\n"
-        f"[bold]tokens[/]     {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion"
-        + (f"   [bold]cost[/] ${facts['cost_usd']:.4f}" if facts.get("cost_usd") is not None else "")
+        f"[bold]tokens[/]     {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion\n"
+        f"[bold]cost[/]       {usd(facts.get('cost_usd'), 'unknown')} recorded, "
+        f"{usd(facts.get('spent_usd'), 'unknown')} paid by the run (replays pay nothing)"
     )
     return Panel(text, title=title, title_align="left", expand=False)
 
@@ -189,6 +196,20 @@ def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, P
         yield name, a.get(name, PRF()), b.get(name, PRF())
 
 
+def _cost_rows(a: Scored, b: Scored) -> Iterator[tuple[str, str, str]]:
+    """Recorded cost, and what it bought: per incident found (matched to gold) and per point of F1."""
+    costs = a.facts.get("cost_usd"), b.facts.get("cost_usd")
+    yield "recorded cost", usd(costs[0]), usd(costs[1])
+
+    def per(cost: float | None, amount: float) -> str:
+        return usd(cost / amount) if cost is not None and amount > 0 else ("n/a" if cost is not None else "unknown")
+
+    found = a.score.incidents.tp, b.score.incidents.tp
+    yield "cost per incident found", per(costs[0], found[0]), per(costs[1], found[1])
+    points = a.score.incidents.f1 * 100, b.score.incidents.f1 * 100
+    yield "cost per point of F1", per(costs[0], points[0]), per(costs[1], points[1])
+
+
 def compare_report(comparison: Comparison, name_a: str, name_b: str) -> RenderableType:
     a, b = comparison.a.score, comparison.b.score
     head = Table(title=f"{name_a} → {name_b}  ({len(a.articles)} articles both runs finished)", title_justify="left")
@@ -205,9 +226,8 @@ def compare_report(comparison: Comparison, name_a: str, name_b: str) -> Renderab
     for label, key in (("prompt tokens", "prompt_tokens"), ("completion tokens", "completion_tokens")):
         x_tokens, y_tokens = comparison.a.facts["usage"][key], comparison.b.facts["usage"][key]
         head.add_row(label, f"{x_tokens:,}", f"{y_tokens:,}")
-    cost_a, cost_b = comparison.a.facts.get("cost_usd"), comparison.b.facts.get("cost_usd")
-    if cost_a is not None and cost_b is not None:
-        head.add_row("cost", f"${cost_a:.4f}", f"${cost_b:.4f}")
+    for label, x_text, y_text in _cost_rows(comparison.a, comparison.b):
+        head.add_row(label, x_text, y_text)
     tables: list[RenderableType] = [head]
     for title, rows_a, rows_b in (
         ("fields F1", a.fields, b.fields),

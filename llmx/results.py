@@ -61,7 +61,11 @@ class Provenance(BaseModel):
     recipe_sha256: str = ""  # everything that shapes the answer: see llmx.recipe
     strategy: str = "single"
     usage: Usage = Usage()
+    live_usage: Usage = Usage()  # the part of usage this run paid for (live calls), not replayed
+    # What every answer costs at the run's prices (replayed ones too: "recorded cost"), and what
+    # this run paid (live calls and batch lines; replays cost nothing now). None: no known price.
     cost_usd: float | None = None
+    spent_usd: float | None = None
     attempts: int = 0
     live_calls: int = 0
     replayed_calls: int = 0
@@ -107,7 +111,8 @@ class RunSummary(BaseModel):
     live_calls: int = 0
     replayed_calls: int = 0
     usage: Usage = Usage()
-    cost_usd: float | None = 0.0  # None once any article's cost is unknown
+    cost_usd: float | None = 0.0  # recorded cost; None once any article's cost is unknown
+    spent_usd: float | None = 0.0  # paid by the runs that made these lines
     failures: dict[str, int] = {}
     wall_s: float = 0.0
 
@@ -127,8 +132,8 @@ class RunSummary(BaseModel):
         self.live_calls += p.live_calls
         self.replayed_calls += p.replayed_calls
         self.usage.add(p.usage)
-        if self.cost_usd is not None:
-            self.cost_usd = None if p.cost_usd is None else round(self.cost_usd + p.cost_usd, 8)
+        self.cost_usd = _add_cost(self.cost_usd, p.cost_usd)
+        self.spent_usd = _add_cost(self.spent_usd, p.spent_usd)
         if result.error:
             self.failures[result.error.kind] = self.failures.get(result.error.kind, 0) + 1
 
@@ -138,6 +143,10 @@ class RunSummary(BaseModel):
         for result in results:
             summary.add(result)
         return summary
+
+
+def _add_cost(total: float | None, more: float | None) -> float | None:
+    return None if total is None or more is None else round(total + more, 8)
 
 
 class Recipe(BaseModel):
@@ -178,7 +187,8 @@ class Recipe(BaseModel):
         ]
 
 
-RunStatus = Literal["running", "complete", "interrupted", "failed", "over_budget"]
+# batch_pending: a --batch run left its batch with the provider (--no-wait); --batch again collects it
+RunStatus = Literal["running", "complete", "interrupted", "failed", "over_budget", "batch_pending"]
 
 
 class RunManifest(BaseModel):

@@ -25,7 +25,7 @@ from llmx.results import RUN_VERSION, ArticleResult, Recipe, RunManifest, RunSta
 
 RESULTS_FILE = "extractions.jsonl"
 MANIFEST_FILE = "run.json"
-OWN_FILES = frozenset({RESULTS_FILE, MANIFEST_FILE, "superseded.jsonl", "extractions.csv", ".lock"})
+OWN_FILES = frozenset({RESULTS_FILE, MANIFEST_FILE, "superseded.jsonl", "extractions.csv", ".lock", "batch.json"})
 
 
 def default_run_dir(runs_dir: Path) -> Path:

@@ -158,4 +158,4 @@ def test_score_shows_cost_when_the_model_is_priced(project: Path, seed_run: Path
     priced = json.loads(run_cli("score", "runs/r1", "--json").output)
     usage = priced["usage"]
     assert priced["cost_usd"] == round((usage["prompt_tokens"] * 1.0 + usage["completion_tokens"] * 2.0) / 1e6, 6)
-    assert "cost $" in run_cli("score", "runs/r1", "--no-details").output
+    assert f"cost       ${priced['cost_usd']:.4f} recorded" in run_cli("score", "runs/r1", "--no-details").output

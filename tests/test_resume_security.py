@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import extract_args, run_cli
+from conftest import ROOT, extract_args, run_cli
 
 from llmx.testing.fake_model import Reply
 from llmx.testing.stub_server import StubServer
@@ -21,7 +21,8 @@ SECRET = "sk-llmx-test-SECRET-0123456789"
 
 
 def llmx_process(project: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "OPENAI_API_KEY": SECRET}
+    # PYTHONPATH: the llmx under test, not whichever one pip installed (a worktree's differs)
+    env = {**os.environ, "OPENAI_API_KEY": SECRET, "PYTHONPATH": str(ROOT)}
     env.pop("CI", None)
     # the llmx under test, not whichever one is installed (the child runs in the temp project)
     env["PYTHONPATH"] = os.pathsep.join(

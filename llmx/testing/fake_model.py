@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -179,3 +181,37 @@ def mock_transport(script: Script, requests: list[dict[str, Any]] | None = None)
         return httpx2.Response(200, json=chat_completion(body, reply))
 
     return httpx2.MockTransport(handle)
+
+
+class TokenBucket:
+    """``rate`` requests a second, bursts up to ``burst``; thread-safe (the stub answers in threads)."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.stamp = burst, clock()
+        self.lock = threading.Lock()
+
+    def take(self) -> float | None:
+        """None when the request may go; else the seconds until a token is back (its Retry-After)."""
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return None
+            return (1 - self.tokens) / self.rate
+
+
+def rate_limited(script: Script, bucket: TokenBucket, log: list[tuple[float, int]] | None = None) -> Script:
+    """``script`` behind a token bucket: beyond its rate, a 429 whose Retry-After (fractional
+    seconds) says when a token is back. ``log`` gets (time, status) per answer."""
+
+    def limited(body: dict[str, Any], number: int) -> Reply:
+        wait = bucket.take()
+        reply = script(body, number) if wait is None else Reply(fault="status", status=429, retry_after=f"{wait:.3f}")
+        if log is not None:
+            log.append((bucket.clock(), reply.status if reply.fault == "status" else 200))
+        return reply
+
+    return limited

@@ -22,6 +22,15 @@ from typing import Any
 from llmx.testing.fake_model import Reply, Script, always, chat_completion, schema_answer
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a cancelled request, a test that stopped early) is not news."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class StubServer:
     script: Script = field(default_factory=lambda: always(schema_answer))
@@ -79,7 +88,7 @@ class StubServer:
                 self.wfile.write(payload)
 
         self._handler = Handler
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

@@ -1,0 +1,147 @@
+"""Adaptive concurrency (AIMD) on a fake clock: the window, the queue, Retry-After pauses, and
+the wiring into the retry policy against a stub on 127.0.0.1. No test here measures time;
+throughput against a rate-limited server is measured by bench/rate_limit.py."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from conftest import make_extractor
+
+from llmx.articles import Article
+from llmx.model_server import make_client
+from llmx.rate_control import Aimd, RateController
+from llmx.retry import RetryPolicy
+from llmx.testing.fake_model import Reply, always, schema_answer, sequence
+from llmx.testing.stub_server import StubServer
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def controller(ceiling: int) -> tuple[RateController, FakeTime]:
+    fake = FakeTime()
+    return RateController(ceiling, max_pause=30.0, clock=fake.clock, sleep=fake.sleep), fake
+
+
+def test_aimd_cuts_on_a_429_trims_on_its_echoes_and_climbs_back_slowly() -> None:
+    aimd = Aimd(ceiling=20)
+    assert aimd.window == 20
+    assert aimd.throttled(sent_in=0) and aimd.limit == pytest.approx(16)
+    assert not aimd.throttled(sent_in=0) and aimd.limit == pytest.approx(16 * 0.93)  # an echo: a trim
+    before = aimd.limit
+    for _ in range(int(before)):  # one window of answers: a tenth of a slot
+        aimd.succeeded()
+    assert aimd.limit == pytest.approx(before + 0.1, abs=0.01)
+    for _ in range(5000):
+        aimd.succeeded()
+    assert aimd.window == 20  # never above the configured concurrency
+    for generation in range(1, 40):
+        aimd.throttled(sent_in=generation)
+    assert aimd.window == 1  # never below one
+
+
+def test_a_burst_of_429s_from_a_too_wide_start_falls_near_the_servers_capacity() -> None:
+    aimd = Aimd(ceiling=32)  # 32 sent at once; the server took 4 and answered 429 to 28
+    for _ in range(28):
+        aimd.throttled(sent_in=0)
+    assert 2 <= aimd.window <= 6
+
+
+async def _tick() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_requests_beyond_the_window_wait_for_a_slot_first_come_first_served() -> None:
+    async def scenario() -> list[str]:
+        rate, _ = controller(2)
+        first, second = await rate.acquire(), await rate.acquire()
+        order: list[str] = []
+
+        async def waiter(name: str) -> None:
+            ticket = await rate.acquire()
+            order.append(name)
+            rate.release(ticket)
+
+        tasks = [asyncio.create_task(waiter(name)) for name in ("c", "d")]
+        await _tick()
+        assert order == [] and rate.in_flight == 2
+        rate.release(first)
+        await _tick()
+        rate.release(second)
+        await asyncio.gather(*tasks)
+        assert rate.in_flight == 0
+        return order
+
+    assert asyncio.run(scenario()) == ["c", "d"]
+
+
+def test_a_429_narrows_the_window_and_retry_after_pauses_every_new_request() -> None:
+    async def scenario() -> None:
+        rate, fake = controller(10)
+        tickets = [await rate.acquire() for _ in range(10)]
+        rate.release(tickets[0], throttled=True, retry_after=2.5)
+        rate.release(tickets[1], throttled=True, retry_after=1.0)  # same burst: an echo, not a cut
+        assert rate.window == 7 and rate.stats.cuts == 1 and rate.stats.throttled == 2
+        for ticket in tickets[2:]:
+            rate.release(ticket, ok=False)
+        await rate.acquire()
+        assert fake.slept == [2.5]  # waited for the longest Retry-After, once
+        assert rate.stats.lowest_window == 7
+
+    asyncio.run(scenario())
+
+
+def test_retry_after_is_capped_and_other_failures_do_not_move_the_window() -> None:
+    async def scenario() -> None:
+        rate, fake = controller(4)
+        ticket = await rate.acquire()
+        rate.release(ticket, ok=False)  # a 500 or a timeout says nothing about the rate
+        assert rate.aimd.limit == 4.0 and rate.stats.succeeded == 0
+        ticket = await rate.acquire()
+        rate.release(ticket, throttled=True, retry_after=3600)
+        await rate.acquire()
+        assert fake.slept == [30.0]
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_waiter_leaves_no_slot_behind() -> None:
+    async def scenario() -> None:
+        rate, _ = controller(1)
+        held = await rate.acquire()
+        task = asyncio.create_task(rate.acquire())
+        await _tick()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        rate.release(held)
+        assert rate.in_flight == 0
+        again = await rate.acquire()
+        assert rate.in_flight == 1 and again.generation == 0
+
+    asyncio.run(scenario())
+
+
+def test_the_retry_policy_reports_each_attempt_to_the_controller(tmp_path: Path, live_requests: None) -> None:
+    rate = RateController(8)
+    policy = RetryPolicy(max_attempts=3, initial_wait=0.001, max_wait=1.0, rate=rate)
+    script = sequence(Reply(fault="status", status=429, retry_after="0"), then=always(schema_answer))
+    with StubServer(script=script) as server:
+        extractor = make_extractor(tmp_path / "tape", make_client("k", server.base_url, 5), policy=policy)
+        result = asyncio.run(extractor.extract(Article(id="a1", text="A drone hit the base. Nobody was hurt.")))
+    assert result.status == "ok" and len(server.requests) == 2
+    assert (rate.stats.admitted, rate.stats.throttled, rate.stats.succeeded, rate.stats.cuts) == (2, 1, 1, 1)
+    assert rate.window == 6 and rate.in_flight == 0  # 8 × 0.8, then a tenth of a slot back
