@@ -28,9 +28,16 @@ def install() -> None:
 @local_group.command()
 @click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}, or a free one).")
 @click.option("--threads", type=int, help="CPU threads for generation (default: all cores).")
-def up(port: int | None, threads: int | None) -> None:
+@click.option("--slots", type=click.IntRange(1, 16), default=1, show_default=True, help="Requests served at once.")
+@click.option(
+    "--cache-prompt/--no-cache-prompt",
+    default=False,
+    show_default=True,
+    help="Keep llama.cpp's prompt cache: faster, but temperature-0 answers stop being repeatable.",
+)
+def up(port: int | None, threads: int | None, slots: int, cache_prompt: bool) -> None:
     """Install if needed, start the server on 127.0.0.1, wait until healthy, print --base-url."""
-    state = local.up(_say, port=port, threads=threads)
+    state = local.up(_say, port=port, threads=threads, slots=slots, cache_prompt=cache_prompt)
     out.print(f"llama-server is up (pid {state.pid}). Use: [bold]--base-url {state.base_url}[/] or --local")
 
 

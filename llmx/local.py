@@ -218,8 +218,14 @@ def up(
     threads: int | None = None,
     ctx_size: int = 8192,
     wait_seconds: float = 120.0,
+    slots: int = 1,
+    cache_prompt: bool = False,
 ) -> ServerState:
-    """Install what is missing, start the server on 127.0.0.1 and wait until it is healthy."""
+    """Install what is missing, start the server on 127.0.0.1 and wait until it is healthy.
+
+    ``slots`` requests are served at once (each gets ``ctx_size`` of context); ``cache_prompt``
+    keeps the prompt-prefix cache, faster on shared prefixes but not repeatable at temperature 0
+    (see bench/LOCAL.md for both, measured)."""
     if running := status():
         return running
     binary = install_server(progress)
@@ -239,13 +245,14 @@ def up(
         "--threads",
         str(threads or os.cpu_count() or 2),
         "--ctx-size",
-        str(ctx_size),
+        str(ctx_size * slots),  # llama-server splits the context between its slots
         "--parallel",
-        "1",
+        str(slots),
         "--metrics",
-        # The prompt-prefix cache makes temperature-0 answers differ between identical requests.
-        "--no-cache-prompt",
     ]
+    if not cache_prompt:
+        # The prompt-prefix cache makes temperature-0 answers differ between identical requests.
+        cmd.append("--no-cache-prompt")
     progress(f"starting llama-server on 127.0.0.1:{chosen}")
     with log.open("ab") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
