@@ -20,6 +20,7 @@ from llmx.cli_local import local_group
 from llmx.cli_score import compare, gold_group, score
 from llmx.cli_view import view
 from llmx.errors import LlmxError, UsageError
+from llmx.modes import STRATEGIES
 
 DEBUG_VALUES = ("1", "true", "yes", "on")
 
@@ -98,7 +99,11 @@ def main() -> None:
     help="Azure OpenAI api-version, e.g. 2024-10-21: the key (AZURE_OPENAI_API_KEY) goes as api-key, "
     "--model is the deployment.",
 )
-@click.option("--strategy", help="Extraction strategy (see README: single, two_pass).")
+@click.option(
+    "--strategy",
+    type=click.Choice(list(STRATEGIES)),
+    help="single: one pass; two_pass: then a recall pass, shown what was found, asked only for the rest.",
+)
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
 @click.option("--timeout", type=float, help="Seconds per request.")

@@ -36,7 +36,7 @@ from llmx.errors import (
 )
 from llmx.files import Redactor
 from llmx.model_params import generation_params
-from llmx.modes import instructor_mode
+from llmx.modes import STRATEGIES, instructor_mode
 from llmx.normalize import Aliases, load_aliases
 from llmx.prompts import PromptTemplate, load_prompt
 from llmx.record_checks import RecordChecks
@@ -313,13 +313,6 @@ def _first_problem(error: BaseException) -> str:
             return (str(problem).strip().splitlines() or [type(problem).__name__])[0][:200]
     text = str(error).strip()
     return (text.splitlines()[0] if text else type(error).__name__)[:200]
-
-
-# strategy → what it does; each pass's prompt is a template file
-STRATEGIES = {
-    "single": "one pass: the prompt template",
-    "two_pass": "then a recall pass (<prompt>_recall.jinja) shown the incidents found, asked only for the rest",
-}
 
 
 def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redactor | None = None) -> Extractor:

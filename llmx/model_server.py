@@ -56,6 +56,14 @@ def make_client(
         http_client: httpx2.AsyncClient = httpx2.AsyncClient(transport=transport, timeout=timeout)
     else:
         http_client = openai.DefaultAioHttpClient(timeout=timeout)
+    common: dict[str, Any] = {
+        "api_key": api_key or "no-key",
+        "timeout": timeout,
+        "max_retries": 0,
+        "http_client": http_client,
+        "default_headers": default_headers,
+        "default_query": default_query,
+    }
     if api_version:
         if not base_url:
             raise EndpointError(
@@ -63,25 +71,8 @@ def make_client(
             )
         # Azure OpenAI: openai's own client sends the key as `api-key`, adds `?api-version=`, and
         # puts the model (the deployment name) in the path unless --base-url already names one.
-        return openai.AsyncAzureOpenAI(
-            api_key=api_key or "no-key",
-            api_version=api_version,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=0,
-            http_client=http_client,
-            default_headers=default_headers,
-            default_query=default_query,
-        )
-    return openai.AsyncOpenAI(
-        api_key=api_key or "no-key",
-        base_url=base_url,
-        timeout=timeout,
-        max_retries=0,
-        http_client=http_client,
-        default_headers=default_headers,
-        default_query=default_query,
-    )
+        return openai.AsyncAzureOpenAI(api_version=api_version, base_url=base_url, **common)
+    return openai.AsyncOpenAI(base_url=base_url, **common)
 
 
 class ModelServer:

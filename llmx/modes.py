@@ -23,3 +23,10 @@ def instructor_mode(name: str) -> Any:
     import instructor
 
     return getattr(instructor.Mode, OUTPUT_MODES[name][0])
+
+
+# strategy → what it does; each pass's prompt is a template file
+STRATEGIES: dict[str, str] = {
+    "single": "one pass: the prompt template",
+    "two_pass": "then a recall pass (<prompt>_recall.jinja) shown the incidents found, asked only for the rest",
+}

@@ -84,13 +84,13 @@ def test_score_json_lists_each_matched_pair(seed_run: Path) -> None:
 
 
 def test_resuming_with_other_settings_is_refused_naming_what_differs(shipped_recordings: None, seed_run: Path) -> None:
-    result = run_cli("extract", "seeds/", "--prompt", "incident_v1", "--out", "runs/r1")
+    result = run_cli("extract", "seeds/", "--prompt", "incident_v2", "--out", "runs/r1")
     line = one_error_line(result.output)
-    assert result.exit_code == 2 and "prompt 'incident' → 'incident_v1'" in line and "--redo-changed" in line
-    redo = run_cli("extract", "seeds/", "--prompt", "incident_v1", "--out", "runs/r1", "--redo-changed")
+    assert result.exit_code == 2 and "prompt 'incident' → 'incident_v2'" in line and "--redo-changed" in line
+    redo = run_cli("extract", "seeds/", "--prompt", "incident_v2", "--out", "runs/r1", "--redo-changed")
     assert redo.exit_code == 0, redo.output
-    assert {r.provenance.prompt for r in read_results(seed_run)} == {"incident_v1"}
-    assert json.loads((seed_run / "run.json").read_text())["recipe"]["prompt"] == "incident_v1"
+    assert {r.provenance.prompt for r in read_results(seed_run)} == {"incident_v2"}
+    assert json.loads((seed_run / "run.json").read_text())["recipe"]["prompt"] == "incident_v2"
 
 
 def test_every_replay_the_readme_gives_works_offline(project: Path, shipped_recordings: None) -> None:
