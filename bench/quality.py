@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -52,6 +53,7 @@ def measure(name: str, prompt: str, strategy: str, local: bool) -> dict[str, obj
     endpoint = resolve_endpoint(settings, None, local, None, lambda step: print(f"local: {step}", file=sys.stderr))
     policy = choose_policy("auto" if local else "replay", endpoint, in_ci=False)
     out = ROOT / "runs" / f"bench-quality-{prompt}-{strategy}"
+    shutil.rmtree(out, ignore_errors=True)  # measure this code on these cassettes, not a resumed folder
     run = ExtractionRun(ExtractionJob(INPUTS, settings, endpoint, policy, out, redo_changed=True))
     outcome = run.execute()
     results = read_results(out)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,8 +162,7 @@ class Extractor:
             except PromptError as error:
                 raise PromptError(f"article {article.id}: {error}") from error
 
-    def provenance(self, log: CallLog, started: float, state: ArticleState, passes: int = 1) -> Provenance:
-        replayed_only = bool(log.calls) and all(c.replayed for c in log.calls)
+    def provenance(self, log: CallLog, state: ArticleState, passes: int = 1) -> Provenance:
         return Provenance(
             model=self.model,
             prompt=self.prompt.name,
@@ -182,14 +180,14 @@ class Extractor:
             grounding_reasks=state.grounding_reasks,
             verification_reasks=state.verification_reasks,
             passes=passes,
-            latency_s=round(sum(c.latency_s for c in log.calls) if replayed_only else time.perf_counter() - started, 3),
+            # the model's own time: recorded latencies for replayed calls, measured ones for live calls
+            latency_s=round(sum(c.latency_s for c in log.calls), 3),
             cassette_keys=[c.key for c in log.calls],
         )
 
     async def extract(self, article: Article) -> ArticleResult:
         """One article. Model and cassette failures become a failed result naming the reason."""
         log = CallLog()
-        started = time.perf_counter()
         facts = ArticleFacts(text=article.text, published=article.date)
         state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
         passes = repeats = 0
@@ -214,7 +212,7 @@ class Extractor:
             return ArticleResult(
                 article_id=article.id,
                 status="failed",
-                provenance=self.provenance(log, started, state, passes),
+                provenance=self.provenance(log, state, passes),
                 error=Failure(
                     kind=failure.kind,
                     message=self.redact(str(failure)) or "",
@@ -222,7 +220,7 @@ class Extractor:
                 ),
             )
         settled = self.checks.finish(records, facts)
-        provenance = self.provenance(log, started, state, passes)
+        provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
             article_id=article.id,
