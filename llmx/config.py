@@ -2,7 +2,7 @@
 
 Command-line options override these. Relative paths from the config file are taken from the
 config file's folder, so ``llmx extract seeds/`` finds the project's cassettes, prompts and gold
-from any subfolder; relative paths given on the command line are taken from where you are.
+wherever in the project you are; relative paths given on the command line are taken from there.
 """
 
 from __future__ import annotations
