@@ -16,7 +16,7 @@ from typing import Any
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, model_validator
 
 from llmx import _instructor
 from llmx.articles import Article
@@ -31,8 +31,8 @@ from llmx.errors import (
     InvalidOutputError,
     ModelError,
     PromptError,
-    TruncatedOutputError,
 )
+from llmx.failures import cause_of, classify
 from llmx.files import Redactor
 from llmx.model_params import generation_params
 from llmx.modes import STRATEGIES, instructor_mode
@@ -205,7 +205,7 @@ class Extractor:
                     repeats = sum(repeated)
                     passes = 2
         except (InstructorRetryException, IncompleteOutputException, ModelError, CassetteError, TimeoutError) as error:
-            fatal = _cause(error, EndpointError)
+            fatal = cause_of(error, EndpointError)
             if fatal is not None:  # the server cannot serve any article: stop the run, not just this one
                 raise fatal from None
             failure = self._failure(error, log)
@@ -255,7 +255,7 @@ class Extractor:
                 f"the article took longer than {self.article_timeout:g} s in all (article_timeout); "
                 "raise it for a slow model"
             )
-        failure = _failure(error)
+        failure = classify(error)
         last = log.calls[-1] if log.calls else None
         if last is None or not last.cassette:
             return failure
@@ -271,46 +271,6 @@ class Extractor:
                 "(was the file edited?): --record asks the model again",
             )
         return failure
-
-
-def _cause(error: BaseException, kind: type[Exception]) -> Exception | None:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _failure(error: BaseException) -> ModelError | CassetteError:
-    """Dig the llmx error out of instructor's wrapping; classify the rest."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, (ModelError, CassetteError)):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(error, IncompleteOutputException):
-        return TruncatedOutputError("the answer was cut off at max_tokens; raise max_tokens or shorten the article")
-    last = getattr(error, "last_completion", None)
-    content = None
-    if last is not None and getattr(last, "choices", None):
-        content = last.choices[0].message.content
-    attempts = getattr(error, "n_attempts", "?")
-    return InvalidOutputError(f"output still invalid after {attempts} attempts: {_first_problem(error)}", content)
-
-
-def _first_problem(error: BaseException) -> str:
-    """The first validation error of the first failed attempt, as 'field: message'."""
-    for attempt in getattr(error, "failed_attempts", None) or []:
-        problem = getattr(attempt, "exception", None)
-        if isinstance(problem, ValidationError):
-            first = problem.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "answer"
-            return f"{where}: {first['msg']}"[:200]
-        if problem is not None:
-            return (str(problem).strip().splitlines() or [type(problem).__name__])[0][:200]
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:200]
 
 
 def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redactor | None = None) -> Extractor:
