@@ -64,7 +64,9 @@ def resolve_endpoint(
         from llmx import local
 
         state = local.up(on_step)
-        extra_body.setdefault("cache_prompt", False)  # repeatable answers at temperature 0
+        # As the server was started: off by default, because answers then repeat token for token
+        # (bench/LOCAL.md); `llmx local up --cache-prompt` turns it on for both.
+        extra_body.setdefault("cache_prompt", state.cache_prompt)
         return Endpoint(
             base_url=state.base_url,
             served_by={

@@ -59,6 +59,8 @@ class ServerState(BaseModel):
     model: str
     model_sha256: str
     started_at: float
+    slots: int = 1
+    cache_prompt: bool = False  # requests from `extract --local` say the same, or the cache is never used
 
 
 def llmx_home() -> Path:
@@ -269,6 +271,8 @@ def up(
                 model=MODEL_ALIAS,
                 model_sha256=MODEL_SHA256,
                 started_at=time.time(),
+                slots=slots,
+                cache_prompt=cache_prompt,
             )
             _state_file().write_text(state.model_dump_json(indent=2))
             return state
