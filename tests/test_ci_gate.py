@@ -51,7 +51,7 @@ def record(server: StubServer, out: str, tape: str) -> list[str]:
     return ["extract", "seeds/", "--base-url", server.base_url, "--record", "--cassettes", tape, "--out", out]
 
 
-def test_the_readme_gate_passes_on_the_same_cassettes(project: Path) -> None:
+def test_the_readme_gate_passes_on_the_same_cassettes(shipped_recordings: None, project: Path) -> None:
     commands = readme_gate_commands()
     assert [c[0] for c in commands] == ["extract", "score", "compare"]
     assert commands[0] == ["extract", "seeds/", "--replay", "--out", "runs/ci"]
@@ -62,7 +62,9 @@ def test_the_readme_gate_passes_on_the_same_cassettes(project: Path) -> None:
         assert result.exit_code == 0, (command, result.output)
 
 
-def test_the_gate_fails_when_one_article_gets_worse(project: Path, live_requests: None) -> None:
+def test_the_gate_fails_when_one_article_gets_worse(
+    shipped_recordings: None, project: Path, live_requests: None
+) -> None:
     assert run_cli("extract", "seeds/", "--replay", "--out", "runs/baseline").exit_code == 0
     scored = json.loads(run_cli("score", "runs/baseline", "--json").output)
     # the article with the most correctly found incidents: losing them must cost recall

@@ -98,7 +98,9 @@ def test_a_recipe_without_strict_hashes_as_before_strict_existed() -> None:
     assert recipe.model_copy(update={"strict": True}).sha256 != before
 
 
-def test_strict_is_part_of_the_key_so_the_project_keeps_it_off_for_its_cassettes(project: Path) -> None:
+def test_strict_is_part_of_the_key_so_the_project_keeps_it_off_for_its_cassettes(
+    shipped_recordings: None, project: Path
+) -> None:
     assert run_cli("extract", "seeds/", "--out", "runs/plain").exit_code == 0  # strict = false in pyproject
     strict = run_cli("extract", "seeds/000_e376b6ba81a78c64.txt", "--strict", "--out", "runs/strict")
     assert strict.exit_code == 3 and "response schema" in strict.output
