@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -89,15 +90,36 @@ class RecordedAnswer(BaseModel):
 _Loaded = TypeVar("_Loaded", Cassette, RecordedAnswer)
 
 
+# pydantic writes its own version into every validation error ("…/errors.pydantic.dev/2.13/v/…"),
+# and instructor's re-ask quotes the error: left in, the key of every re-ask would change with
+# the installed pydantic, and recordings would stop replaying on another machine.
+_VERSIONED_URL = re.compile(r"\n? *For further information visit https://errors\.pydantic\.dev/\S+")
+
+
+def _stable(messages: list[Any]) -> list[Any]:
+    return [
+        {**m, "content": _VERSIONED_URL.sub("", m["content"])}
+        if isinstance(m, dict) and isinstance(m.get("content"), str)
+        else m
+        for m in messages
+    ]
+
+
+def canonical_request(request: dict[str, Any]) -> tuple[str, str]:
+    """A request as sorted, compact JSON (version-dependent text removed), and its sha256 key."""
+    stable = {**request, "messages": _stable(request.get("messages", []))}
+    text = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
 def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
-    """The canonical request as sorted, compact JSON, and its sha256 key."""
+    """The canonical request of a call's arguments: what identifies it, and its key."""
     request: dict[str, Any] = {"model": kwargs.get("model"), "mode": mode, "messages": kwargs.get("messages", [])}
     for name in ("response_format", "tools", "tool_choice"):
         if kwargs.get(name) is not None:
             request[name] = kwargs[name]
     request["params"] = {name: kwargs[name] for name in GENERATION_PARAMS if kwargs.get(name) is not None}
-    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text, hashlib.sha256(text.encode()).hexdigest()
+    return canonical_request(request)
 
 
 class CassetteStore:

@@ -91,3 +91,18 @@ def test_describe_change_names_what_changed(tmp_path: Path) -> None:
     assert "response schema" in describe_change(old, canonical_request({**BASE, "response_format": {}}, "json_schema"))
     assert "parameters" in describe_change(old, canonical_request({**BASE, "temperature": 1}, "json_schema"))
     assert describe_change(None, new_prompt) == "no cassette recorded for this article"
+
+
+def test_the_key_does_not_depend_on_the_installed_pydantic() -> None:
+    """Re-asks quote pydantic's error, which carries pydantic's version in a URL: recordings made
+    with one pydantic must replay with another."""
+
+    def reask(version: str) -> dict[str, object]:
+        error = (
+            "1 validation error for Extraction\n  Value error, the evidence is not in the article "
+            f"[type=value_error]\n    For further information visit https://errors.pydantic.dev/{version}/v/value_error"
+        )
+        return {"model": "m", "messages": [{"role": "user", "content": error}]}
+
+    assert canonical_json(reask("2.13"), "json_schema") == canonical_json(reask("2.14"), "json_schema")
+    assert "pydantic.dev" not in canonical_json(reask("2.13"), "json_schema")[0]
