@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from llmx.errors import ConfigError
 from llmx.files import read_text
 from llmx.model_params import ModelFamily
-from llmx.modes import OUTPUT_MODES
+from llmx.modes import OUTPUT_MODES, STRATEGIES
 
 
 class Price(BaseModel):
@@ -86,6 +86,13 @@ class Settings(BaseModel):
             raise ValueError(f"unknown mode {value!r}; use one of {', '.join(OUTPUT_MODES)}")
         return value
 
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; use one of {', '.join(STRATEGIES)}")
+        return value
+
 
 PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")
 
@@ -119,7 +126,7 @@ def load_settings(start: Path | None = None, overrides: dict[str, Any] | None = 
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path or 'settings'}: '{where}': {first['msg']}", where) from error
+        raise ConfigError(f"{path or 'settings'}: '{where}': {_message(first)}", where) from error
     for name in PATH_FIELDS:
         value = getattr(settings, name)
         if not value.is_absolute():
@@ -138,4 +145,9 @@ def _check_options(given: dict[str, Any]) -> None:
             Settings.__pydantic_validator__.validate_assignment(Settings.model_construct(), key, value)
         except ValidationError as error:
             option = "--" + name.replace("_", "-")
-            raise ConfigError(f"{option} {value}: {error.errors()[0]['msg']}", option) from error
+            raise ConfigError(f"{option} {value}: {_message(error.errors()[0])}", option) from error
+
+
+def _message(error: Any) -> str:
+    """pydantic's message without its "Value error, " prefix."""
+    return str(error["msg"]).removeprefix("Value error, ")

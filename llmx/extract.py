@@ -279,8 +279,6 @@ def build_extractor(settings: Settings, gateway: CassetteGateway, redact: Redact
     params = generation_params(
         settings.model, settings.temperature, settings.max_tokens, settings.seed, settings.model_params
     )
-    if settings.strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {settings.strategy!r}; use one of {', '.join(STRATEGIES)}", "strategy")
     prompt = load_prompt(settings.prompt, settings.prompts_dir)
     recall = None
     if settings.strategy == "two_pass":

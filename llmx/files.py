@@ -60,10 +60,10 @@ def read_text(path: Path, what: str) -> str:
         raise UsageError(f"{path}: cannot read {what} ({error.strerror})") from error
 
 
-def check_writable_file(path: Path, force: bool = False) -> None:
+def check_writable_file(path: Path, force: bool = False, example: str = "out.csv") -> None:
     """Refuse, before any work, an output file that cannot or should not be written."""
     if path.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name, e.g. {path / 'out.csv'}", path)
+        raise OutputError(f"{path}: is a folder; give a file name, e.g. {path / example}", path)
     if not path.parent.is_dir():
         raise OutputError(f"{path.parent}: no such folder; create it first or write elsewhere", path)
     if path.exists() and not force:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import NoneType, UnionType
+from types import NoneType
 from typing import Any
 
 from llmx.consolidate import consolidate
@@ -50,7 +50,6 @@ class RecordChecks:
             name
             for name, info in self.schema.record_model.model_fields.items()
             if NoneType in typing.get_args(info.annotation)
-            or (isinstance(info.annotation, UnionType) and NoneType in info.annotation.__args__)
         }
 
     def _findings(self, record: dict[str, Any], facts: ArticleFacts) -> tuple[bool, list[Finding]]:
@@ -90,7 +89,7 @@ class RecordChecks:
         """Unsupported values become null, unless the record's own words settle them: a date the
         record's day words give against the publication date replaces a wrong or missing one."""
         out = apply_findings(record, findings, self.nullable)
-        corrections = [Correction(field=f.field, value=f.value, reason=f.reason) for f in findings]
+        corrections = list(findings)  # fresh per call: the reason may be extended below
         for name, spec in self.schema.verify.items():
             if spec.check != "date" or out.get(name) is not None:
                 continue

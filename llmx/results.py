@@ -30,7 +30,8 @@ class Usage(BaseModel):
 
 
 class Correction(BaseModel):
-    """A value the article does not support, removed after the re-asks (never silently)."""
+    """A value the article does not support (``llmx.verify`` finds them), and what was done:
+    removed, or set from the record's own words; listed in the record, never silent."""
 
     field: str
     value: Any

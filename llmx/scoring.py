@@ -92,19 +92,6 @@ class ArticleScore:
     spurious_indices: list[int] = field(default_factory=list)  # positions in the run's records
 
 
-def score_article(
-    article_id: str,
-    predicted: Sequence[Record],
-    gold: Sequence[Record],
-    specs: Mapping[str, FieldSpec],
-    aliases: Aliases,
-    evidence_field: str | None = None,
-    min_similarity: float = MIN_SIMILARITY,
-) -> Score:
-    """Score one article; ``articles[article_id]`` holds its matched, missed and spurious records."""
-    return score_run({article_id: predicted}, {article_id: gold}, specs, aliases, evidence_field, min_similarity)
-
-
 @dataclass
 class Score:
     incidents: PRF = field(default_factory=PRF)

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel
 from rapidfuzz import fuzz
 
 from llmx.counts import CASUALTY_KINDS, Casualty, says_none, stated_near
 from llmx.dates import DateSupport, MonthKey, date_support, parse_value
 from llmx.grounding import ground
 from llmx.normalize import Aliases, normalize
+from llmx.results import Correction
 
 CheckKind = Literal["date", "count", "present", "event"]
 CHECKS: tuple[str, ...] = typing.get_args(CheckKind)
@@ -87,12 +87,9 @@ class ArticleFacts:
     published: dt.date | None = None
 
 
-class Finding(BaseModel):
-    """One value the article does not support, and what the model should do about it."""
-
-    field: str
-    value: Any
-    reason: str
+# One value the article does not support, and why: the record keeps the same model in its
+# ``verification`` list, so a finding is written as found.
+Finding = Correction
 
 
 def parse_verify(field_name: str, declared: Any) -> VerifySpec | None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from llmx.articles import load_articles
 from llmx.config import Settings
-from llmx.errors import OutputError, RunError, UsageError
+from llmx.errors import RunError, UsageError
 from llmx.evaluation import NothingToScore, Scored, run_facts, score_results
-from llmx.files import atomic_write
+from llmx.files import atomic_write, check_writable_file
 from llmx.run_folder import read_manifest, read_results
 from llmx.viewer import ViewRun, render_view
 
@@ -108,10 +108,8 @@ def _text_notes(run: Path, viewed: ViewRun) -> list[str]:
 
 
 def check_page_path(output: Path) -> None:
-    if output.is_dir():
-        raise OutputError(f"{output}: is a folder; give a file name, e.g. {output / 'view.html'}", output)
-    if not output.parent.is_dir():
-        raise OutputError(f"{output.parent}: no such folder; create it or write the page elsewhere", output)
+    """Before the work: the page can be written there (an existing page is replaced)."""
+    check_writable_file(output, force=True, example="view.html")
 
 
 def build_page(

@@ -14,7 +14,7 @@ from reference_scoring import field_equal, similarity
 from llmx.gold import GoldFile, validate_incidents
 from llmx.normalize import Aliases, load_aliases, normalize
 from llmx.schemas import FieldSpec, load_schema
-from llmx.scoring import score_article, score_run
+from llmx.scoring import score_run
 
 ROOT = Path(__file__).resolve().parent.parent
 INCIDENT = load_schema("incident", ROOT / "schemas")
@@ -27,6 +27,13 @@ def rec(**fields: Any) -> dict[str, Any]:
     base = {name: None for name in INCIDENT.fields}
     base.update(weapon="drone", evidence="")
     return {**base, **fields}
+
+
+def score_article(
+    article_id: str, predicted: Any, gold: Any, specs: Any, aliases: Aliases, evidence: str | None = None
+):  # type: ignore[no-untyped-def]
+    """One article's score: ``articles[article_id]`` holds its matched, missed and spurious records."""
+    return score_run({article_id: predicted}, {article_id: gold}, specs, aliases, evidence)
 
 
 def score(pred: list[dict[str, Any]], gold: list[dict[str, Any]], specs: dict[str, FieldSpec] | None = None):  # type: ignore[no-untyped-def]
