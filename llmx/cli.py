@@ -143,14 +143,12 @@ def extract(
     """
     from llmx._console import err, out
     from llmx.config import load_settings
-    from llmx.endpoint import choose_policy, resolve_endpoint
+    from llmx.endpoint import api_key_from_env, choose_policy, resolve_endpoint
     from llmx.extraction_run import ExtractionJob, ExtractionRun
     from llmx.report import summary_table
 
     settings = load_settings(overrides=options)
-    api_key = os.environ.get("OPENAI_API_KEY") or None
-    if settings.api_version:  # Azure OpenAI: its own variable first, as openai's client reads it
-        api_key = os.environ.get("AZURE_OPENAI_API_KEY") or api_key
+    api_key = api_key_from_env(settings, os.environ)
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
     chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
     batch = None

@@ -3,7 +3,7 @@ or the local llama-server) and the cassette policy, and build the gateway for a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,15 @@ class Endpoint:
     @property
     def redact(self) -> Redactor:
         return Redactor([self.api_key])
+
+
+def api_key_from_env(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """The key from the environment: Azure OpenAI's own variable first (as openai's client reads
+    it) when ``api_version`` says Azure, else OPENAI_API_KEY."""
+    key = environ.get("OPENAI_API_KEY") or None
+    if settings.api_version:
+        key = environ.get("AZURE_OPENAI_API_KEY") or key
+    return key
 
 
 def check_base_url(url: str) -> None:
