@@ -16,13 +16,13 @@ from typing import Any
 
 from scale import synthetic_article
 
-from llmx import local
-from llmx.articles import Article, load_articles
-from llmx.config import load_settings
-from llmx.endpoint import Endpoint
-from llmx.extraction_run import ExtractionJob, ExtractionRun
-from llmx.prompts import load_prompt
-from llmx.schemas import load_schema
+from llmx.app.endpoint import Endpoint
+from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+from llmx.inputs.articles import Article, load_articles
+from llmx.inputs.config import load_settings
+from llmx.inputs.prompts import load_prompt
+from llmx.inputs.schemas import load_schema
+from llmx.model import local_server as local
 
 ROOT = Path(__file__).resolve().parent.parent
 

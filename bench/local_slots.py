@@ -18,11 +18,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from llmx import local
-from llmx.config import load_settings
-from llmx.endpoint import resolve_endpoint
-from llmx.extraction_run import ExtractionJob, ExtractionRun
-from llmx.run_folder import read_results
+from llmx.app.endpoint import resolve_endpoint
+from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+from llmx.inputs.config import load_settings
+from llmx.model import local_server as local
+from llmx.runs.folder import read_results
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = [(1, False), (2, False), (1, True), (2, True)]  # (slots, prompt cache)

@@ -16,15 +16,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from llmx import local
-from llmx.articles import Article, load_articles
-from llmx.config import load_settings
-from llmx.evaluation import score_run_folder
-from llmx.gold import load_gold
-from llmx.normalize import load_aliases
-from llmx.prompts import load_prompt
-from llmx.schemas import load_schema
-from llmx.scoring import Score, score_run
+from llmx.app.evaluation import score_run_folder
+from llmx.core.scoring import Score, score_run
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import Article, load_articles
+from llmx.inputs.config import load_settings
+from llmx.inputs.gold import load_gold
+from llmx.inputs.prompts import load_prompt
+from llmx.inputs.schemas import load_schema
+from llmx.model import local_server as local
 
 ROOT = Path(__file__).resolve().parent.parent
 # langextract splits text into chunks of at most this many characters and extracts per chunk.

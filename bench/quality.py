@@ -3,7 +3,7 @@
     python bench/quality.py                 # replay the recorded cassettes (offline)
     python bench/quality.py --local         # record what is missing from the local model first
 
-Each row runs the application's own use cases (llmx.extraction_run, llmx.evaluation) into
+Each row runs the application's own use cases (llmx.app.extraction_run, llmx.app.evaluation) into
 runs/bench-quality-<row>, then prints incident P/R/F1, field macro-F1, the invented dates and
 zeros that remain (a matched record with a date or a 0 where gold has null), values the checks
 removed, tokens and seconds per article. Writes bench/QUALITY.md.
@@ -18,12 +18,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from llmx.config import load_settings
-from llmx.endpoint import choose_policy, resolve_endpoint
-from llmx.evaluation import Scored, score_run_folder
-from llmx.extraction_run import ExtractionJob, ExtractionRun
-from llmx.results import RunSummary
-from llmx.run_folder import read_results
+from llmx.app.endpoint import choose_policy, resolve_endpoint
+from llmx.app.evaluation import Scored, score_run_folder
+from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+from llmx.inputs.config import load_settings
+from llmx.runs.folder import read_results
+from llmx.runs.results import RunSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [str(ROOT / "seeds"), str(ROOT / "challenge")]

@@ -17,10 +17,10 @@ from typing import Any
 
 from scale import synthetic_article
 
-from llmx.config import load_settings
-from llmx.endpoint import Endpoint
-from llmx.extraction_run import ExtractionJob, ExtractionRun
-from llmx.rate_control import RateController
+from llmx.app.endpoint import Endpoint
+from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+from llmx.inputs.config import load_settings
+from llmx.model.rate_control import RateController
 from llmx.testing.fake_model import TokenBucket, always, rate_limited, schema_answer
 from llmx.testing.stub_server import StubServer
 

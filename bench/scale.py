@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmx.articles import Article
-from llmx.config import load_settings
-from llmx.endpoint import Endpoint
-from llmx.extraction_run import ExtractionJob, ExtractionRun
-from llmx.normalize import load_aliases
-from llmx.schemas import load_schema
-from llmx.scoring import score_run
+from llmx.app.endpoint import Endpoint
+from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+from llmx.core.scoring import score_run
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import Article
+from llmx.inputs.config import load_settings
+from llmx.inputs.schemas import load_schema
 from llmx.testing.stub_server import StubServer
 
 ROOT = Path(__file__).resolve().parent.parent

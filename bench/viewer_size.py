@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmx.articles import load_articles
-from llmx.grounding import ground
-from llmx.normalize import load_aliases
-from llmx.results import ArticleResult, ExtractedRecord, Provenance, Usage
-from llmx.schemas import load_schema
-from llmx.scoring import score_run
-from llmx.viewer import ViewRun, render_view
+from llmx.core.grounding import ground
+from llmx.core.scoring import score_run
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import load_articles
+from llmx.inputs.schemas import load_schema
+from llmx.runs.results import ArticleResult, ExtractedRecord, Provenance, Usage
+from llmx.viewer.page import ViewRun, render_view
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = ["Erbil", "Kirkuk", "Ain al-Asad airbase", "Al-Shaddadi", "Baghdad", "Mosul"]

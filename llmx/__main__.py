@@ -1,5 +1,5 @@
 """``python -m llmx``: the same as the ``llmx`` command."""
 
-from llmx.cli import main
+from llmx.cli.main import main
 
 main()

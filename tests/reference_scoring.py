@@ -1,6 +1,6 @@
 """The reference scorer: the readable, one-pair definitions of field agreement and similarity.
 
-llmx scores with :mod:`llmx.similarity_table`, which computes the same for all pairs at once;
+llmx scores with :mod:`llmx.core.similarity`, which computes the same for all pairs at once;
 tests keep the two in agreement. This copy lives in tests because only tests call it.
 """
 
@@ -11,10 +11,10 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from llmx.normalize import Aliases, normalize
-from llmx.schemas import FieldSpec
-from llmx.scoring import EVIDENCE_WEIGHT
-from llmx.similarity_table import QUOTE_OVERLAP, fields_only
+from llmx.core.fields import FieldSpec
+from llmx.core.normalize import Aliases, normalize
+from llmx.core.scoring import EVIDENCE_WEIGHT
+from llmx.core.similarity import QUOTE_OVERLAP, fields_only
 
 Record = Mapping[str, Any]
 

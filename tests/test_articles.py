@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from llmx.articles import load_articles
 from llmx.errors import ArticleError
-
-ROOT = Path(__file__).resolve().parent.parent
+from llmx.inputs.articles import load_articles
+from tests.helpers import ROOT
 
 
 def test_seeds_load_with_ids_and_publication_dates() -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
 
-from llmx.batch_store import BatchStore, split_lines
+from llmx.batch.ledger import BatchStore, split_lines
 from llmx.testing.batch_stub import BatchStub
 from llmx.testing.fake_model import Reply, schema_answer
+from tests.helpers import ROOT, run_cli
 
 
 @pytest.fixture(autouse=True)

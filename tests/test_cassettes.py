@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmx.cassettes import Cassette, CassetteStore, canonical_json, describe_change
+from llmx.cassettes.store import Cassette, CassetteStore, canonical_json, describe_change
 from llmx.errors import CassetteError
 
 BASE = {

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, make_extractor
 
-from llmx.articles import Article
-from llmx.extract import Extractor
-from llmx.model_server import make_client
-from llmx.prompts import load_prompt
-from llmx.results import ArticleResult, RunSummary
+from llmx.extraction.extractor import Extractor
+from llmx.inputs.articles import Article
+from llmx.inputs.prompts import load_prompt
+from llmx.model.server import make_client
+from llmx.runs.results import ArticleResult, RunSummary
 from llmx.testing.fake_model import Script, mock_transport, schema_answer, schema_answers
+from tests.helpers import ROOT, BoundExtractor, make_extractor
 
 TEXT = "A drone hit the Ain al-Asad airbase on Monday. Officials gave no further details."
 ARTICLE = Article(id="a1", text=TEXT)  # no publication date, nothing said about casualties
@@ -25,16 +25,16 @@ FIRST = "A drone hit the Ain al-Asad airbase on Monday."
 SECOND = "Officials gave no further details."
 
 
-def extractor(tmp_path: Path, script: Script, seen: list[dict[str, Any]], **options: Any) -> Extractor:
+def extractor(tmp_path: Path, script: Script, seen: list[dict[str, Any]], **options: Any) -> BoundExtractor:
     client = make_client("sk-test", "http://fake/v1", 5, mock_transport(script, seen))
     ex = make_extractor(tmp_path / "cassettes", client)
     for name, value in options.items():
-        setattr(ex, name, value)
-    ex.__post_init__()
+        setattr(ex.extractor, name, value)
+    ex.extractor.__post_init__()
     return ex
 
 
-def run(ex: Extractor, article: Article = ARTICLE) -> ArticleResult:
+def run(ex: BoundExtractor, article: Article = ARTICLE) -> ArticleResult:
     return asyncio.run(ex.extract(article))
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import ROOT, run_cli
 
-from llmx.cassettes import CassetteStore, canonical_json
+from llmx.cassettes.store import CassetteStore, canonical_json
 from llmx.testing.fake_model import Reply, Script
 from llmx.testing.stub_server import StubServer
+from tests.helpers import ROOT, run_cli
 
 ARTICLE_ID = re.compile(r"Article id: (\S+)")
 

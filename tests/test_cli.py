@@ -9,11 +9,10 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import extract_args, run_cli
-
-from llmx.run_folder import read_results
-from llmx.schemas import load_schema
+from llmx.inputs.schemas import load_schema
+from llmx.runs.folder import read_results
 from llmx.testing.stub_server import StubServer
+from tests.helpers import extract_args, run_cli
 
 
 def lines(run: Path) -> list[dict]:  # type: ignore[type-arg]

@@ -1,18 +1,17 @@
-"""Hand-made cases for llmx.consolidate: duplicates a model writes within one article."""
+"""Hand-made cases for llmx.core.consolidate: duplicates a model writes within one article."""
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmx.consolidate import ConsolidationCounts, consolidate, evidence_key, same_value
-from llmx.normalize import load_aliases
+from llmx.core.consolidate import ConsolidationCounts, consolidate, evidence_key, same_value
+from llmx.inputs.aliases import load_aliases
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 FIELDS = ("date", "location", "country", "attacker", "weapon", "killed", "intercepted", "evidence")
 # seeds/003: one sentence, two attacks (two attackers)
 TWO_ATTACKS = (

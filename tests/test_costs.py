@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import extract_args, run_cli
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 
-from llmx.config import Price
-from llmx.costs import Budget, PriceBook, price_result
-from llmx.results import ArticleResult, Provenance, Usage
+from llmx.runs.costs import Budget, Price, PriceBook, price_result
+from llmx.runs.results import ArticleResult, Provenance, Usage
 from llmx.testing.stub_server import StubServer
+from tests.helpers import extract_args, run_cli
 
 USAGE = Usage(prompt_tokens=1_000_000, completion_tokens=200_000, cached_tokens=400_000)
 

@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_extractor
 
-from llmx.articles import Article
-from llmx.cassettes import CassettePolicy
-from llmx.extract import Extractor
-from llmx.model_server import make_client
-from llmx.results import ArticleResult
+from llmx.cassettes.store import CassettePolicy
+from llmx.extraction.extractor import Extractor
+from llmx.inputs.articles import Article
+from llmx.model.server import make_client
+from llmx.runs.results import ArticleResult
 from llmx.testing.fake_model import Reply, Script, always, schema_answers
+from tests.helpers import make_extractor
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = Article(id="a1", text="A drone hit the Ain al-Asad airbase on Monday. Nobody was hurt.")
 
 

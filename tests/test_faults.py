@@ -10,18 +10,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import extract_args, make_extractor, run_cli
 
-from llmx.articles import Article
-from llmx.extract import Extractor
-from llmx.model_server import make_client
-from llmx.results import ArticleResult
-from llmx.retry import RetryPolicy, retry_after_seconds
+from llmx.app.worker_pool import run_all
+from llmx.extraction.extractor import Extractor
+from llmx.inputs.articles import Article
+from llmx.model.retry import RetryPolicy, retry_after_seconds
+from llmx.model.server import make_client
+from llmx.runs.results import ArticleResult, RunSummary
 from llmx.testing.fake_model import Reply, Script, always, schema_answer, sequence
 from llmx.testing.stub_server import StubServer
-from llmx.worker_pool import run_all
+from tests.helpers import extract_args, make_extractor, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = Article(id="a1", text="A drone hit the Ain al-Asad airbase on Monday. Nobody was hurt.")
 ANSWER = always(schema_answer)  # a schema-valid, grounded answer built from the request
 
@@ -140,8 +139,14 @@ def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:
 
     articles = [Article(id=name, text=ARTICLE.text) for name in ("good1", "bad", "good2")]
     seen: list[ArticleResult] = []
+    async def run(base_url: str) -> None:
+        bound = extractor(tmp_path, base_url)
+        async with bound.gateway:
+            await run_all(bound.extract, articles, 2, seen.append)
+
     with StubServer(script=script) as server:
-        summary = asyncio.run(run_all(extractor(tmp_path, server.base_url), articles, 2, seen.append))
+        asyncio.run(run(server.base_url))
+    summary = RunSummary.of(seen)
     assert (summary.ok, summary.failed, summary.failures) == (2, 1, {"transient": 1})
     assert {r.article_id for r in seen if r.status == "failed"} == {"bad"}
 

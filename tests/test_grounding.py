@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmx.grounding import ground
+from llmx.core.grounding import ground
 
 TEXT = "BAGHDAD — A drone attack targeted the “Ain al-Asad” airbase on Monday.\n\nNo one was hurt."
 

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
-from llmx import local
-from llmx.schemas import load_schema
+from llmx.inputs.schemas import load_schema
+from llmx.model import local_server as local
+from tests.helpers import ROOT, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 installed = local.server_binary().is_file() and local.model_path().is_file()
 
 

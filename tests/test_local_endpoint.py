@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from llmx import local
-from llmx.config import Settings
-from llmx.endpoint import resolve_endpoint
+from llmx.app.endpoint import resolve_endpoint
+from llmx.inputs.config import Settings
+from llmx.model import local_server as local
 
 
 @pytest.mark.parametrize("cache", [False, True])

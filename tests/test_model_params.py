@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmx.model_params import CHAT, REASONING, ModelFamily, family_for, generation_params, setting_for
+from llmx.model.params import CHAT, REASONING, ModelFamily, family_for, generation_params, setting_for
 
 
 @pytest.mark.parametrize("model", ["o1", "o1-mini", "o3", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "GPT-5-nano"])

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from llmx.articles import Article
 from llmx.errors import PromptError, SchemaError
-from llmx.prompts import load_prompt
-from llmx.schemas import load_schema
+from llmx.inputs.articles import Article
+from llmx.inputs.prompts import load_prompt
+from llmx.inputs.schemas import load_schema
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = load_schema("incident", ROOT / "schemas")
 
 

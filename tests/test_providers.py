@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import extract_args, run_cli
 
 from llmx.errors import ModelError, ParameterRejected
-from llmx.model_server import ModelServer, make_client
-from llmx.results import Recipe
-from llmx.retry import RetryPolicy
+from llmx.model.retry import RetryPolicy
+from llmx.model.server import ModelServer, make_client
+from llmx.runs.results import Recipe
 from llmx.testing.provider_stubs import AzureOpenAIStub, OllamaStub, OpenAIStub, VLLMStub, openai_error
 from llmx.testing.stub_server import StubServer
+from tests.helpers import extract_args, run_cli
 
 SEEDS = 5
 

@@ -8,14 +8,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import make_extractor
 
-from llmx.articles import Article
-from llmx.model_server import make_client
-from llmx.rate_control import Aimd, RateController
-from llmx.retry import RetryPolicy
+from llmx.inputs.articles import Article
+from llmx.model.rate_control import Aimd, RateController
+from llmx.model.retry import RetryPolicy
+from llmx.model.server import make_client
 from llmx.testing.fake_model import Reply, always, schema_answer, sequence
 from llmx.testing.stub_server import StubServer
+from tests.helpers import make_extractor
 
 
 class FakeTime:

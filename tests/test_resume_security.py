@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, extract_args, run_cli
 
 from llmx.testing.fake_model import Reply
 from llmx.testing.stub_server import StubServer
+from tests.helpers import ROOT, extract_args, run_cli
 
 SECRET = "sk-llmx-test-SECRET-0123456789"
 

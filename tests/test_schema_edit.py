@@ -8,9 +8,8 @@ import io
 import json
 from pathlib import Path
 
-from conftest import recordings_current, run_cli
-
 from llmx.testing.stub_server import StubServer
+from tests.helpers import recordings_current, run_cli
 
 NEW_FIELD = """    reported_by: str | None = Field(
         description="Who the article cites for the attack (a ministry, a group, witnesses); null if no one.",

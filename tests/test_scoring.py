@@ -9,14 +9,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference_scoring import field_equal, similarity
 
-from llmx.gold import GoldFile, validate_incidents
-from llmx.normalize import Aliases, load_aliases, normalize
-from llmx.schemas import FieldSpec, load_schema
-from llmx.scoring import score_run
+from llmx.core.fields import FieldSpec
+from llmx.core.normalize import Aliases, normalize
+from llmx.core.scoring import score_run
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.gold import GoldFile, validate_incidents
+from llmx.inputs.schemas import load_schema
+from tests.helpers import ROOT
+from tests.reference_scoring import field_equal, similarity
 
-ROOT = Path(__file__).resolve().parent.parent
 INCIDENT = load_schema("incident", ROOT / "schemas")
 ALIASES = load_aliases(ROOT / "schemas" / "aliases.yaml")
 EXACT5 = {f"f{i}": FieldSpec(name=f"f{i}", match="exact") for i in range(1, 6)}
@@ -211,7 +213,7 @@ def test_scores_are_bounded_and_independent_of_order(pred, gold, rnd: random.Ran
 @settings(max_examples=100, deadline=None)
 @given(st.lists(records, min_size=1, max_size=4), st.lists(records, min_size=1, max_size=4))
 def test_vectorised_similarity_agrees_with_the_pairwise_definition(pred, gold) -> None:  # type: ignore[no-untyped-def]
-    from llmx.similarity_table import pair_table
+    from llmx.core.similarity import pair_table
 
     table, flat_pred, flat_gold = pair_table({"a": (pred, gold)}, INCIDENT.fields, ALIASES, "evidence")
     for k, (i, j) in enumerate(zip(table.pred_index.tolist(), table.gold_index.tolist(), strict=True)):

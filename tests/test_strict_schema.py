@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from llmx.errors import SchemaError
-from llmx.schemas import load_schema
-from llmx.strict_schema import check_strict, inline_sibling_refs, strict_problems, with_strict
-
-ROOT = Path(__file__).resolve().parent.parent
+from llmx.inputs.schemas import load_schema
+from llmx.model.strict_schema import check_strict, inline_sibling_refs, strict_problems, with_strict
+from tests.helpers import ROOT
 
 
 def obj(**properties: Any) -> dict[str, Any]:

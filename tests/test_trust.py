@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import extract_args, run_cli
 
-from llmx.run_folder import read_results
+from llmx.runs.folder import read_results
 from llmx.testing.fake_model import Reply, schema_answer
 from llmx.testing.stub_server import StubServer
+from tests.helpers import extract_args, run_cli
 
 SEED = "seeds/000_e376b6ba81a78c64.txt"
 KEY = "sk-llmx-trust-SECRET-987654321"

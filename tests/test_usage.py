@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import extract_args, run_cli
 
 from llmx.testing.provider_stubs import OpenAIStub
+from tests.helpers import extract_args, run_cli
 
 SEEDS = 5
 

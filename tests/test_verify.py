@@ -1,4 +1,4 @@
-"""Hand-made cases for llmx.verify: each value is one a small model really writes, and each
+"""Hand-made cases for llmx.core.verify: each value is one a small model really writes, and each
 assertion says whether the article supports it. Seed articles are read from seeds/."""
 
 from __future__ import annotations
@@ -10,12 +10,8 @@ from typing import Any
 
 import pytest
 
-from llmx.articles import parse_text
-from llmx.counts import numbers, says_none
-from llmx.errors import SchemaError
-from llmx.normalize import load_aliases
-from llmx.schemas import load_schema
-from llmx.verify import (
+from llmx.core.counts import numbers, says_none
+from llmx.core.verify import (
     ArticleFacts,
     Finding,
     VerifySpec,
@@ -28,8 +24,12 @@ from llmx.verify import (
     reask_message,
     verify_record,
 )
+from llmx.errors import SchemaError
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import parse_text
+from llmx.inputs.schemas import load_schema
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = load_schema("incident", ROOT / "schemas")
 SPECS = SCHEMA.verify
 ALIASES = load_aliases(ROOT / "schemas" / "aliases.yaml")

@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import Field
 
-from llmx.articles import load_articles
-from llmx.grounding import Grounding, ground
-from llmx.normalize import load_aliases
-from llmx.results import ArticleResult, ExtractedRecord, Failure, Provenance
-from llmx.schemas import load_schema
-from llmx.scoring import score_run
-from llmx.viewer import ViewRun, highlight, render_view
+from llmx.core.grounding import Grounding, ground
+from llmx.core.scoring import score_run
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import load_articles
+from llmx.inputs.schemas import load_schema
+from llmx.runs.results import ArticleResult, ExtractedRecord, Failure, Provenance
+from llmx.viewer.page import ViewRun, highlight, render_view
+from tests.helpers import ROOT, run_cli
 
 
 class Page(HTMLParser):

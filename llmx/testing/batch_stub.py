@@ -19,6 +19,7 @@ import email.policy
 import itertools
 import json
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,7 +51,8 @@ class BatchStub:
 
             def do_GET(self) -> None:
                 with stub._lock:
-                    status, payload = stub._get(self.path.split("?")[0])
+                    path, _, query = self.path.partition("?")
+                    status, payload = stub._get(path, dict(urllib.parse.parse_qsl(query)))
                 self._send(status, payload)
 
             def do_POST(self) -> None:
@@ -107,11 +109,17 @@ class BatchStub:
             return 200, self.batches[batch_id]
         return 404, {"error": {"message": f"no route {path}"}}
 
-    def _get(self, path: str) -> tuple[int, bytes | dict[str, Any]]:
+    def _get(self, path: str, query: dict[str, str] | None = None) -> tuple[int, bytes | dict[str, Any]]:
         parts = path.strip("/").split("/")
+        query = query or {}
         if parts[:2] == ["v1", "batches"] and len(parts) == 2:
+            # Newest first, paged by `limit` and `after` (the id of the last batch of the page before)
             data = sorted(self.batches.values(), key=lambda b: -b["created_at"])
-            return 200, {"object": "list", "data": data, "has_more": False}
+            if "after" in query:
+                ids = [b["id"] for b in data]
+                data = data[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
+            limit = int(query.get("limit", 20))
+            return 200, {"object": "list", "data": data[:limit], "has_more": len(data) > limit}
         if parts[:2] == ["v1", "batches"] and len(parts) == 3 and parts[2] in self.batches:
             batch = self.batches[parts[2]]
             if batch["status"] == "in_progress" and self.release.is_set():

@@ -11,7 +11,7 @@ llmx's requests pass the real thing's rules and that its errors are read right.
   the models they serve; any schema, ``strict`` ignored (their grammar always applies).
 
 The rules are written here from the providers' documentation, independently of
-:mod:`llmx.strict_schema`, so the two can disagree and a test can notice.
+:mod:`llmx.model.strict_schema`, so the two can disagree and a test can notice.
 """
 
 from __future__ import annotations

@@ -1,6 +1,0 @@
-"""The two consoles every command prints to: results on stdout, progress and errors on stderr."""
-
-from rich.console import Console
-
-out = Console()
-err = Console(stderr=True)

@@ -1,0 +1,1 @@
+"""The use cases the CLI, bench/ and the Python API call."""

@@ -1,0 +1,170 @@
+"""Score a run folder against gold, and compare two runs: the use cases behind ``llmx score``
+and ``llmx compare`` (and ``bench/``).
+
+A score is only as honest as what it covers. A run with no article that has gold is an error,
+not a perfect score. A comparison scores both runs on the articles both finished; articles only
+in one run, or failed in one, are listed apart and kept out of the deltas, because a missing
+article is not a prompt effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmx.core.scoring import MIN_SIMILARITY, PRF, Score, score_run
+from llmx.errors import RunError
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.config import Settings
+from llmx.inputs.gold import load_gold
+from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.runs.costs import PriceBook
+from llmx.runs.folder import read_results
+from llmx.runs.results import ArticleResult, RunSummary
+
+
+class NothingToScore(RunError):
+    """No article of the run has gold: there is no score, and 1.00 would be a lie."""
+
+
+@dataclass
+class Scored:
+    run: Path
+    score: Score
+    facts: dict[str, Any]
+    schema: SchemaSpec
+    results: list[ArticleResult]
+    missing_gold: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # article id → failure kind
+
+
+def run_facts(results: list[ArticleResult], settings: Settings) -> dict[str, Any]:
+    """What a score reports about the run itself: grounding, verification, failures, tokens, cost.
+
+    ``cost_usd`` is the recorded cost: every answer at the price it was (or would be) billed,
+    replayed ones included, so two runs of the same answers cost the same whether they were
+    called or replayed. An article priced as unknown when it ran is priced with today's prices
+    (``[tool.llmx.prices]``, genai-prices), at the standard rate. ``spent_usd`` is what the runs
+    that wrote these lines paid (replays paid nothing); None when a line does not say."""
+    summary = RunSummary.of(results)
+    prices = PriceBook(settings.prices)
+    costs = [
+        r.provenance.cost_usd
+        if r.provenance.cost_usd is not None
+        else prices.cost(r.provenance.model, r.provenance.usage)
+        for r in results
+    ]
+    cost = None if not results or any(c is None for c in costs) else round(sum(c for c in costs if c), 6)
+    spent = [r.provenance.spent_usd for r in results]
+    paid = None if not results or any(c is None for c in spent) else round(sum(c for c in spent if c), 6)
+    return {
+        "articles_in_run": summary.articles,
+        "articles_failed": summary.failed,
+        "grounding": {"ungrounded": summary.ungrounded, "grounding_reasks": summary.grounding_reasks},
+        "verification": {
+            "values_removed": summary.values_removed,
+            "verification_reasks": summary.verification_reasks,
+            "duplicates_removed": summary.duplicates_removed,
+            "merged": summary.merged,
+        },
+        "failures": summary.failures,
+        "usage": summary.usage.model_dump(),
+        "cost_usd": cost,
+        "spent_usd": paid,
+    }
+
+
+def score_results(
+    run: Path,
+    results: list[ArticleResult],
+    settings: Settings,
+    gold_dir: Path | None = None,
+    schema_name: str | None = None,
+    min_similarity: float = MIN_SIMILARITY,
+) -> Scored:
+    named = schema_name or next((r.provenance.schema_name for r in results), settings.schema_name)
+    schema = load_schema(named, settings.schemas_dir)
+    gold_folder = gold_dir or settings.gold
+    gold = load_gold(gold_folder, schema)
+    if not results:
+        raise NothingToScore(f"{run}: the run holds no article; nothing to score")
+    in_run = {r.article_id: r for r in results}
+    scored_gold = {aid: records for aid, records in gold.items() if aid in in_run}
+    if not scored_gold:
+        raise NothingToScore(
+            f"{run}: none of its {len(in_run)} article(s) has gold in {gold_folder}; "
+            "nothing to score (pass --gold DIR, or annotate them)"
+        )
+    failed = {aid: r.error.kind for aid, r in in_run.items() if r.error}
+    score = score_run(
+        {aid: [item.record for item in r.incidents] for aid, r in in_run.items()},
+        scored_gold,
+        schema.fields,
+        load_aliases(settings.aliases),
+        schema.evidence_field,
+        min_similarity,
+        failed,
+    )
+    missing = sorted(set(in_run) - set(gold))
+    return Scored(run, score, run_facts(results, settings), schema, results, missing, failed)
+
+
+def score_run_folder(
+    run: Path,
+    settings: Settings,
+    gold_dir: Path | None = None,
+    schema_name: str | None = None,
+    min_similarity: float = MIN_SIMILARITY,
+) -> Scored:
+    return score_results(run, read_results(run), settings, gold_dir, schema_name, min_similarity)
+
+
+@dataclass
+class Comparison:
+    a: Scored  # both scored on the same articles: those both runs finished
+    b: Scored
+    only_a: list[str]
+    only_b: list[str]
+    failed_a: dict[str, str]  # article id → failure kind, of the articles both runs hold
+    failed_b: dict[str, str]
+
+    def regressions(self, delta: float) -> list[str]:
+        """Incident F1 or a field's F1 that dropped by more than ``delta``."""
+        drops = []
+        pairs: list[tuple[str, PRF, PRF | None]] = [("incident F1", self.a.score.incidents, self.b.score.incidents)]
+        pairs += [(f"{name} F1", prf, self.b.score.fields.get(name)) for name, prf in self.a.score.fields.items()]
+        for label, before, after in pairs:
+            if after is None or not before.counted or not after.counted:
+                continue
+            if before.f1 - after.f1 > delta:
+                drops.append(f"{label} {before.f1:.2f} → {after.f1:.2f}")
+        return drops
+
+
+def compare_runs(
+    run_a: Path,
+    run_b: Path,
+    settings: Settings,
+    gold_dir: Path | None = None,
+    schema_name: str | None = None,
+    min_similarity: float = MIN_SIMILARITY,
+) -> Comparison:
+    results_a, results_b = read_results(run_a), read_results(run_b)
+    by_a = {r.article_id: r for r in results_a}
+    by_b = {r.article_id: r for r in results_b}
+    failed_a = {aid: r.error.kind for aid, r in by_a.items() if r.error and aid in by_b}
+    failed_b = {aid: r.error.kind for aid, r in by_b.items() if r.error and aid in by_a}
+    common = [aid for aid in by_a if aid in by_b and aid not in failed_a and aid not in failed_b]
+    if not common:
+        raise NothingToScore(f"{run_a} and {run_b} share no article that finished in both; nothing to compare")
+    a = score_results(run_a, [by_a[aid] for aid in common], settings, gold_dir, schema_name, min_similarity)
+    b = score_results(run_b, [by_b[aid] for aid in common], settings, gold_dir, schema_name, min_similarity)
+    return Comparison(
+        a,
+        b,
+        only_a=sorted(set(by_a) - set(by_b)),
+        only_b=sorted(set(by_b) - set(by_a)),
+        failed_a=failed_a,
+        failed_b=failed_b,
+    )

@@ -1,0 +1,132 @@
+"""The viewer page of a run, or two: the use case behind ``llmx view`` and ``llmx score --html``.
+
+A run records results and offsets, not texts, so the texts come from the inputs given, or from
+the inputs ``llmx extract`` recorded in run.json. Runs are scored when there is gold for them.
+What the reader should know (no texts, texts edited since extraction, no gold) comes back as
+notes for the CLI to show; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmx.app.evaluation import NothingToScore, Scored, run_facts, score_results
+from llmx.errors import RunError, UsageError
+from llmx.inputs.articles import load_articles
+from llmx.inputs.config import Settings
+from llmx.runs.files import atomic_write, check_writable_file
+from llmx.runs.folder import read_manifest, read_results
+from llmx.viewer.page import ViewRun, render_view
+
+
+@dataclass
+class ViewPage:
+    runs: list[ViewRun]
+    notes: list[str] = field(default_factory=list)
+
+
+def load_texts(runs: list[Path], articles: list[str], notes: list[str], required: bool = True) -> dict[str, str]:
+    """Article id → text, from ``articles`` or each run's recorded inputs."""
+    inputs = list(articles)
+    if not inputs:
+        for run in runs:
+            manifest = read_manifest(run)
+            if manifest is None or not manifest.inputs:
+                if required:
+                    raise UsageError(f"{run}: run.json does not say where the articles are; pass --articles INPUT")
+                notes.append(f"no article texts: {run}/run.json does not say where the articles are")
+                return {}
+            inputs += [i for i in manifest.inputs if i not in inputs]
+    return {article.id: article.text for article in load_articles(inputs)}
+
+
+def view_run(
+    run: Path,
+    settings: Settings,
+    gold_dir: Path | None,
+    texts: dict[str, str],
+    notes: list[str],
+    scored: Scored | None = None,
+) -> ViewRun:
+    """A run as the viewer takes it; scored against gold when there is gold for its articles."""
+    results = read_results(run)
+    if scored is None:
+        scored = _score_if_gold(run, results, settings, gold_dir, notes)
+    viewed = ViewRun(
+        name=run.name or str(run),
+        results=results,
+        texts=texts,
+        score=scored.score if scored else None,
+        facts=scored.facts if scored else run_facts(results, settings),
+        evidence_field=(scored.schema.evidence_field if scored else None) or "evidence",
+    )
+    notes.extend(_text_notes(run, viewed))
+    return viewed
+
+
+def _score_if_gold(
+    run: Path,
+    results: list,
+    settings: Settings,
+    gold_dir: Path | None,
+    notes: list[str],  # type: ignore[type-arg]
+) -> Scored | None:
+    folder = gold_dir or settings.gold
+    if not folder.is_dir() or not any(folder.glob("*.json")):
+        notes.append(f"not scored: no gold files in {folder}")
+        return None
+    try:
+        return score_results(run, results, settings, gold_dir)
+    except NothingToScore as error:
+        notes.append(f"not scored: {error}")
+        return None
+
+
+def _text_notes(run: Path, viewed: ViewRun) -> list[str]:
+    """Offsets only mean something in the text that was extracted: say when it is absent or edited."""
+    texts = viewed.texts
+    if not texts:
+        return []
+    notes = []
+    absent = [r.article_id for r in viewed.results if r.article_id not in texts]
+    if absent:
+        notes.append(f"no text for {len(absent)} article(s) of {run}, e.g. {absent[0]}; pass --articles")
+    edited = sorted(
+        {
+            r.article_id
+            for r in viewed.results
+            if r.article_id in texts
+            for item in r.incidents
+            if (g := item.grounding) and g.status == "exact"
+            if texts[r.article_id][g.start : g.end] != str(item.record.get(viewed.evidence_field, "")).strip()
+        }
+    )
+    if edited:
+        notes.append(f"text changed since {run} was extracted, highlights may be off: {', '.join(edited[:5])}")
+    return notes
+
+
+def check_page_path(output: Path) -> None:
+    """Before the work: the page can be written there (an existing page is replaced)."""
+    check_writable_file(output, force=True, example="view.html")
+
+
+def build_page(
+    runs: list[Path], settings: Settings, gold_dir: Path | None = None, articles: list[str] | None = None
+) -> ViewPage:
+    for path in runs:
+        if not (path / "extractions.jsonl").is_file():
+            raise RunError(f"{path}: not a run (no extractions.jsonl); pass a folder written by `llmx extract`")
+    notes: list[str] = []
+    texts = load_texts(runs, articles or [], notes)
+    viewed = [view_run(path, settings, gold_dir, texts, notes) for path in runs]
+    if len(viewed) == 2 and viewed[0].name == viewed[1].name:
+        viewed[0].name, viewed[1].name = str(runs[0]), str(runs[1])
+    return ViewPage(viewed, notes)
+
+
+def write_page(page: ViewPage, output: Path) -> Path:
+    check_page_path(output)
+    atomic_write(output, render_view(page.runs))
+    return output

@@ -1,0 +1,1 @@
+"""--batch: the provider's Batch API client, its ledger, and the rounds."""

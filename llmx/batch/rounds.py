@@ -1,0 +1,95 @@
+"""What a ``--batch`` run waits for: every batch it has with the provider submitted, polled until
+done, and collected into cassettes. The rounds themselves (replay, collect the misses, submit,
+settle, replay again) are driven by :mod:`llmx.app.batch_extraction`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmx.batch.api import BatchApi, submit
+from llmx.batch.collect import collect
+from llmx.batch.ledger import BatchStore
+from llmx.cassettes.store import CassetteStore
+
+DONE = ("completed", "failed", "expired", "cancelled")
+
+
+@dataclass
+class BatchView:
+    batch_id: str
+    status: str
+    completed: int
+    failed: int
+    total: int
+
+
+@dataclass
+class BatchOptions:
+    poll_seconds: float = 30.0
+    wait: bool = True  # --no-wait: submit, then leave the batch to the provider
+    on_status: Callable[[list[BatchView]], None] = field(default=lambda views: None)
+
+
+@dataclass
+class BatchReport:
+    submitted: list[str] = field(default_factory=list)  # batch ids this process created
+    pending: bool = False  # left with the provider (--no-wait, or Ctrl-C while waiting)
+    rounds: int = 0
+    failed_lines: int = 0
+
+
+async def settle(
+    api: BatchApi,
+    store: BatchStore,
+    cassettes: CassetteStore,
+    mode: str,
+    options: BatchOptions,
+    stop: asyncio.Event,
+    report: BatchReport,
+) -> bool:
+    """Wait for every unsettled batch and collect it. False when left waiting (--no-wait, Ctrl-C)."""
+    for record in store.unsettled:
+        await submit(api, store, record, report.submitted)
+    while store.unsettled:
+        batches = {r.batch_id: await api.retrieve(r.batch_id or "") for r in store.unsettled}
+        options.on_status([_view(b) for b in batches.values()])
+        for record in store.unsettled:
+            batch = batches[record.batch_id]
+            if batch.status not in DONE:
+                continue
+            inputs = _by_custom_id((store.run_dir / record.file).read_bytes())
+            answers = b""
+            for file_id in (batch.output_file_id, batch.error_file_id):
+                if file_id:
+                    answers += await api.content(file_id) + b"\n"
+            await asyncio.to_thread(collect, batch, record, inputs, answers, cassettes, mode)
+            report.failed_lines += len(record.failed)
+            store.save()
+        if not store.unsettled:
+            return True
+        if not options.wait or stop.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):  # Ctrl-C ends the wait at once
+            await asyncio.wait_for(stop.wait(), options.poll_seconds)
+    return True
+
+
+def _by_custom_id(content: bytes) -> dict[str, bytes]:
+    return {json.loads(line)["custom_id"]: line for line in content.split(b"\n") if line.strip()}
+
+
+def _view(batch: Any) -> BatchView:
+    counts = batch.request_counts
+    return BatchView(
+        str(batch.id),
+        str(batch.status),
+        counts.completed if counts else 0,
+        counts.failed if counts else 0,
+        counts.total if counts else 0,
+    )

@@ -1,0 +1,1 @@
+"""The cassette store (keys, canonical requests) and the gateways that answer requests."""

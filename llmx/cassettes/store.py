@@ -1,0 +1,263 @@
+"""Request-level cassettes: one readable JSON file per model request.
+
+The key is the sha256 of the canonical request: model, messages, response schema (or tools),
+mode and generation parameters. Only an allow-list of request fields is ever stored, so headers,
+API keys and transport hints cannot reach a cassette. Files live at
+``<dir>/<article id>/<key[:20]>.json`` and are written atomically (temp file + rename).
+
+On a miss in strict replay, :func:`describe_change` compares the request with the nearest
+recorded one for the same article and attempt, and names what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from llmx.errors import CassetteError, CassetteMiss, OutputError
+from llmx.runs.files import atomic_write
+
+CASSETTE_VERSION = 1
+# replay: answers come only from cassettes; record: every request is sent and recorded;
+# auto: replay what is recorded, send and record the rest.
+CassettePolicy = Literal["replay", "record", "auto"]
+CASSETTE_POLICIES: tuple[str, ...] = ("replay", "record", "auto")
+# What identifies a request. Everything else a client sends (headers, keys, extra_body
+# transport hints such as llama.cpp's cache_prompt) stays out of the key and the file.
+GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
+
+
+class Cassette(BaseModel):
+    version: int = CASSETTE_VERSION
+    key: str
+    article_id: str
+    attempt: int
+    recorded_at: str
+    latency_s: float
+    served_by: dict[str, str] = {}
+    request: dict[str, Any]
+    response: dict[str, Any]
+
+
+def allowed_response(body: dict[str, Any]) -> dict[str, Any]:
+    """Only the response fields replay needs. A server that echoes headers (and so the API key)
+    in an extra field must not get it into a cassette that is committed."""
+    kept: dict[str, Any] = {k: body[k] for k in ("id", "object", "created", "model") if k in body}
+    choices = []
+    for choice in body.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        raw = choice.get("message")
+        message: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        choices.append(
+            {
+                "index": choice.get("index", 0),
+                "message": {k: message[k] for k in ("role", "content", "tool_calls", "refusal") if k in message},
+                "finish_reason": choice.get("finish_reason"),
+            }
+        )
+    kept["choices"] = choices
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        kept["usage"] = {
+            k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens") if isinstance(usage.get(k), int)
+        }
+        for details, field in (
+            ("prompt_tokens_details", "cached_tokens"),
+            ("completion_tokens_details", "reasoning_tokens"),
+        ):
+            value = (usage.get(details) or {}).get(field) if isinstance(usage.get(details), dict) else None
+            if isinstance(value, int):
+                kept["usage"][details] = {field: value}
+    return kept
+
+
+class RecordedAnswer(BaseModel):
+    """The part of a cassette that replay reads (validating the stored request, ~5,000 JSON nodes
+    of schema, would double the cost of a replay lookup)."""
+
+    version: int = CASSETTE_VERSION
+    key: str
+    latency_s: float
+    response: dict[str, Any]
+
+
+_Loaded = TypeVar("_Loaded", Cassette, RecordedAnswer)
+
+
+# pydantic writes its own version into every validation error ("…/errors.pydantic.dev/2.13/v/…"),
+# and instructor's re-ask quotes the error: left in, the key of every re-ask would change with
+# the installed pydantic, and recordings would stop replaying on another machine.
+_VERSIONED_URL = re.compile(r"\n? *For further information visit https://errors\.pydantic\.dev/\S+")
+
+
+def _stable(messages: list[Any]) -> list[Any]:
+    return [
+        {**m, "content": _VERSIONED_URL.sub("", m["content"])}
+        if isinstance(m, dict) and isinstance(m.get("content"), str)
+        else m
+        for m in messages
+    ]
+
+
+def canonical_request(request: dict[str, Any]) -> tuple[str, str]:
+    """A request as sorted, compact JSON (version-dependent text removed), and its sha256 key."""
+    stable = {**request, "messages": _stable(request.get("messages", []))}
+    text = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
+    """The canonical request of a call's arguments: what identifies it, and its key."""
+    request: dict[str, Any] = {"model": kwargs.get("model"), "mode": mode, "messages": kwargs.get("messages", [])}
+    for name in ("response_format", "tools", "tool_choice"):
+        if kwargs.get(name) is not None:
+            request[name] = kwargs[name]
+    request["params"] = {name: kwargs[name] for name in GENERATION_PARAMS if kwargs.get(name) is not None}
+    return canonical_request(request)
+
+
+class CassetteStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, article_id: str, key: str) -> Path:
+        # Article ids are validated where they are read; this is the last line of defence.
+        if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
+            raise CassetteError(f"article id {article_id!r} would leave the cassette folder {self.root}", self.root)
+        return self.root / article_id / f"{key[:20]}.json"
+
+    def load(self, article_id: str, key: str) -> Cassette | None:
+        return self._load(article_id, key, Cassette)
+
+    def load_answer(self, article_id: str, key: str) -> RecordedAnswer | None:
+        """What replay needs: the response and its latency, without building the stored request."""
+        return self._load(article_id, key, RecordedAnswer)
+
+    def _load(self, article_id: str, key: str, model: type[_Loaded]) -> _Loaded | None:
+        path = self.path_for(article_id, key)
+        if not path.is_file():
+            return None
+        cassette = _read(path, model)
+        if cassette.key != key:
+            raise CassetteError(
+                f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record", path
+            )
+        return cassette
+
+    def check_writable(self) -> None:
+        """Before the first paid request: an answer that cannot be saved is money thrown away."""
+        probe = self.root / ".llmx-write-check"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as error:
+            raise OutputError(
+                f"{self.root}: cassette folder not writable ({error.strerror}); pass --cassettes to another folder",
+                self.root,
+            ) from error
+
+    def miss(self, article_id: str, attempt: int, request: dict[str, Any]) -> CassetteMiss:
+        """The error for a request with no cassette, naming what changed against the nearest one."""
+        change = describe_change(self.nearest(article_id, attempt, request), request)
+        folder = self.root / article_id
+        return CassetteMiss(
+            f"article {article_id}: no cassette in {folder} for request {attempt + 1} ({change})",
+            article_id,
+            folder,
+            change,
+        )
+
+    def save(self, cassette: Cassette) -> Path:
+        path = self.path_for(cassette.article_id, cassette.key)
+        atomic_write(path, readable_json(cassette.model_dump(mode="json")) + "\n")
+        return path
+
+    def recorded_for(self, article_id: str) -> list[Cassette]:
+        folder = self.root / article_id
+        if not folder.is_dir():
+            return []
+        return [_read(path) for path in sorted(folder.glob("*.json"))]
+
+    def nearest(self, article_id: str, attempt: int, request: dict[str, Any]) -> Cassette | None:
+        candidates = self.recorded_for(article_id)
+        same_attempt = [c for c in candidates if c.attempt == attempt] or candidates
+        if not same_attempt:
+            return None
+        return min(same_attempt, key=lambda c: len(_differences(c.request, request)))
+
+
+def _read(path: Path, model: type[_Loaded] = Cassette) -> _Loaded:  # type: ignore[assignment]
+    try:
+        cassette = model.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CassetteError(
+            f"{path}: corrupt cassette ({where or 'file'}: {first['msg']}); delete it to re-record", path
+        ) from error
+    if cassette.version != CASSETTE_VERSION:
+        raise CassetteError(
+            f"{path}: cassette version {cassette.version}; this llmx reads version {CASSETTE_VERSION}: "
+            "delete it to re-record, or use the llmx that wrote it",
+            path,
+        )
+    return cassette
+
+
+def readable_json(value: Any, depth: int = 0, expand: int = 3) -> str:
+    """JSON laid out for diffs (one line per top-level field, per message, per choice) but
+    encoded by the C encoder below that: ``indent=`` would force the pure-Python encoder, which
+    made writing a cassette (its schema is ~5,000 JSON nodes) cost ~2 ms."""
+    pad = "  " * (depth + 1)
+    if depth < expand and isinstance(value, dict) and value:
+        items = (
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {readable_json(v, depth + 1, expand)}" for k, v in value.items()
+        )
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    if depth < expand and isinstance(value, list) and value:
+        items = (f"{pad}{readable_json(v, expand, expand)}" for v in value)
+        return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    changed = []
+    if old.get("model") != new.get("model"):
+        changed.append(f"model {old.get('model')!r} → {new.get('model')!r}")
+    if old.get("mode") != new.get("mode"):
+        changed.append(f"mode {old.get('mode')!r} → {new.get('mode')!r}")
+    if old.get("params") != new.get("params"):
+        changed.append(f"parameters {old.get('params')} → {new.get('params')}")
+    schema_keys = ("response_format", "tools", "tool_choice")
+    if any(old.get(k) != new.get(k) for k in schema_keys):
+        changed.append("response schema")
+    old_messages, new_messages = old.get("messages", []), new.get("messages", [])
+    if old_messages != new_messages:
+        changed.append(_message_change(old_messages, new_messages))
+    return changed
+
+
+def _message_change(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
+    if len(old) != len(new):
+        return f"{len(old)} → {len(new)} messages"
+    for before, after in zip(old, new, strict=True):
+        if before != after:
+            a, b = str(before.get("content", "")), str(after.get("content", ""))
+            cut = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+            was, now = a[max(0, cut - 15) : cut + 25], b[max(0, cut - 15) : cut + 25]
+            return f"{after.get('role', 'message')} prompt text at char {cut}: {was!r} → {now!r}"
+    return "messages"
+
+
+def describe_change(nearest: Cassette | None, request: dict[str, Any]) -> str:
+    if nearest is None:
+        return "no cassette recorded for this article"
+    changes = _differences(nearest.request, request)
+    return "; ".join(changes) if changes else "same request, different key (cassette from another llmx version?)"

@@ -1,0 +1,1 @@
+"""The ``llmx`` command: parse options, call app/, print, pick exit codes."""

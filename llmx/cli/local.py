@@ -1,0 +1,58 @@
+"""``llmx local``: a local llama.cpp server with a small real model, no key needed."""
+
+from __future__ import annotations
+
+import click
+
+from llmx.cli.console import err, out
+from llmx.model import local_server as local
+
+
+@click.group(name="local")
+def local_group() -> None:
+    """A local llama.cpp server with a small real model (Qwen2.5-Coder-1.5B, no key needed)."""
+
+
+def _say(step: str) -> None:
+    err.print(f"[dim]local:[/] {step}")
+
+
+@local_group.command()
+def install() -> None:
+    """Build llama-server and fetch + verify the model into the cache (idempotent)."""
+    with err.status("installing"):
+        binary, model = local.install_server(_say), local.install_model(_say)
+    out.print(f"server: {binary}\nmodel:  {model} (sha256 verified)")
+
+
+@local_group.command()
+@click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}, or a free one).")
+@click.option("--threads", type=int, help="CPU threads for generation (default: all cores).")
+@click.option("--slots", type=click.IntRange(1, 16), default=1, show_default=True, help="Requests served at once.")
+@click.option(
+    "--cache-prompt/--no-cache-prompt",
+    default=False,
+    show_default=True,
+    help="Keep llama.cpp's prompt cache: faster, but temperature-0 answers stop being repeatable.",
+)
+def up(port: int | None, threads: int | None, slots: int, cache_prompt: bool) -> None:
+    """Install if needed, start the server on 127.0.0.1, wait until healthy, print --base-url."""
+    state = local.up(_say, port=port, threads=threads, slots=slots, cache_prompt=cache_prompt)
+    out.print(f"llama-server is up (pid {state.pid}). Use: [bold]--base-url {state.base_url}[/] or --local")
+
+
+@local_group.command()
+def down() -> None:
+    """Stop the local server."""
+    out.print("stopped" if local.down() else "no local server was running")
+
+
+@local_group.command()
+def status() -> None:
+    """Say whether the local server is running, and where."""
+    state = local.status()
+    installed = local.server_binary().is_file() and local.model_path().is_file()
+    if state:
+        out.print(f"running: pid {state.pid}, {state.base_url}, model {state.model}")
+    else:
+        out.print(f"not running ({'installed' if installed else 'not installed'}); start it with `llmx local up`")

@@ -1,0 +1,270 @@
+"""The ``llmx`` command: parse options, call the application layer, print. The only place that
+prints errors and picks exit codes, and those come from the exception classes.
+
+Library code raises :mod:`llmx.errors`; here an ``LlmxError`` becomes one red line and its exit
+code. ``LLMX_DEBUG=1`` also shows the traceback. Heavy libraries (openai, instructor, scipy) are
+imported inside the commands that need them, so ``llmx --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from llmx.cli.local import local_group
+from llmx.cli.score import compare, gold_group, score
+from llmx.cli.view import view
+from llmx.core.modes import STRATEGIES
+from llmx.errors import LlmxError, UsageError
+
+DEBUG_VALUES = ("1", "true", "yes", "on")
+
+
+class LlmxGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LlmxError as error:
+            from rich.markup import escape
+
+            from llmx.cli.console import err
+
+            if os.environ.get("LLMX_DEBUG", "").strip().lower() in DEBUG_VALUES:
+                traceback.print_exc()
+            # escaped: messages quote config keys such as [tool.llmx], which rich would take for markup
+            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True, markup=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=LlmxGroup)
+@click.version_option(package_name="llmx")
+def main() -> None:
+    """Turn news articles into a scored dataset of incidents with an LLM.
+
+    \b
+    The daily loop:
+      llmx extract seeds/            # replay cassettes, or call the model for what changed
+      llmx score runs/<run>          # precision / recall / F1 against gold/
+      llmx compare runs/<a> runs/<b> # did the prompt edit help?
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--model", help="Model name sent to the server.")
+@click.option("--prompt", help="Prompt template: a name in prompts/ or a .jinja path.")
+@click.option("--schema", "schema", help="Schema: a name in schemas/ or a .py path.")
+@click.option(
+    "--base-url", envvar="OPENAI_BASE_URL", help="Any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."
+)
+@click.option(
+    "--local", "use_local", is_flag=True, help="Use the local llama-server (started if needed, see `llmx local`)."
+)
+@click.option(
+    "--replay", "policy", flag_value="replay", help="Only replay cassettes; a miss is an error (default with no model)."
+)
+@click.option("--record", "policy", flag_value="record", help="Call the model for every request and record it.")
+@click.option(
+    "--auto", "policy", flag_value="auto", help="Replay what is recorded, record the rest (default with a model)."
+)
+@click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Run folder (default: runs/<timestamp>); re-use one to resume.",
+)
+@click.option(
+    "--redo-changed",
+    is_flag=True,
+    help="Resume a run folder made with other settings, redoing the articles those settings made.",
+)
+@click.option("--concurrency", type=int, help="Articles in flight at once.")
+@click.option("--mode", help="How the schema is enforced: json_schema, tools or md_json.")
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Strict structured outputs: the server follows the schema exactly, and llmx checks the schema "
+    "meets their rules before any request (default: strict in [tool.llmx], else on).",
+)
+# No envvar (openai's Azure client reads OPENAI_API_VERSION): one left set for other tools would
+# silently turn every other server into "Azure", paths and headers included.
+@click.option(
+    "--api-version",
+    help="Azure OpenAI api-version, e.g. 2024-10-21: the key (AZURE_OPENAI_API_KEY) goes as api-key, "
+    "--model is the deployment.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(list(STRATEGIES)),
+    help="single: one pass; two_pass: then a recall pass, shown what was found, asked only for the rest.",
+)
+@click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
+@click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
+@click.option("--timeout", type=float, help="Seconds per request.")
+@click.option("--article-timeout", type=float, help="Seconds per article in all, re-asks included.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
+)
+@click.option(
+    "--max-cost",
+    type=float,
+    help="USD the run folder may spend; then no new article starts (those in flight finish), exit 5.",
+)
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Send what the cassettes lack as an OpenAI Batch API job (batch price, up to 24 h); run again to resume.",
+)
+@click.option("--poll", "batch_poll_seconds", type=float, help="With --batch: seconds between status checks.")
+@click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
+def extract(
+    inputs: tuple[str, ...],
+    policy: Any,
+    use_batch: bool,
+    no_wait: bool,
+    use_local: bool,
+    base_url: str | None,
+    fmt: str,
+    out_dir: Path | None,
+    redo_changed: bool,
+    **options: Any,
+) -> None:
+    """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
+
+    With no API key and no --base-url/--local, cassettes are replayed strictly: nothing is sent
+    anywhere, and a request that changed since it was recorded is an error naming the change.
+    """
+    from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
+    from llmx.app.extraction_run import ExtractionJob
+    from llmx.cli.console import err, out
+    from llmx.cli.report import summary_table
+    from llmx.inputs.config import load_settings
+
+    settings = load_settings(overrides=options)
+    api_key = api_key_from_env(settings, os.environ)
+    endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
+    chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
+    batch = None
+    if use_batch:
+        from llmx.batch.rounds import BatchOptions
+
+        if policy is not None or use_local:
+            raise UsageError("--batch decides itself what to replay and what to send: drop --replay/--record/--local")
+        batch, chosen = BatchOptions(poll_seconds=settings.batch_poll_seconds, wait=not no_wait), "auto"
+    job = ExtractionJob(
+        inputs=list(inputs),
+        settings=settings,
+        endpoint=endpoint,
+        policy=chosen,
+        out_dir=out_dir,
+        redo_changed=redo_changed,
+        command=["llmx", *sys.argv[1:]],
+        export_format=fmt if fmt != "jsonl" else None,
+        batch=batch,
+    )
+    label = "batch" if batch is not None else chosen
+    outcome = _execute_with_progress(job, label)
+    if outcome.batch is not None and outcome.batch.pending:
+        from llmx.cli.batch import print_pending
+
+        print_pending(outcome, inputs)
+        sys.exit(0)
+    if outcome.interrupted:
+        err.print(
+            f"[yellow]interrupted:[/] {outcome.summary.articles} article(s) saved in {outcome.run_dir}; "
+            f"resume with the same command plus --out {outcome.run_dir}"
+        )
+        sys.exit(outcome.exit_code)
+    out.print(summary_table(outcome.summary, label, outcome.run_dir, resumed=outcome.resumed))
+    _report_failures(outcome, inputs)
+    if outcome.over_budget is not None:
+        err.print(
+            f"[yellow]over budget:[/] {outcome.over_budget}; resume with the same command plus "
+            f"--out {outcome.run_dir} and a higher --max-cost",
+            highlight=False,
+            soft_wrap=True,
+        )
+    sys.exit(outcome.exit_code)
+
+
+def _execute_with_progress(job: Any, label: str) -> Any:
+    """The run with one progress bar of its articles (and, under --batch, a line per batch)."""
+    from llmx.app.extraction_run import extract_articles
+    from llmx.cli.console import err, progress_bar
+
+    batch = job.batch is not None
+    what = "the batch keeps running at the provider" if batch else "finishing the articles in flight"
+    progress = progress_bar()
+    task = progress.add_task(f"extracting ({label})", total=None)
+    if batch:
+        from llmx.cli.batch import show_batch_status
+
+        show_batch_status(job.batch, progress)
+
+    def start(run: Any) -> None:  # shown once every check has passed: an error stays one line
+        progress.update(task, total=len(run.todo))
+        progress.start()
+
+    try:
+        return extract_articles(
+            job,
+            on_start=start,
+            on_result=lambda result: progress.advance(task),
+            on_interrupt=lambda: err.print(f"[yellow]interrupted:[/] {what}; Ctrl-C again to stop now"),
+        )
+    finally:
+        progress.stop()
+
+
+def _report_failures(outcome: Any, inputs: tuple[str, ...]) -> None:
+    from llmx.cli.console import err
+
+    failed = outcome.failed
+    for result in failed[:20]:
+        message = result.error.message.removeprefix(f"article {result.article_id}: ")
+        err.print(
+            f"[red]failed[/] {result.article_id} ({result.error.kind}): {message}", highlight=False, soft_wrap=True
+        )
+    if len(failed) > 20:
+        err.print(f"… and {len(failed) - 20} more failed articles; see {outcome.run_dir / 'extractions.jsonl'}")
+    if any(r.error.kind == "cassette_miss" for r in failed):
+        again = " ".join(["llmx extract", *inputs, "--out", str(outcome.run_dir)])
+        err.print(
+            f"to record what is missing (the rest replays): {again} --auto --local "
+            "(or --base-url URL, or with OPENAI_API_KEY set)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
+    """Export a run as a flat table (one row per incident) for a spreadsheet."""
+    from llmx.runs.export import render, write_export
+    from llmx.runs.files import check_writable_file
+    from llmx.runs.folder import read_results
+
+    if output:
+        check_writable_file(output, force)  # before reading: a mistake costs nothing
+        write_export(read_results(run), fmt, output, force)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(render(read_results(run), fmt), nl=False)
+
+
+main.add_command(local_group)
+main.add_command(score)
+main.add_command(compare)
+main.add_command(gold_group)
+main.add_command(view)

@@ -1,0 +1,263 @@
+"""Rich renderables for runs and scores. Pure: they take results and return renderables; the CLI
+prints them (and records them for ``--html``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from llmx.runs.results import RunSummary
+
+if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
+    from llmx.app.evaluation import Comparison, Scored
+    from llmx.core.scoring import PRF, ArticleScore, Score
+
+
+def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0) -> Table:
+    table = Table(title=f"llmx extract ({mode})", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("run", str(run_dir))
+    table.add_row("articles", f"{summary.articles}" + (f" ({resumed} kept from before)" if resumed else ""))
+    table.add_row("ok / failed", f"{summary.ok} / [red]{summary.failed}[/]" if summary.failed else f"{summary.ok} / 0")
+    table.add_row("incidents", str(summary.incidents))
+    table.add_row("ungrounded evidence", str(summary.ungrounded))
+    table.add_row("grounding re-asks", str(summary.grounding_reasks))
+    table.add_row("unsupported values removed", f"{summary.values_removed} ({summary.verification_reasks} re-asks)")
+    table.add_row("duplicates removed / merged", f"{summary.duplicates_removed} / {summary.merged}")
+    table.add_row("requests replayed / live", f"{summary.replayed_calls} / {summary.live_calls}")
+    table.add_row(
+        "tokens (prompt + completion)", f"{summary.usage.prompt_tokens:,} + {summary.usage.completion_tokens:,}"
+    )
+    if summary.usage.cached_tokens or summary.usage.reasoning_tokens:
+        table.add_row(
+            "cached prompt / reasoning tokens", f"{summary.usage.cached_tokens:,} / {summary.usage.reasoning_tokens:,}"
+        )
+    table.add_row("cost paid by this run (live, batch)", usd(summary.spent_usd))
+    table.add_row("recorded cost (replayed answers too)", usd(summary.cost_usd))
+    if summary.failures:
+        table.add_row("failures", ", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items())))
+    table.add_row("wall time", f"{summary.wall_s:.1f} s")
+    return table
+
+
+def usd(value: float | None, unknown: str = "unknown (no price)") -> str:
+    """A cost, or "unknown" for a model with no known price (never a made-up number)."""
+    return unknown if value is None else f"${value:.4f}"
+
+
+def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
+    """Everything a script needs, down to which record matched which (so anyone can audit a match)."""
+    macro = score.field_macro_f1
+    return {
+        "incidents": score.incidents.summary(),
+        "fields": {name: prf.summary() for name, prf in score.fields.items()},
+        "field_macro_f1": round(macro, 4) if macro is not None else None,
+        "articles": {
+            article_id: {
+                "incidents": article.incidents.summary(),
+                "failed": article.failed,
+                "matched": len(article.matched),
+                "missed": len(article.missed),
+                "spurious": len(article.spurious),
+                "pairs": [
+                    {
+                        "predicted": pair.predicted_index,
+                        "gold": pair.gold_index,
+                        "similarity": pair.similarity,
+                        "optional": pair.optional,
+                        "differing": pair.differing,
+                    }
+                    for pair in article.matched
+                ],
+                "missed_gold": article.missed_indices,
+                "spurious_predicted": article.spurious_indices,
+            }
+            for article_id, article in score.articles.items()
+        },
+        **facts,
+    }
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
+    i = score.incidents
+    usage = facts["usage"]
+    failures = ", ".join(f"{k} {v}" for k, v in facts["failures"].items()) or "none"
+    text = Text.from_markup(
+        f"[bold]incidents[/]  P {_f(i.precision)}  R {_f(i.recall)}  [bold]F1 {_f(i.f1)}[/]   "
+        f"(tp {i.tp}, fp {i.fp}, fn {i.fn})\n"
+        f"[bold]fields[/]     macro-F1 {_f(score.field_macro_f1)}\n"
+        f"[bold]grounding[/]  {facts['grounding']['ungrounded']} ungrounded, "
+        f"{facts['grounding']['grounding_reasks']} re-asks   [bold]failures[/] {failures}\n"
+        f"[bold]checks[/]     {facts['verification']['values_removed']} unsupported values removed, "
+        f"{facts['verification']['verification_reasks']} re-asks, "
+        f"{facts['verification']['duplicates_removed']} duplicates removed, {facts['verification']['merged']} merged\n"
+        f"[bold]tokens[/]     {usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion\n"
+        f"[bold]cost[/]       {usd(facts.get('cost_usd'), 'unknown')} recorded, "
+        f"{usd(facts.get('spent_usd'), 'unknown')} paid by the run (replays pay nothing)"
+    )
+    return Panel(text, title=title, title_align="left", expand=False)
+
+
+def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first)
+    for name in ("P", "R", "F1", "tp", "fp", "fn"):
+        table.add_column(name, justify="right")
+    for name, prf in rows.items():
+        if not prf.counted:
+            table.add_row(name, "n/a", "n/a", "[dim]n/a[/]", "0", "0", "0")
+            continue
+        style = "red" if prf.f1 < 0.5 else ("yellow" if prf.f1 < 0.8 else "green")
+        table.add_row(
+            name, _f(prf.precision), _f(prf.recall), f"[{style}]{_f(prf.f1)}[/]", str(prf.tp), str(prf.fp), str(prf.fn)
+        )
+    return table
+
+
+def _record_cell(record: Mapping[str, Any], names: list[str], differing: set[str]) -> Text:
+    text = Text()
+    for name in names:
+        value = record.get(name)
+        text.append(f"{name}: ", style="dim")
+        text.append(f"{value}\n", style="bold red" if name in differing else "")
+    return text
+
+
+def article_detail(article: ArticleScore, field_names: list[str], evidence_field: str | None) -> Table:
+    title = f"{article.article_id}  F1 {_f(article.incidents.f1)}" + (
+        f"  [red]failed: {article.failed}[/]" if article.failed else ""
+    )
+    table = Table(title=title, title_justify="left", show_lines=True, expand=True)
+    table.add_column("", width=9)
+    table.add_column("predicted", ratio=1)
+    table.add_column("gold", ratio=1)
+    for pair in article.matched:
+        label = "optional" if pair.optional else f"matched\n{pair.similarity:.2f}"
+        table.add_row(
+            label,
+            _record_cell(pair.predicted, field_names, set(pair.differing)),
+            _record_cell(pair.gold, field_names, set(pair.differing)),
+        )
+    for gold in article.missed:
+        table.add_row("[red]missed[/]", "", _record_cell(gold, field_names, set()))
+    for predicted in article.spurious:
+        table.add_row("[red]spurious[/]", _record_cell(predicted, field_names, set()), "")
+    if evidence_field:
+        quotes = [p.predicted.get(evidence_field) for p in article.matched] + [
+            p.get(evidence_field) for p in article.spurious
+        ]
+        for quote in filter(None, quotes):
+            table.add_row("[dim]evidence[/]", Text(f"“{quote}”", style="italic"), "")
+    return table
+
+
+def score_report(
+    score: Score, facts: dict[str, Any], title: str, field_names: list[str], evidence_field: str | None, details: bool
+) -> RenderableType:
+    parts: list[RenderableType] = [
+        headline(score, facts, title),
+        _prf_table("fields (on matched incidents)", "field", score.fields),
+    ]
+    parts.append(_prf_table("articles", "article", {a: s.incidents for a, s in score.articles.items()}))
+    if details:
+        parts.extend(article_detail(article, field_names, evidence_field) for article in score.articles.values())
+    return Group(*parts)
+
+
+def _delta(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return f"{_f(after)}  [dim]n/a[/]"
+    change = after - before
+    if abs(change) < 0.005:
+        return f"{_f(after)}  [dim]±0[/]"
+    colour = "green" if change > 0 else "red"
+    return f"{_f(after)}  [{colour}]{change:+.2f}[/]"
+
+
+def _f1(prf: PRF) -> float | None:
+    return prf.f1 if prf.counted else None
+
+
+def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, PRF, PRF]]:
+    from llmx.core.scoring import PRF
+
+    for name in dict.fromkeys([*a, *b]):
+        yield name, a.get(name, PRF()), b.get(name, PRF())
+
+
+def _cost_rows(a: Scored, b: Scored) -> Iterator[tuple[str, str, str]]:
+    """Recorded cost, and what it bought: per incident found (matched to gold) and per point of F1."""
+    costs = a.facts.get("cost_usd"), b.facts.get("cost_usd")
+    yield "recorded cost", usd(costs[0]), usd(costs[1])
+
+    def per(cost: float | None, amount: float) -> str:
+        return usd(cost / amount) if cost is not None and amount > 0 else ("n/a" if cost is not None else "unknown")
+
+    found = a.score.incidents.tp, b.score.incidents.tp
+    yield "cost per incident found", per(costs[0], found[0]), per(costs[1], found[1])
+    points = a.score.incidents.f1 * 100, b.score.incidents.f1 * 100
+    yield "cost per point of F1", per(costs[0], points[0]), per(costs[1], points[1])
+
+
+def compare_report(comparison: Comparison, name_a: str, name_b: str) -> RenderableType:
+    a, b = comparison.a.score, comparison.b.score
+    head = Table(title=f"{name_a} → {name_b}  ({len(a.articles)} articles both runs finished)", title_justify="left")
+    head.add_column("")
+    head.add_column(name_a, justify="right")
+    head.add_column(name_b, justify="right")
+    for label, x, y in (
+        ("incident P", a.incidents.precision, b.incidents.precision),
+        ("incident R", a.incidents.recall, b.incidents.recall),
+        ("incident F1", a.incidents.f1, b.incidents.f1),
+        ("field macro-F1", a.field_macro_f1, b.field_macro_f1),
+    ):
+        head.add_row(label, _f(x), _delta(x, y))
+    for label, key in (("prompt tokens", "prompt_tokens"), ("completion tokens", "completion_tokens")):
+        x_tokens, y_tokens = comparison.a.facts["usage"][key], comparison.b.facts["usage"][key]
+        head.add_row(label, f"{x_tokens:,}", f"{y_tokens:,}")
+    for label, x_text, y_text in _cost_rows(comparison.a, comparison.b):
+        head.add_row(label, x_text, y_text)
+    tables: list[RenderableType] = [head]
+    for title, rows_a, rows_b in (
+        ("fields F1", a.fields, b.fields),
+        (
+            "articles F1",
+            {k: v.incidents for k, v in a.articles.items()},
+            {k: v.incidents for k, v in b.articles.items()},
+        ),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("")
+        table.add_column(name_a, justify="right")
+        table.add_column(name_b, justify="right")
+        for name, before, after in _compare_rows(rows_a, rows_b):
+            table.add_row(name, _f(_f1(before)), _delta(_f1(before), _f1(after)))
+        tables.append(table)
+    apart = [
+        *(f"only in {name_a}: {aid}" for aid in comparison.only_a),
+        *(f"only in {name_b}: {aid}" for aid in comparison.only_b),
+        *(f"failed in {name_a}: {aid} ({kind})" for aid, kind in comparison.failed_a.items()),
+        *(f"failed in {name_b}: {aid} ({kind})" for aid, kind in comparison.failed_b.items()),
+    ]
+    if apart:
+        tables.append(
+            Panel(
+                Text("\n".join(apart)),
+                title="not compared (kept out of the deltas)",
+                title_align="left",
+                border_style="yellow",
+                expand=False,
+            )
+        )
+    return Group(*tables)

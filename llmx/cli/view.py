@@ -1,0 +1,41 @@
+"""``llmx view``: write the HTML viewer page of a run, or two (the work is in :mod:`llmx.app.view_page`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llmx.cli.score import gold_option
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run_b", required=False, type=click.Path(path_type=Path))
+@gold_option
+@click.option(
+    "--articles",
+    multiple=True,
+    metavar="INPUT",
+    help="Where the article texts are (files, folders, globs, JSONL; repeatable). Default: the run's inputs.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="HTML file (default: RUN/view.html, or RUN_B/view-vs-RUN.html).",
+)
+def view(run: Path, run_b: Path | None, gold_dir: Path | None, articles: tuple[str, ...], output: Path | None) -> None:
+    """Write one self-contained HTML page to see a run: each article with its incidents'
+    evidence highlighted, a card per incident, matched / missed / spurious against gold.
+    With RUN_B, the two runs side by side, the articles that changed first."""
+    from llmx.app.view_page import build_page, check_page_path, write_page
+    from llmx.cli.console import err, out
+    from llmx.inputs.config import load_settings
+
+    target = output or (run_b / f"view-vs-{run.name}.html" if run_b else run / "view.html")
+    check_page_path(target)  # before the work, not after
+    page = build_page([run, *([run_b] if run_b else [])], load_settings(), gold_dir, list(articles))
+    for note in page.notes:
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    out.print(str(write_page(page, target)), highlight=False, soft_wrap=True)

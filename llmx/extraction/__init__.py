@@ -1,0 +1,1 @@
+"""One article: strategy passes, instructor glue, record checks, failure kinds."""

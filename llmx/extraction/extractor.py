@@ -1,0 +1,304 @@
+"""Extraction: article → prompt → instructor → validated, grounded records → ArticleResult.
+
+Concurrency is a fixed pool of async workers. Each article gets its own :class:`CallLog`, and
+instructor is given a ``create`` bound to that article, so cassettes are keyed per article and
+usage covers every attempt. Grounding failures are re-asked (bounded by ``reasks``); what is
+still ungrounded after that is kept and flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import instructor
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel, model_validator
+
+from llmx.cassettes.gateway import CallLog, Gateway
+from llmx.core.normalize import Aliases
+from llmx.core.redact import Redactor
+from llmx.core.verify import ArticleFacts
+from llmx.errors import (
+    ArticleTimeout,
+    CassetteError,
+    CassetteMiss,
+    ConfigError,
+    EndpointError,
+    InvalidOutputError,
+    ModelError,
+    PromptError,
+)
+from llmx.extraction import instructor_patch as _instructor
+from llmx.extraction.failures import cause_of, classify
+from llmx.extraction.instructor_patch import instructor_mode
+from llmx.extraction.record_checks import RecordChecks
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import Article
+from llmx.inputs.config import Settings
+from llmx.inputs.prompts import PromptTemplate, load_prompt
+from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.model.params import generation_params
+from llmx.model.strict_schema import with_strict
+from llmx.runs.results import ArticleResult, Failure, Provenance, Recipe
+
+# Check state for the article being validated. A ContextVar, not instructor's `context=`:
+# instructor renders every message as a Jinja template when given a context, which would
+# execute template syntax found inside article text. Each article runs in its own task, so
+# each sees its own value.
+_STATE: contextvars.ContextVar[ArticleState] = contextvars.ContextVar("llmx_article_state")
+
+
+@dataclass
+class ArticleState:
+    facts: ArticleFacts
+    reasks_left: int
+    verify_reasks_left: int = 0  # of those, how many may be spent on values the article does not support
+    grounding_reasks: int = 0
+    verification_reasks: int = 0
+
+
+_instructor.install()
+
+
+class _SharedSchema(dict[str, Any]):
+    """The JSON schema sent with every request: one object, never mutated. instructor deep-copies
+    each request's kwargs to isolate retries; copying this ~5,000-node schema every time was a
+    tenth of the replay time, so it copies to itself."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedSchema:
+        return self
+
+
+def checked_response_model(schema: SchemaSpec, checks: RecordChecks, strict: bool = False) -> type[BaseModel]:
+    """The schema's Extraction, plus a validator that re-asks while re-asks are left when evidence
+    is not in the article or a value is not supported by it, and the strict JSON schema (no llmx
+    keys) as the schema the model sees.
+
+    The class is built under the schema's own name: pydantic writes the class name into every
+    validation error ("1 validation error for Extraction"), instructor sends that text in the
+    re-ask, and the re-ask is part of a recorded request, so an internal name would leak into
+    cassette keys."""
+    sent_schema = _SharedSchema(schema.json_schema(strict))
+    list_field = schema.list_field
+
+    def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return sent_schema
+
+    def values_are_supported(self: Any) -> Any:
+        state = _STATE.get(None)
+        if state is None or state.reasks_left <= 0:
+            return self
+        records = [record.model_dump(mode="json") for record in getattr(self, list_field)]
+        problems = checks.problems(records, state.facts, values=state.verify_reasks_left > 0)
+        if problems.message:
+            state.reasks_left -= 1
+            state.verify_reasks_left -= problems.unsupported
+            state.grounding_reasks += problems.ungrounded
+            state.verification_reasks += problems.unsupported
+            raise ValueError(problems.message)
+        return self
+
+    namespace = {
+        "__module__": schema.response_model.__module__,
+        "__qualname__": schema.response_model.__qualname__,
+        "model_json_schema": classmethod(model_json_schema),
+        "_values_are_supported": model_validator(mode="after")(values_are_supported),
+    }
+    # Subclassing instructor's OpenAISchema up front stops instructor from building a new
+    # wrapper class on every request.
+    bases = (schema.response_model, instructor.OpenAISchema)
+    return type(schema.response_model.__name__, bases, namespace)
+
+
+@dataclass(kw_only=True)
+class Extractor:
+    """How one article becomes records: prompt(s), schema, checks and generation parameters.
+    Built once per run (or per Ray worker); the gateway that answers is handed to each call."""
+
+    prompt: PromptTemplate
+    schema: SchemaSpec
+    model: str
+    params: dict[str, Any]
+    mode: str = "json_schema"  # the output mode (llmx.core.modes), as the gateway keys it
+    reasks: int = 2
+    article_timeout: float | None = None
+    strategy: str = "single"
+    redact: Redactor = field(default_factory=Redactor)
+    aliases: Aliases = field(default_factory=Aliases)
+    recall_prompt: PromptTemplate | None = None  # the second pass of the two_pass strategy
+    verify_reasks: int = 0
+    strict: bool = False  # strict structured outputs: the schema is checked here, the flag sent with each request
+
+    def __post_init__(self) -> None:
+        if self.strategy == "two_pass" and self.recall_prompt is None:
+            raise ConfigError("the two_pass strategy needs a recall prompt template", "strategy")
+        self.checks = RecordChecks(self.schema, self.aliases)
+        self.response_model = checked_response_model(self.schema, self.checks, self.strict)
+        self.instructor_mode = instructor_mode(self.mode)
+        self.recipe = Recipe(
+            model=self.model,
+            prompt=self.prompt.name,
+            prompt_sha256=self.prompt.sha256 + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else ""),
+            schema_name=self.schema.name,
+            schema_sha256=self.schema.sha256,
+            mode=self.mode,
+            strategy=self.strategy,
+            params=self.params,
+            reasks=self.reasks,
+            verify_reasks=self.verify_reasks,
+            strict=self.strict or None,
+        )
+        self.recipe_sha256 = self.recipe.sha256
+
+    def check_renders(self, articles: Iterable[Article]) -> None:
+        """Render every prompt before any request: a template error names its article and costs nothing."""
+        for article in articles:
+            try:
+                self.prompt.render(article, self.schema)
+                if self.recall_prompt is not None:
+                    self.recall_prompt.render(article, self.schema, found=[])
+            except PromptError as error:
+                raise PromptError(f"article {article.id}: {error}") from error
+
+    def provenance(self, log: CallLog, state: ArticleState, passes: int = 1) -> Provenance:
+        return Provenance(
+            model=self.model,
+            prompt=self.prompt.name,
+            prompt_sha256=self.prompt.sha256,
+            schema=self.schema.name,
+            schema_sha256=self.schema.sha256,
+            mode=self.mode,
+            recipe_sha256=self.recipe_sha256,
+            strategy=self.strategy,
+            usage=log.usage,
+            live_usage=log.live_usage,
+            attempts=len(log.calls),
+            live_calls=sum(not c.replayed for c in log.calls),
+            replayed_calls=sum(c.replayed for c in log.calls),
+            grounding_reasks=state.grounding_reasks,
+            verification_reasks=state.verification_reasks,
+            passes=passes,
+            # the model's own time: recorded latencies for replayed calls, measured ones for live calls
+            latency_s=round(sum(c.latency_s for c in log.calls), 3),
+            cassette_keys=[c.key for c in log.calls],
+        )
+
+    async def extract(self, article: Article, gateway: Gateway) -> ArticleResult:
+        """One article, answered by ``gateway``. Model and cassette failures become a failed
+        result naming the reason; an endpoint that cannot serve anything raises."""
+        log = CallLog()
+        facts = ArticleFacts(text=article.text, published=article.date)
+        state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
+        passes = repeats = 0
+        try:
+            async with asyncio.timeout(self.article_timeout):
+                records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
+                passes = 1
+                if self.recall_prompt is not None:
+                    # Recall: show the model what it found, ask only for attacks not listed yet.
+                    messages = self.recall_prompt.render(article, self.schema, found=records)
+                    state.reasks_left, state.verify_reasks_left = self.reasks, min(self.verify_reasks, self.reasks)
+                    more = await self._ask(gateway, article, messages, log, state)
+                    repeated = self.checks.repeats(more, records)
+                    records += [record for record, again in zip(more, repeated, strict=True) if not again]
+                    repeats = sum(repeated)
+                    passes = 2
+        except (InstructorRetryException, IncompleteOutputException, ModelError, CassetteError, TimeoutError) as error:
+            fatal = cause_of(error, EndpointError)
+            if fatal is not None:  # the server cannot serve any article: stop the run, not just this one
+                raise fatal from None
+            failure = self._failure(error, log)
+            return ArticleResult(
+                article_id=article.id,
+                status="failed",
+                provenance=self.provenance(log, state, passes),
+                error=Failure(
+                    kind=failure.kind,
+                    message=self.redact(str(failure)) or "",
+                    last_output=self.redact(getattr(failure, "last_output", None)),
+                ),
+            )
+        settled = self.checks.finish(records, facts)
+        provenance = self.provenance(log, state, passes)
+        provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
+        return ArticleResult(
+            article_id=article.id,
+            status="ok",
+            incidents=settled.records,
+            dropped=settled.dropped,
+            provenance=provenance,
+        )
+
+    async def _ask(
+        self, gateway: Gateway, article: Article, messages: list[dict[str, str]], log: CallLog, state: ArticleState
+    ) -> list[dict[str, Any]]:
+        async def create(**kwargs: Any) -> Any:
+            # Added above the gateway, so the flag is part of the cassette key (why: Settings.strict).
+            return await gateway.create(article.id, log, **(with_strict(kwargs) if self.strict else kwargs))
+
+        # typed by instructor as returning the model; with an async create it returns a coroutine
+        patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
+        _STATE.set(state)
+        parsed = await patched(
+            response_model=self.response_model,
+            messages=messages,
+            model=self.model,
+            max_retries=self.reasks,
+            **self.params,
+        )
+        return [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
+
+    def _failure(self, error: BaseException, log: CallLog) -> ModelError | CassetteError:
+        if isinstance(error, TimeoutError):
+            return ArticleTimeout(
+                f"the article took longer than {self.article_timeout:g} s in all (article_timeout); "
+                "raise it for a slow model"
+            )
+        failure = classify(error)
+        last = log.calls[-1] if log.calls else None
+        if last is None or not last.cassette:
+            return failure
+        # A recorded answer that does not validate replays forever (or re-asks into a miss): say
+        # which file it came from and how to move on.
+        if isinstance(failure, InvalidOutputError):
+            return type(failure)(
+                f"{failure} (replayed from {last.cassette}; --record asks the model again)", failure.last_output
+            )
+        if isinstance(failure, CassetteMiss):
+            failure.args = (
+                f"{failure}; it is a re-ask after the answer replayed from {last.cassette} did not validate "
+                "(was the file edited?): --record asks the model again",
+            )
+        return failure
+
+
+def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extractor:
+    """The extractor the settings describe: prompt(s), schema, model and generation parameters
+    (named as the model's family wants them, see :mod:`llmx.model.params`)."""
+    params = generation_params(
+        settings.model, settings.temperature, settings.max_tokens, settings.seed, settings.model_params
+    )
+    prompt = load_prompt(settings.prompt, settings.prompts_dir)
+    recall = None
+    if settings.strategy == "two_pass":
+        recall = load_prompt(settings.recall_prompt or f"{prompt.name}_recall", settings.prompts_dir)
+    return Extractor(
+        prompt=prompt,
+        schema=load_schema(settings.schema_name, settings.schemas_dir),
+        model=settings.model,
+        params=params,
+        mode=settings.mode,
+        reasks=settings.reasks,
+        article_timeout=settings.article_timeout,
+        strategy=settings.strategy,
+        redact=redact or Redactor(),
+        aliases=load_aliases(settings.aliases),
+        recall_prompt=recall,
+        verify_reasks=settings.verify_reasks,
+        # md_json sends no schema to the server: nothing there to be strict about
+        strict=settings.strict and settings.mode != "md_json",
+    )

@@ -1,0 +1,151 @@
+"""What happens to an article's records between the model's answer and the result.
+
+While re-asks are left, :meth:`RecordChecks.problems` says what is wrong with an answer (an
+evidence quote not in the article, values the article does not support), in words the model
+can act on. After the re-asks, :meth:`RecordChecks.finish` settles the records: unsupported
+values become null and are listed in the record's ``verification``; a record whose quote is in
+the article but reports no attack is dropped (kept in ``dropped``, counted, never silently);
+duplicates are removed and same-evidence records with compatible fields merged.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import NoneType
+from typing import Any
+
+from llmx.core.consolidate import consolidate
+from llmx.core.grounding import ground
+from llmx.core.normalize import Aliases
+from llmx.core.verify import (
+    ArticleFacts,
+    Correction,
+    Finding,
+    apply_findings,
+    reask_message,
+    resolved_date,
+    verify_record,
+)
+from llmx.inputs.schemas import SchemaSpec
+from llmx.runs.results import ExtractedRecord
+
+
+@dataclass
+class Settled:
+    records: list[ExtractedRecord]
+    dropped: list[ExtractedRecord] = field(default_factory=list)
+    duplicates_removed: int = 0
+    merged: int = 0
+
+
+@dataclass
+class Problems:
+    message: str = ""
+    ungrounded: bool = False
+    unsupported: bool = False
+
+
+@dataclass
+class RecordChecks:
+    schema: SchemaSpec
+    aliases: Aliases = field(default_factory=Aliases)
+
+    @cached_property
+    def nullable(self) -> set[str]:
+        return {
+            name
+            for name, info in self.schema.record_model.model_fields.items()
+            if NoneType in typing.get_args(info.annotation)
+        }
+
+    def _findings(self, record: dict[str, Any], facts: ArticleFacts) -> tuple[bool, list[Finding]]:
+        evidence = self.schema.evidence_field
+        grounded = not evidence or ground(record.get(evidence), facts.text).grounded
+        findings = verify_record(record, self.schema.verify, facts, self.aliases)
+        if not grounded:  # the grounding message already says the quote is not in the article
+            findings = [f for f in findings if f.field != evidence]
+        return grounded, findings
+
+    def problems(self, records: list[dict[str, Any]], facts: ArticleFacts, values: bool = True) -> Problems:
+        """What a re-ask should tell the model about this answer (unsupported values only when
+        ``values``); an empty message when nothing."""
+        found = Problems()
+        lines: list[str] = []
+        ungrounded: list[int] = []
+        for number, record in enumerate(records, start=1):
+            grounded, findings = self._findings(record, facts)
+            if not grounded:
+                ungrounded.append(number)
+            if findings and values:
+                found.unsupported = True
+                lines.append(reask_message(findings, number))
+        if ungrounded:
+            found.ungrounded = True
+            lines.insert(
+                0,
+                f"the {self.schema.evidence_field} of record(s) {ungrounded} is not a sentence of the article; "
+                "copy each evidence sentence verbatim from the article text",
+            )
+        found.message = "\n".join(lines)
+        return found
+
+    def _settle(
+        self, record: dict[str, Any], findings: list[Finding], facts: ArticleFacts
+    ) -> tuple[dict[str, Any], list[Correction]]:
+        """Unsupported values become null, unless the record's own words settle them: a date the
+        record's day words give against the publication date replaces a wrong or missing one."""
+        out = apply_findings(record, findings, self.nullable)
+        corrections = list(findings)  # fresh per call: the reason may be extended below
+        for name, spec in self.schema.verify.items():
+            if spec.check != "date" or out.get(name) is not None:
+                continue
+            day = resolved_date(out, facts, spec)
+            if day is None:
+                continue
+            out[name] = day
+            for correction in corrections:
+                if correction.field == name:
+                    correction.reason += f"; set to {day}, the day the record's own date words give"
+                    break
+            else:
+                corrections.append(
+                    Correction(
+                        field=name, value=None, reason=f"filled: {day}, the day the record's own date words give"
+                    )
+                )
+        return out, corrections
+
+    def repeats(self, new: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[bool]:
+        """Which of a recall pass's records are an incident already found: the scorer's own
+        definition of "the same incident" (quotes overlap, or a shared place or actor, and
+        similar enough), so a recall pass cannot re-report what the first pass found."""
+        if not new or not found:
+            return [False] * len(new)
+        from llmx.core.scoring import MIN_SIMILARITY
+        from llmx.core.similarity import pair_table
+
+        table, _, _ = pair_table({"a": (new, found)}, self.schema.fields, self.aliases, self.schema.evidence_field)
+        repeated = [False] * len(new)
+        for i, similarity in zip(table.pred_index.tolist(), table.similarity.tolist(), strict=True):
+            if similarity >= MIN_SIMILARITY:  # pred_index counts records in the order given
+                repeated[i] = True
+        return repeated
+
+    def finish(self, records: list[dict[str, Any]], facts: ArticleFacts) -> Settled:
+        evidence = self.schema.evidence_field
+        merged_records, counts = consolidate(records, evidence)
+        settled = Settled([], [], counts.duplicates_removed, counts.merged)
+        for record in merged_records:
+            grounded, findings = self._findings(record, facts)
+            settled_record, corrections = self._settle(record, findings, facts)
+            item = ExtractedRecord(
+                record=settled_record,
+                grounding=ground(record.get(evidence), facts.text) if evidence else None,
+                verification=corrections,
+            )
+            # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
+            no_event = grounded and any(f.field == evidence for f in findings)
+            (settled.dropped if no_event else settled.records).append(item)
+        return settled

@@ -1,0 +1,1 @@
+"""The user's project: config, articles, prompts, schemas, gold."""

@@ -1,0 +1,142 @@
+"""Project defaults from ``[tool.llmx]`` in ``pyproject.toml`` (or a top-level ``llmx.toml``).
+
+Command-line options override these. Relative paths from the config file are taken from the
+config file's folder, so ``llmx extract seeds/`` finds the project's cassettes, prompts and gold
+wherever in the project you are; relative paths given on the command line are taken from there.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from llmx.core.modes import OUTPUT_MODES, STRATEGIES
+from llmx.errors import ConfigError
+from llmx.model.params import ModelFamily
+from llmx.runs.costs import Price
+from llmx.runs.files import read_text
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    model: str = "gpt-4o-mini"
+    prompt: str = "incident"
+    schema_name: str = Field("incident", alias="schema")
+    mode: str = "json_schema"
+    strategy: str = Field("single", description="single, or two_pass (a recall pass after the first)")
+    recall_prompt: str | None = Field(None, description="the two_pass recall template (default <prompt>_recall)")
+    concurrency: int = Field(4, ge=1, le=1024)
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(2048, ge=1)
+    seed: int | None = None
+    reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid, ungrounded or unsupported output")
+    verify_reasks: int = Field(
+        0, ge=0, le=10, description="of the re-asks, how many may ask to fix values the article does not support"
+    )
+    max_attempts: int = Field(5, ge=1, le=20, description="tries per request on transient errors")
+    max_wait: float = Field(60.0, ge=0, description="longest single back-off, Retry-After included")
+    timeout: float = Field(180.0, gt=0, description="seconds per request")
+    article_timeout: float = Field(900.0, gt=0, description="seconds per article, every request and re-ask included")
+    max_article_chars: int = Field(24_000, ge=100, description="longer articles are refused")
+    prompts_dir: Path = Path("prompts")
+    schemas_dir: Path = Path("schemas")
+    cassettes: Path = Path("cassettes")
+    runs_dir: Path = Path("runs")
+    gold: Path = Path("gold")
+    aliases: Path = Path("schemas/aliases.yaml")
+    # Strict structured outputs. Why the flag is in the cassette key, set here, and on by default:
+    # - In the key: with it OpenAI decodes to the schema, without it the schema is a hint; an
+    #   answer recorded one way is not the answer to the other request. Off, it adds nothing to
+    #   the request, so every key recorded before it existed still holds.
+    # - A setting, not guessed from the endpoint ("on for api.openai.com"): replay has no endpoint,
+    #   and must rebuild exactly the request that was recorded, so the choice lives in the config
+    #   that recording and replay share.
+    # - On by default, since current API models want it; grammar servers (llama.cpp, vLLM, Ollama)
+    #   ignore it. A project whose cassettes were recorded without it (this repository's seeds)
+    #   says strict = false in its config.
+    strict: bool = Field(True, description="strict structured outputs: the server follows the schema exactly")
+    model_params: dict[str, ModelFamily] = Field(
+        default_factory=dict, description="model name pattern → parameters its family takes (see llmx.model.params)"
+    )
+    api_version: str | None = Field(None, description="Azure OpenAI api-version; set, llmx speaks Azure OpenAI")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="sent with every live request")
+    prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
+    max_cost: float | None = Field(None, gt=0, description="USD this run folder may spend; then no new article starts")
+    batch_poll_seconds: float = Field(30.0, gt=0, description="how often --batch asks whether a batch is done")
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in OUTPUT_MODES:
+            raise ValueError(f"unknown mode {value!r}; use one of {', '.join(OUTPUT_MODES)}")
+        return value
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; use one of {', '.join(STRATEGIES)}")
+        return value
+
+
+PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")
+
+
+def find_config(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        for name in ("llmx.toml", "pyproject.toml"):
+            candidate = folder / name
+            if candidate.is_file() and (name == "llmx.toml" or "[tool.llmx" in read_text(candidate, "the config")):
+                return candidate
+    return None
+
+
+def load_settings(start: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Config file values, then the options given on the command line (``None`` = not given)."""
+    start = (start or Path.cwd()).resolve()
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    path = find_config(start)
+    raw: dict[str, Any] = {}
+    root = start
+    if path is not None:
+        root = path.parent
+        try:
+            data = tomllib.loads(read_text(path, "the config"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from error
+        raw = data if path.name == "llmx.toml" else data.get("tool", {}).get("llmx", {})
+    _check_options(given)
+    try:
+        settings = Settings.model_validate({**raw, **given})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path or 'settings'}: '{where}': {_message(first)}", where) from error
+    for name in PATH_FIELDS:
+        value = getattr(settings, name)
+        if not value.is_absolute():
+            setattr(settings, name, (Path.cwd() if name in given else root) / value)
+    return settings
+
+
+def _check_options(given: dict[str, Any]) -> None:
+    """Blame a bad command-line value on its option, not on the config file."""
+    fields = Settings.model_fields
+    for name, value in given.items():
+        key = "schema_name" if name == "schema" else name
+        if key not in fields:
+            continue
+        try:
+            Settings.__pydantic_validator__.validate_assignment(Settings.model_construct(), key, value)
+        except ValidationError as error:
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(f"{option} {value}: {_message(error.errors()[0])}", option) from error
+
+
+def _message(error: Any) -> str:
+    """pydantic's message without its "Value error, " prefix."""
+    return str(error["msg"]).removeprefix("Value error, ")

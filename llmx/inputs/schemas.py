@@ -1,0 +1,191 @@
+"""Load a schema module from ``schemas/<name>.py`` and describe it for the rest of llmx.
+
+A schema module defines ``Extraction``, a pydantic model with one list field whose items are the
+records (incidents, templates...). How ``llmx score`` compares each record field is declared on
+the field itself: ``json_schema_extra={"llmx": {"match": "alias", "threshold": 80}}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from llmx.core.fields import MATCH_KINDS, FieldSpec, MatchKind
+from llmx.core.verify import VerifySpec, parse_verify
+from llmx.errors import SchemaError
+from llmx.model.strict_schema import check_strict, inline_sibling_refs
+
+
+@dataclass(frozen=True)
+class SchemaSpec:
+    name: str
+    path: Path
+    sha256: str
+    response_model: type[BaseModel]
+    list_field: str
+    record_model: type[BaseModel]
+    fields: dict[str, FieldSpec]
+    descriptions: dict[str, str] = field(default_factory=dict)
+    verify: dict[str, VerifySpec] = field(default_factory=dict)  # field → its declared article check
+
+    @property
+    def evidence_field(self) -> str | None:
+        return "evidence" if "evidence" in self.record_model.model_fields else None
+
+    def json_schema(self, strict: bool = False) -> dict[str, Any]:
+        """The schema the model sees: every property required, no llmx keys, no extras. Under
+        ``strict`` it is checked against strict structured outputs' rules first: a schema that
+        breaks one is a :class:`SchemaError` naming this file, before any request."""
+        schema = model_schema_for_llm(self.response_model, strict)
+        if strict:
+            check_strict(schema, _shown(self.path))
+        return schema
+
+
+def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
+    path = (schemas_dir / f"{name}.py") if not name.endswith(".py") else Path(name)
+    if not path.is_file():
+        known = sorted(p.stem for p in schemas_dir.glob("*.py") if not p.stem.startswith("_"))
+        raise SchemaError(f"unknown schema '{name}': no {path}; known schemas: {', '.join(known) or 'none'}")
+    source = path.read_bytes()
+    module = _import_file(path)
+    response_model = getattr(module, "Extraction", None)
+    if not (isinstance(response_model, type) and issubclass(response_model, BaseModel)):
+        raise SchemaError(
+            f"{path}: defines no pydantic model named 'Extraction'; add one whose one list field holds the records"
+        )
+    list_field, record_model = _record_field(path, response_model)
+    fields = {name: _field_spec(path, name, info) for name, info in record_model.model_fields.items()}
+    verify = _verify_specs(path, record_model)
+    descriptions = {name: info.description or "" for name, info in record_model.model_fields.items()}
+    return SchemaSpec(
+        name=path.stem,
+        path=path,
+        sha256=hashlib.sha256(source).hexdigest(),
+        response_model=response_model,
+        list_field=list_field,
+        record_model=record_model,
+        fields=fields,
+        descriptions=descriptions,
+        verify=verify,
+    )
+
+
+def _import_file(path: Path) -> types.ModuleType:
+    module_name = f"llmx_user_schema_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise SchemaError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # pydantic resolves forward references through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a user's file can raise anything, sys.exit() included
+        sys.modules.pop(module_name, None)
+        raise SchemaError(f"{path}: failed to import: {type(error).__name__}: {error}") from error
+    return module
+
+
+def _record_field(path: Path, model: type[BaseModel]) -> tuple[str, type[BaseModel]]:
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if typing.get_origin(annotation) is list:
+            (item,) = typing.get_args(annotation)
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                return name, item
+    raise SchemaError(f"{path}: Extraction has no list-of-models field; add e.g. `incidents: list[Incident]`")
+
+
+def _field_spec(path: Path, name: str, info: Any) -> FieldSpec:
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    declared = dict(extra.get("llmx") or {})
+    declared.pop("verify", None)  # read by _verify_specs
+    match = declared.pop("match", None) or _default_match(info.annotation)
+    if match not in MATCH_KINDS:
+        raise SchemaError(f"{path}: field '{name}' has match '{match}'; use one of {', '.join(MATCH_KINDS)}")
+    try:
+        return FieldSpec(name=name, match=match, **declared)
+    except TypeError as error:
+        raise SchemaError(f"{path}: field '{name}': bad llmx options {declared}: {error}") from error
+
+
+def _verify_specs(path: Path, record_model: type[BaseModel]) -> dict[str, VerifySpec]:
+    """Each field's ``verify`` declaration; a bad one, or one naming a missing field, is a SchemaError."""
+    specs: dict[str, VerifySpec] = {}
+    for name, info in record_model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        llmx = extra.get("llmx")
+        try:
+            spec = parse_verify(name, llmx.get("verify") if isinstance(llmx, dict) else None)
+        except ValueError as error:
+            raise SchemaError(f"{path}: field '{name}': {error}") from error
+        if spec is None:
+            continue
+        missing = [other for other in spec.references if other not in record_model.model_fields]
+        if missing:
+            raise SchemaError(f"{path}: field '{name}': verify names no such field {', '.join(map(repr, missing))}")
+        specs[name] = spec
+    return specs
+
+
+def _default_match(annotation: Any) -> MatchKind:
+    kinds = {arg for arg in typing.get_args(annotation) if arg is not type(None)} or {annotation}
+    if kinds <= {int, float}:
+        return "number"
+    if kinds <= {bool} or any(isinstance(k, type) and issubclass(k, Enum) for k in kinds):
+        return "exact"
+    return "fuzzy"
+
+
+def model_schema_for_llm(model: type[BaseModel], strict: bool = False) -> dict[str, Any]:
+    schema = copy.deepcopy(model.model_json_schema())
+    _tighten(schema, strict)
+    if strict:
+        schema = inline_sibling_refs(schema, schema.get("$defs") or {})
+    return schema
+
+
+def _tighten(node: Any, strict: bool, is_name_map: bool = False) -> None:
+    """No llmx keys; every object closed to extra fields.
+
+    Without ``strict`` a default is dropped and its field made required: what the seed cassettes
+    were recorded with, and what a grammar server needs (it lets a model skip an optional field).
+    Under ``strict`` nothing the user wrote is changed silently: a default stays, and the strict
+    check refuses it with the fix, since a field the model must always fill has no default."""
+    if isinstance(node, dict):
+        if not is_name_map:  # keys of `properties` / `$defs` are field names, not keywords
+            node.pop("llmx", None)
+            if node.get("type") == "object" and "properties" in node:
+                if strict:
+                    node.setdefault("additionalProperties", False)  # extra='allow' stays, and is refused
+                else:
+                    node.pop("default", None)
+                    node["required"] = list(node["properties"])
+                    node["additionalProperties"] = False
+            elif not strict:
+                node.pop("default", None)
+        for key, value in node.items():
+            _tighten(value, strict, is_name_map=not is_name_map and key in ("properties", "$defs"))
+    elif isinstance(node, list):
+        for value in node:
+            _tighten(value, strict)
+
+
+def _shown(path: Path) -> str:
+    """A schema file as the user would type it: relative to where they are, when it is below."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

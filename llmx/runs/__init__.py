@@ -1,0 +1,1 @@
+"""What a run produces: results, the run folder, exports, costs, file helpers."""

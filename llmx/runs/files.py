@@ -1,0 +1,66 @@
+"""Small file and text helpers every layer uses: atomic writes, JSONL split on ``\\n`` only,
+timestamps (redaction lives in :mod:`llmx.core.redact`).
+
+JSONL is split on ``\\n`` alone, never with ``str.splitlines()``: scraped news carries U+2028,
+U+2029 and U+0085, which JSON keeps raw inside strings and ``splitlines()`` treats as line
+breaks, so one such character would make a whole run unreadable.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from llmx.errors import OutputError
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (temp file, fsync, rename)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder", path) from error
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for every non-blank line, split on ``\\n`` only."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield number, line.removesuffix("\r")
+
+
+def read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file the user wrote (config, prompt), or one clear error naming it."""
+    from llmx.errors import UsageError
+
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{path}: {what} is not UTF-8 (byte {error.start}); save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+        ) from error
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read {what} ({error.strerror})") from error
+
+
+def check_writable_file(path: Path, force: bool = False, example: str = "out.csv") -> None:
+    """Refuse, before any work, an output file that cannot or should not be written."""
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name, e.g. {path / example}", path)
+    if not path.parent.is_dir():
+        raise OutputError(f"{path.parent}: no such folder; create it first or write elsewhere", path)
+    if path.exists() and not force:
+        raise OutputError(f"{path}: already exists; pass --force to overwrite it", path)
