@@ -16,10 +16,8 @@ from typing import Any
 
 from scale import synthetic_article
 
-from llmx.app.endpoint import Endpoint
-from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+import llmx
 from llmx.inputs.articles import Article, load_articles
-from llmx.inputs.config import load_settings
 from llmx.inputs.prompts import load_prompt
 from llmx.inputs.schemas import load_schema
 from llmx.model import local_server as local
@@ -53,11 +51,10 @@ def concurrency_vs_ideal(articles: int, levels: tuple[int, ...], latency: float)
         )
         for level in levels:
             # `llmx extract corpus.jsonl --record --concurrency N`, as the application runs it
-            settings = load_settings(ROOT, {"cassettes": Path(work) / f"tape{level}", "concurrency": level})
-            endpoint = Endpoint(base_url=base_url, api_key="x", timeout=60)
-            run = ExtractionRun(ExtractionJob([str(corpus)], settings, endpoint, "record", Path(work) / f"run{level}"))
+            project = llmx.load_project(ROOT, cassettes=Path(work) / f"tape{level}", concurrency=level, timeout=60)
             cpu, wall = time.process_time(), time.perf_counter()
-            summary = run.execute().summary
+            out = Path(work) / f"run{level}"
+            summary = llmx.extract([corpus], project=project, out=out, policy="record", base_url=base_url).summary
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             ideal = math.ceil(articles / level) * latency
             rows.append(

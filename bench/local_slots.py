@@ -18,11 +18,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from llmx.app.endpoint import resolve_endpoint
-from llmx.app.extraction_run import ExtractionJob, ExtractionRun
-from llmx.inputs.config import load_settings
+import llmx
 from llmx.model import local_server as local
-from llmx.runs.folder import read_results
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = [(1, False), (2, False), (1, True), (2, True)]  # (slots, prompt cache)
@@ -47,16 +44,14 @@ def measure(slots: int, cache: bool, scratch: Path) -> dict[str, object]:
     local.down()
     local.up(say, slots=slots, cache_prompt=cache)
     tape = scratch / f"tape-{slots}-{cache}"
-    settings = load_settings(
-        ROOT,
-        {"concurrency": slots, "cassettes": tape, "extra_body": {"cache_prompt": cache}, "strategy": "single"},
+    project = llmx.load_project(
+        ROOT, concurrency=slots, cassettes=tape, extra_body={"cache_prompt": cache}, strategy="single"
     )
-    endpoint = resolve_endpoint(settings, None, True, None, say)
     out = scratch / f"run-{slots}-{cache}"
     started = time.perf_counter()
-    outcome = ExtractionRun(ExtractionJob([str(ROOT / "seeds")], settings, endpoint, "record", out)).execute()
+    run = llmx.extract([ROOT / "seeds"], project=project, out=out, local=True, policy="record")
     wall = time.perf_counter() - started
-    results = read_results(out)
+    results = run.results
     completion = sum(r.provenance.usage.completion_tokens for r in results)
     same, total = same_as_shipped(tape)
     return {
@@ -65,7 +60,7 @@ def measure(slots: int, cache: bool, scratch: Path) -> dict[str, object]:
         "s/article": wall / max(len(results), 1),
         "completion tok/s": completion / wall,
         "identical to shipped": f"{same}/{total}",
-        "failed": outcome.summary.failed,
+        "failed": run.summary.failed,
     }
 
 

@@ -16,11 +16,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from llmx.app.evaluation import score_run_folder
+import llmx
 from llmx.core.scoring import Score, score_run
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article, load_articles
-from llmx.inputs.config import load_settings
 from llmx.inputs.gold import load_gold
 from llmx.inputs.prompts import load_prompt
 from llmx.inputs.schemas import load_schema
@@ -158,7 +157,7 @@ def run_llmx(articles: list[Article], work: Path) -> dict[str, Any]:
     )
     wall, after = time.perf_counter() - started, metrics(state.base_url)
     # scored as `llmx score` scores a run folder
-    scored = score_run_folder(work / "run", load_settings(ROOT), ROOT / "gold")
+    scored = llmx.score(work / "run", project=llmx.load_project(ROOT), gold=ROOT / "gold")
     extracted = sum(len(r.incidents) for r in scored.results)
     return _row(scored.score, extracted, scored.failed, wall, before, after)
 

@@ -3,7 +3,7 @@
     python bench/quality.py                 # replay the recorded cassettes (offline)
     python bench/quality.py --local         # record what is missing from the local model first
 
-Each row runs the application's own use cases (llmx.app.extraction_run, llmx.app.evaluation) into
+Each row runs the application's own use cases (the Python API: llmx.extract, llmx.score) into
 runs/bench-quality-<row>, then prints incident P/R/F1, field macro-F1, the invented dates and
 zeros that remain (a matched record with a date or a 0 where gold has null), values the checks
 removed, tokens and seconds per article. Writes bench/QUALITY.md.
@@ -14,16 +14,11 @@ from __future__ import annotations
 import argparse
 import platform
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
-from llmx.app.endpoint import choose_policy, resolve_endpoint
-from llmx.app.evaluation import Scored, score_run_folder
-from llmx.app.extraction_run import ExtractionJob, ExtractionRun
-from llmx.inputs.config import load_settings
-from llmx.runs.folder import read_results
-from llmx.runs.results import RunSummary
+import llmx
+from llmx import Scored
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [str(ROOT / "seeds"), str(ROOT / "challenge")]
@@ -49,16 +44,13 @@ def invented(scored: Scored) -> tuple[int, int]:
 
 
 def measure(name: str, prompt: str, strategy: str, local: bool) -> dict[str, object]:
-    settings = load_settings(ROOT, {"prompt": prompt, "strategy": strategy, "concurrency": 1})
-    endpoint = resolve_endpoint(settings, None, local, None, lambda step: print(f"local: {step}", file=sys.stderr))
-    policy = choose_policy("auto" if local else "replay", endpoint, in_ci=False)
+    project = llmx.load_project(ROOT, prompt=prompt, strategy=strategy, concurrency=1)
     out = ROOT / "runs" / f"bench-quality-{prompt}-{strategy}"
     shutil.rmtree(out, ignore_errors=True)  # measure this code on these cassettes, not a resumed folder
-    run = ExtractionRun(ExtractionJob(INPUTS, settings, endpoint, policy, out, redo_changed=True))
-    outcome = run.execute()
-    results = read_results(out)
-    summary = RunSummary.of(results)
-    scored = score_run_folder(out, settings)
+    run = llmx.extract(INPUTS, project=project, out=out, local=local, policy="auto" if local else "replay")
+    results = run.results
+    summary = run.summary
+    scored = llmx.score(out, project=project)
     dates, zeros = invented(scored)
     n = max(summary.articles, 1)
     seconds = sum(r.provenance.latency_s for r in results) / n  # as recorded: the model's own time
@@ -75,7 +67,7 @@ def measure(name: str, prompt: str, strategy: str, local: bool) -> dict[str, obj
         "set aside": summary.records_dropped,
         "tokens/article": (summary.usage.prompt_tokens + summary.usage.completion_tokens) / n,
         "s/article": seconds,
-        "failed": outcome.summary.failed,
+        "failed": run.summary.failed,
     }
 
 

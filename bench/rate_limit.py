@@ -2,7 +2,7 @@
 
 The stub on 127.0.0.1 lets N requests a second through (a token bucket) and answers the rest
 429 with a Retry-After saying when a token is back. llmx runs as `llmx extract --record` does
-(ExtractionJob / ExtractionRun), its concurrency set far above what the rate needs, so only its
+(through llmx.extract), its concurrency set far above what the rate needs, so only its
 AIMD controller keeps it from hammering the server. Bounded: a fixed number of articles, and
 the stub stops with the run.
 """
@@ -17,10 +17,7 @@ from typing import Any
 
 from scale import synthetic_article
 
-from llmx.app.endpoint import Endpoint
-from llmx.app.extraction_run import ExtractionJob, ExtractionRun
-from llmx.inputs.config import load_settings
-from llmx.model.rate_control import RateController
+import llmx
 from llmx.testing.fake_model import TokenBucket, always, rate_limited, schema_answer
 from llmx.testing.stub_server import StubServer
 
@@ -38,14 +35,14 @@ def rate_limited_run(
         corpus.write_text(
             "".join(synthetic_article(n, rnd).model_dump_json(include={"id", "text"}) + "\n" for n in range(articles))
         )
-        overrides = {"cassettes": Path(work) / "tape", "concurrency": concurrency, "max_attempts": 20}
-        settings = load_settings(ROOT, overrides)
-        endpoint = Endpoint(base_url=server.base_url, api_key="bench", timeout=30)
-        run = ExtractionRun(ExtractionJob([str(corpus)], settings, endpoint, "record", Path(work) / "run"))
+        project = llmx.load_project(
+            ROOT, cassettes=Path(work) / "tape", concurrency=concurrency, max_attempts=20, timeout=30
+        )
         started = time.perf_counter()
-        outcome = run.execute()
+        run = llmx.extract([corpus], project=project, out=Path(work) / "run", policy="record", base_url=server.base_url)
         wall = time.perf_counter() - started
-        rate_control: RateController | None = run.extractor.gateway.server.policy.rate  # type: ignore[union-attr]
+        outcome = run.outcome
+        rate_control = outcome.rate
     ok = [t for t, status in answers if status == 200]
     throttled = sum(1 for _, status in answers if status == 429)
     # Steady state: from the first to the last admitted request; the first second is the

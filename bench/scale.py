@@ -16,12 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmx.app.endpoint import Endpoint
-from llmx.app.extraction_run import ExtractionJob, ExtractionRun
+import llmx
 from llmx.core.scoring import score_run
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
-from llmx.inputs.config import load_settings
 from llmx.inputs.schemas import load_schema
 from llmx.testing.stub_server import StubServer
 
@@ -57,12 +55,11 @@ def record_corpus(corpus: Path, cassettes: Path) -> None:
     done = cassettes / ".complete"
     if done.is_file():
         return
-    settings = load_settings(ROOT, {"cassettes": cassettes, "concurrency": 64})
+    project = llmx.load_project(ROOT, cassettes=cassettes, concurrency=64, timeout=30)
     run_dir = DATA / f"record_run_{corpus.stem}"
     shutil.rmtree(run_dir, ignore_errors=True)
     with StubServer() as server:
-        endpoint = Endpoint(base_url=server.base_url, api_key="x", timeout=30)
-        ExtractionRun(ExtractionJob([str(corpus)], settings, endpoint, "auto", run_dir)).execute()
+        llmx.extract([corpus], project=project, out=run_dir, policy="auto", base_url=server.base_url, api_key="x")
     shutil.rmtree(run_dir, ignore_errors=True)
     done.write_text("ok")
 

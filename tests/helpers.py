@@ -81,8 +81,6 @@ def recordings_current(project: Path) -> bool:
     return _CURRENT[key]
 
 
-
-
 class BoundExtractor:
     """An extractor and the gateway it is handed, for tests that extract one article at a time."""
 

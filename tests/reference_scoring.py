@@ -11,10 +11,10 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from llmx.core.fields import FieldSpec
+from llmx.core.fields import QUOTE_OVERLAP, FieldSpec
 from llmx.core.normalize import Aliases, normalize
 from llmx.core.scoring import EVIDENCE_WEIGHT
-from llmx.core.similarity import QUOTE_OVERLAP, fields_only
+from llmx.core.similarity import fields_only
 
 Record = Mapping[str, Any]
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from llmx.extraction.extractor import Extractor
 from llmx.inputs.articles import Article
 from llmx.inputs.prompts import load_prompt
 from llmx.model.server import make_client
@@ -103,6 +102,22 @@ def test_two_pass_shows_what_was_found_and_keeps_only_new_incidents(tmp_path: Pa
     )
     found = run(extractor(tmp_path / "b", script, [], strategy="two_pass", recall_prompt=recall), article)
     assert [i.record["location"] for i in found.incidents] == ["Ain al-Asad airbase", "Erbil airport"]
+
+
+def test_a_recall_record_of_the_same_attack_in_other_words_is_a_repeat(tmp_path: Path) -> None:
+    """The recall pass quotes another sentence about the attack already found: not an exact or
+    same-evidence duplicate (consolidation keeps those out), but the same incident by the
+    scorer's rule (same place), so it is dropped as a repeat."""
+    other = "The attack on the Ain al-Asad airbase caused no damage, a spokesman said."
+    article = Article(id="a4", text=f"{FIRST} {other}", date=dt.date(2024, 1, 10))
+    script = schema_answers(
+        {"evidence": FIRST, "location": "Ain al-Asad airbase"},
+        {"evidence": other, "location": "Ain al-Asad airbase"},
+    )
+    recall = load_prompt("incident_recall", ROOT / "prompts")
+    result = run(extractor(tmp_path, script, [], strategy="two_pass", recall_prompt=recall), article)
+    assert [i.record["evidence"] for i in result.incidents] == [FIRST]
+    assert result.provenance.duplicates_removed == 1
 
 
 def test_a_date_the_records_own_words_settle_replaces_the_publication_date(tmp_path: Path) -> None:

@@ -139,6 +139,7 @@ def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:
 
     articles = [Article(id=name, text=ARTICLE.text) for name in ("good1", "bad", "good2")]
     seen: list[ArticleResult] = []
+
     async def run(base_url: str) -> None:
         bound = extractor(tmp_path, base_url)
         async with bound.gateway:

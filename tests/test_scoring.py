@@ -120,6 +120,14 @@ def test_optional_gold_is_neither_rewarded_nor_penalised() -> None:
         assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (1, 0, 0)
 
 
+def test_between_equally_similar_gold_records_a_required_one_is_matched() -> None:
+    """Two gold records the prediction matches equally well, one optional and listed first: the
+    prediction is paired with the required one, so nothing required is counted as missed."""
+    strike = rec(location="Erbil", killed=2, evidence="A drone struck Erbil, killing two.")
+    result = score([dict(strike)], [{**strike, "optional": True}, strike])
+    assert (result.incidents.tp, result.incidents.fn, result.incidents.fp) == (1, 0, 0)
+
+
 def test_article_with_no_incidents_on_either_side_is_perfect() -> None:
     result = score([], [])
     assert (result.incidents.precision, result.incidents.recall, result.incidents.f1) == (1.0, 1.0, 1.0)

@@ -10,20 +10,9 @@ from typing import Any
 
 import pytest
 
+from llmx.core.checks import check_count, check_date, check_event, check_present, verify_record
 from llmx.core.counts import numbers, says_none
-from llmx.core.verify import (
-    ArticleFacts,
-    Finding,
-    VerifySpec,
-    apply_findings,
-    check_count,
-    check_date,
-    check_event,
-    check_present,
-    parse_verify,
-    reask_message,
-    verify_record,
-)
+from llmx.core.verify import ArticleFacts, Finding, VerifySpec, apply_findings, parse_verify, reask_message
 from llmx.errors import SchemaError
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import parse_text

@@ -27,7 +27,8 @@ from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import load_articles
 from llmx.inputs.schemas import load_schema
 from llmx.runs.results import ArticleResult, ExtractedRecord, Failure, Provenance
-from llmx.viewer.page import ViewRun, highlight, render_view
+from llmx.viewer.highlight import highlight
+from llmx.viewer.page import ViewRun, render_view
 from tests.helpers import ROOT, run_cli
 
 

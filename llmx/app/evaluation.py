@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmx.core.scoring import MIN_SIMILARITY, PRF, Score, score_run
+from llmx.core.fields import MIN_SIMILARITY
+from llmx.core.scoring import PRF, Score, score_run
 from llmx.errors import RunError
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.config import Settings

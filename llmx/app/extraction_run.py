@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Self
 from llmx.app.endpoint import build_gateway
 from llmx.app.interrupts import watch_interrupts
 from llmx.app.worker_pool import run_all
-from llmx.cassettes.gateway import Gateway
+from llmx.cassettes.gateway import Gateway, RecordingGateway
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import ERROR_KINDS, BudgetExceeded, ConfigError, LlmxError
@@ -44,6 +44,7 @@ from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary,
 if TYPE_CHECKING:
     from llmx.batch.rounds import BatchOptions
     from llmx.extraction.extractor import Extractor
+    from llmx.model.rate_control import RateController
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +74,8 @@ class ExtractionOutcome:
     over_budget: BudgetExceeded | None = None
     not_started: int = 0  # articles left for a later run (over budget, interrupted, batch not collected)
     batch: Any = None  # a --batch run's llmx.app.batch_extraction.BatchReport
+    article_ids: list[str] = field(default_factory=list)  # the job's articles, in input order
+    rate: RateController | None = None  # the adaptive window of requests in flight, when a model was called
 
     @property
     def exit_code(self) -> int:
@@ -97,6 +100,7 @@ class ExtractionRun:
         self.interrupted = False
         self.summary = RunSummary()  # what this run wrote (results are not kept: memory stays flat)
         self.finished: set[str] = set()
+        self.rate: RateController | None = None
         self._started = 0.0
         self._writer: RunWriter | None = None
 
@@ -216,6 +220,7 @@ class ExtractionRun:
             self.run_dir, self.job.policy, summary, writer.failed, len(writer.done), self.interrupted, over_budget=over
         )
         outcome.not_started, outcome.batch = not_started, batch
+        outcome.article_ids, outcome.rate = [a.id for a in self.articles], self.rate
         if self.job.export_format and not self.interrupted:
             outcome.export = self._export(self.job.export_format)
         return outcome
@@ -238,11 +243,7 @@ def extract_articles(
 ) -> ExtractionOutcome:
     """Extract ``job``'s articles into its run folder: replayed, or through the model server.
     ``on_start`` sees the prepared run (how many articles are to do), ``on_result`` each result
-    as it is written. With ``job.batch`` the answers come from the provider's Batch API."""
-    if job.batch is not None:
-        from llmx.app.batch_extraction import extract_batch
-
-        return extract_batch(job, on_result, on_interrupt, on_start)
+    as it is written. (``--batch`` runs are :func:`llmx.app.batch_extraction.extract_batch`.)"""
     with ExtractionRun(job) as run:
         on_start(run)
 
@@ -255,6 +256,8 @@ def extract_articles(
 
             # Opened here and closed here, in the loop that used its connections.
             async with build_gateway(job.settings, job.endpoint, job.policy) as gateway:
+                if isinstance(gateway, RecordingGateway):
+                    run.rate = gateway.server.policy.rate
                 with watch_interrupts(stop, on_interrupt) as interrupted:
                     try:
                         await run.run_articles(gateway, run.todo, record, stop)

@@ -26,7 +26,6 @@ CASSETTE_VERSION = 1
 # replay: answers come only from cassettes; record: every request is sent and recorded;
 # auto: replay what is recorded, send and record the rest.
 CassettePolicy = Literal["replay", "record", "auto"]
-CASSETTE_POLICIES: tuple[str, ...] = ("replay", "record", "auto")
 # What identifies a request. Everything else a client sends (headers, keys, extra_body
 # transport hints such as llama.cpp's cache_prompt) stays out of the key and the file.
 GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")

@@ -196,7 +196,6 @@ def extract(
 
 def _execute_with_progress(job: Any, label: str) -> Any:
     """The run with one progress bar of its articles (and, under --batch, a line per batch)."""
-    from llmx.app.extraction_run import extract_articles
     from llmx.cli.console import err, progress_bar
 
     batch = job.batch is not None
@@ -212,8 +211,12 @@ def _execute_with_progress(job: Any, label: str) -> Any:
         progress.update(task, total=len(run.todo))
         progress.start()
 
+    if batch:
+        from llmx.app.batch_extraction import extract_batch as run
+    else:
+        from llmx.app.extraction_run import extract_articles as run
     try:
-        return extract_articles(
+        return run(
             job,
             on_start=start,
             on_result=lambda result: progress.advance(task),

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
+from llmx.core.fields import MIN_SIMILARITY
 from llmx.errors import CompareRegression, GoldError, ScoreThresholdError
-
-MIN_SIMILARITY = 0.5  # llmx.core.scoring.MIN_SIMILARITY, repeated so --help does not import scipy
 
 gold_option = click.option("--gold", "gold_dir", type=click.Path(path_type=Path), help="Gold folder (default: gold/).")
 schema_option = click.option("--schema", "schema_name", help="Schema to score with (default: the run's).")

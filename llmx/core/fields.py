@@ -8,6 +8,10 @@ import typing
 from dataclasses import dataclass
 from typing import Literal
 
+# The same-incident rule (docs/codebook.md), one statement for scoring, the recall pass and fusion:
+MIN_SIMILARITY = 0.5  # below this, a predicted and a gold record are not a match
+QUOTE_OVERLAP = 85.0  # partial_ratio of two quotes at or above which they are the same passage
+
 MatchKind = Literal["exact", "fuzzy", "alias", "date", "number", "ignore"]
 MATCH_KINDS: tuple[str, ...] = typing.get_args(MatchKind)
 

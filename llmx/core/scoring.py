@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from llmx.core.fields import FieldSpec
+from llmx.core.fields import MIN_SIMILARITY, FieldSpec
 from llmx.core.normalize import Aliases
 from llmx.core.similarity import PairTable, pair_table
 
 Record = Mapping[str, Any]
-MIN_SIMILARITY = 0.5
 OPTIONAL_PENALTY = 0.01  # between equally similar gold records, prefer a required one
 EVIDENCE_WEIGHT = 0.5  # share of the similarity that is evidence overlap, when both sides quote one
 

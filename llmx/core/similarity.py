@@ -6,9 +6,8 @@ date, weapon or "intercepted" is not enough. A pair that fails this gate has sim
 (two records that fill no identity field and quote nothing are not gated: nothing anchors them).
 A field absent from a gold record was not annotated: it takes no part in that record's pairs.
 
-The scalar rules live in :func:`llmx.core.scoring.field_equal` and :func:`llmx.core.scoring.similarity`;
-this module computes the same answers as flat vectors, one entry per within-article pair, because
-scoring 100k incidents pair by pair in Python is 10x too slow. Tests keep the two in agreement.
+This module computes the scalar rules (tests/reference_scoring.py) as flat vectors, one entry
+per within-article pair: pair by pair in Python, 100k incidents score 10x too slowly.
 
 How: each field's values become integer codes over a *sorted* vocabulary (so codes, and the
 canonical record order derived from them, do not depend on input order). Exact and number
@@ -29,7 +28,7 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
-from llmx.core.fields import FieldSpec
+from llmx.core.fields import QUOTE_OVERLAP, FieldSpec
 from llmx.core.normalize import Aliases, normalize
 
 Record = Mapping[str, Any]
@@ -143,9 +142,6 @@ def _token_set_ratio(left: list[str], right: list[str]) -> Floats:
 
 def _partial_ratio(left: list[str], right: list[str]) -> Floats:
     return np.asarray(cpdist(left, right, scorer=fuzz.partial_ratio, dtype=np.float64, workers=-1))
-
-
-QUOTE_OVERLAP = 85.0  # partial_ratio of two quotes at or above which they are the same passage
 
 
 def _date_prefix(left: list[str], right: list[str]) -> Floats:

@@ -9,14 +9,12 @@ still ungrounded after that is kept and flagged, never dropped.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel, model_validator
 
 from llmx.cassettes.gateway import CallLog, Gateway
 from llmx.core.normalize import Aliases
@@ -32,10 +30,10 @@ from llmx.errors import (
     ModelError,
     PromptError,
 )
-from llmx.extraction import instructor_patch as _instructor
 from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
 from llmx.extraction.record_checks import RecordChecks
+from llmx.extraction.response_model import ArticleState, checked_response_model, validating
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
 from llmx.inputs.config import Settings
@@ -44,74 +42,6 @@ from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.model.params import generation_params
 from llmx.model.strict_schema import with_strict
 from llmx.runs.results import ArticleResult, Failure, Provenance, Recipe
-
-# Check state for the article being validated. A ContextVar, not instructor's `context=`:
-# instructor renders every message as a Jinja template when given a context, which would
-# execute template syntax found inside article text. Each article runs in its own task, so
-# each sees its own value.
-_STATE: contextvars.ContextVar[ArticleState] = contextvars.ContextVar("llmx_article_state")
-
-
-@dataclass
-class ArticleState:
-    facts: ArticleFacts
-    reasks_left: int
-    verify_reasks_left: int = 0  # of those, how many may be spent on values the article does not support
-    grounding_reasks: int = 0
-    verification_reasks: int = 0
-
-
-_instructor.install()
-
-
-class _SharedSchema(dict[str, Any]):
-    """The JSON schema sent with every request: one object, never mutated. instructor deep-copies
-    each request's kwargs to isolate retries; copying this ~5,000-node schema every time was a
-    tenth of the replay time, so it copies to itself."""
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedSchema:
-        return self
-
-
-def checked_response_model(schema: SchemaSpec, checks: RecordChecks, strict: bool = False) -> type[BaseModel]:
-    """The schema's Extraction, plus a validator that re-asks while re-asks are left when evidence
-    is not in the article or a value is not supported by it, and the strict JSON schema (no llmx
-    keys) as the schema the model sees.
-
-    The class is built under the schema's own name: pydantic writes the class name into every
-    validation error ("1 validation error for Extraction"), instructor sends that text in the
-    re-ask, and the re-ask is part of a recorded request, so an internal name would leak into
-    cassette keys."""
-    sent_schema = _SharedSchema(schema.json_schema(strict))
-    list_field = schema.list_field
-
-    def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return sent_schema
-
-    def values_are_supported(self: Any) -> Any:
-        state = _STATE.get(None)
-        if state is None or state.reasks_left <= 0:
-            return self
-        records = [record.model_dump(mode="json") for record in getattr(self, list_field)]
-        problems = checks.problems(records, state.facts, values=state.verify_reasks_left > 0)
-        if problems.message:
-            state.reasks_left -= 1
-            state.verify_reasks_left -= problems.unsupported
-            state.grounding_reasks += problems.ungrounded
-            state.verification_reasks += problems.unsupported
-            raise ValueError(problems.message)
-        return self
-
-    namespace = {
-        "__module__": schema.response_model.__module__,
-        "__qualname__": schema.response_model.__qualname__,
-        "model_json_schema": classmethod(model_json_schema),
-        "_values_are_supported": model_validator(mode="after")(values_are_supported),
-    }
-    # Subclassing instructor's OpenAISchema up front stops instructor from building a new
-    # wrapper class on every request.
-    bases = (schema.response_model, instructor.OpenAISchema)
-    return type(schema.response_model.__name__, bases, namespace)
 
 
 @dataclass(kw_only=True)
@@ -165,15 +95,10 @@ class Extractor:
                 raise PromptError(f"article {article.id}: {error}") from error
 
     def provenance(self, log: CallLog, state: ArticleState, passes: int = 1) -> Provenance:
-        return Provenance(
-            model=self.model,
-            prompt=self.prompt.name,
-            prompt_sha256=self.prompt.sha256,
-            schema=self.schema.name,
-            schema_sha256=self.schema.sha256,
-            mode=self.mode,
-            recipe_sha256=self.recipe_sha256,
-            strategy=self.strategy,
+        return Provenance.of(
+            self.recipe,
+            self.recipe_sha256,
+            prompt_sha256=self.prompt.sha256,  # the first pass's template (the recipe hashes every pass)
             usage=log.usage,
             live_usage=log.live_usage,
             attempts=len(log.calls),
@@ -242,7 +167,7 @@ class Extractor:
 
         # typed by instructor as returning the model; with an async create it returns a coroutine
         patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
-        _STATE.set(state)
+        validating(state)
         parsed = await patched(
             response_model=self.response_model,
             messages=messages,

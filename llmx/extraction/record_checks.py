@@ -16,18 +16,11 @@ from functools import cached_property
 from types import NoneType
 from typing import Any
 
+from llmx.core.checks import resolved_date, verify_record
 from llmx.core.consolidate import consolidate
-from llmx.core.grounding import ground
+from llmx.core.grounding import Grounding, ground
 from llmx.core.normalize import Aliases
-from llmx.core.verify import (
-    ArticleFacts,
-    Correction,
-    Finding,
-    apply_findings,
-    reask_message,
-    resolved_date,
-    verify_record,
-)
+from llmx.core.verify import ArticleFacts, Correction, Finding, apply_findings, reask_message
 from llmx.inputs.schemas import SchemaSpec
 from llmx.runs.results import ExtractedRecord
 
@@ -60,13 +53,15 @@ class RecordChecks:
             if NoneType in typing.get_args(info.annotation)
         }
 
-    def _findings(self, record: dict[str, Any], facts: ArticleFacts) -> tuple[bool, list[Finding]]:
+    def _findings(self, record: dict[str, Any], facts: ArticleFacts) -> tuple[Grounding | None, list[Finding]]:
+        """The record's evidence grounded in the article (None: the schema quotes nothing), and
+        the values the article does not support."""
         evidence = self.schema.evidence_field
-        grounded = not evidence or ground(record.get(evidence), facts.text).grounded
+        grounding = ground(record.get(evidence), facts.text) if evidence else None
         findings = verify_record(record, self.schema.verify, facts, self.aliases)
-        if not grounded:  # the grounding message already says the quote is not in the article
+        if grounding is not None and not grounding.grounded:  # the grounding message says it already
             findings = [f for f in findings if f.field != evidence]
-        return grounded, findings
+        return grounding, findings
 
     def problems(self, records: list[dict[str, Any]], facts: ArticleFacts, values: bool = True) -> Problems:
         """What a re-ask should tell the model about this answer (unsupported values only when
@@ -75,8 +70,8 @@ class RecordChecks:
         lines: list[str] = []
         ungrounded: list[int] = []
         for number, record in enumerate(records, start=1):
-            grounded, findings = self._findings(record, facts)
-            if not grounded:
+            grounding, findings = self._findings(record, facts)
+            if grounding is not None and not grounding.grounded:
                 ungrounded.append(number)
             if findings and values:
                 found.unsupported = True
@@ -123,7 +118,7 @@ class RecordChecks:
         similar enough), so a recall pass cannot re-report what the first pass found."""
         if not new or not found:
             return [False] * len(new)
-        from llmx.core.scoring import MIN_SIMILARITY
+        from llmx.core.fields import MIN_SIMILARITY
         from llmx.core.similarity import pair_table
 
         table, _, _ = pair_table({"a": (new, found)}, self.schema.fields, self.aliases, self.schema.evidence_field)
@@ -138,14 +133,11 @@ class RecordChecks:
         merged_records, counts = consolidate(records, evidence)
         settled = Settled([], [], counts.duplicates_removed, counts.merged)
         for record in merged_records:
-            grounded, findings = self._findings(record, facts)
+            grounding, findings = self._findings(record, facts)
             settled_record, corrections = self._settle(record, findings, facts)
-            item = ExtractedRecord(
-                record=settled_record,
-                grounding=ground(record.get(evidence), facts.text) if evidence else None,
-                verification=corrections,
-            )
+            item = ExtractedRecord(record=settled_record, grounding=grounding, verification=corrections)
             # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
+            grounded = grounding is None or grounding.grounded
             no_event = grounded and any(f.field == evidence for f in findings)
             (settled.dropped if no_event else settled.records).append(item)
         return settled

@@ -51,7 +51,7 @@ class Provenance(BaseModel):
     schema_name: str = Field(alias="schema")
     schema_sha256: str
     mode: str
-    recipe_sha256: str = ""  # everything that shapes the answer: see llmx.recipe
+    recipe_sha256: str = ""  # everything that shapes the answer: see Recipe
     strategy: str = "single"
     usage: Usage = Usage()
     live_usage: Usage = Usage()  # the part of usage this run paid for (live calls), not replayed
@@ -69,6 +69,14 @@ class Provenance(BaseModel):
     passes: int = 1
     latency_s: float = 0.0
     cassette_keys: list[str] = []
+
+
+    @classmethod
+    def of(cls, recipe: Recipe, recipe_sha256: str, **facts: Any) -> Provenance:
+        """An article's provenance: the recipe fields it repeats (so a line stands on its own),
+        then the facts of that article's calls."""
+        named = {name: getattr(recipe, name) for name in ("model", "prompt", "schema_sha256", "mode", "strategy")}
+        return cls(**named, schema=recipe.schema_name, recipe_sha256=recipe_sha256, **facts)
 
 
 class ArticleResult(BaseModel):
@@ -191,7 +199,7 @@ class RunManifest(BaseModel):
     finished_at: str | None = None
     command: list[str] = []  # redacted: URLs without credentials, no keys
     inputs: list[str] = []
-    recipe: dict[str, Any] = {}  # what makes the answers: model, prompt, schema, params (llmx.recipe)
+    recipe: dict[str, Any] = {}  # what makes the answers: model, prompt, schema, params (Recipe)
     settings: dict[str, Any] = {}
     article_ids: list[str] = []
     summary: RunSummary = RunSummary()

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from llmx.runs.results import ArticleResult, ExtractedRecord, RunSummary
+from llmx.viewer.highlight import COLOURS, escape_text, highlight
 
 if TYPE_CHECKING:  # scoring pulls in numpy and scipy; the viewer only reads its results
     from llmx.core.scoring import ArticleScore, Pair, Score
 
-COLOURS = 8  # incident colours cycle through c0..c7 (see the template's CSS)
 STATUSES = ("missed", "spurious", "ungrounded", "failed")
 ANNOTATION_KEYS = ("optional", "note")
 
@@ -135,7 +135,7 @@ def _changed(a: ArticleResult | None, b: ArticleResult | None) -> bool:
 def _pane(run: ViewRun, article_id: str, result: ArticleResult | None) -> Pane:
     text = run.texts.get(article_id)
     if result is None:
-        return Pane(text=Markup(_escape_text(text)) if text is not None else None, absent=True)
+        return Pane(text=Markup(escape_text(text)) if text is not None else None, absent=True)
     scored = run.score.articles.get(article_id) if run.score else None
     cards = _cards(result, scored, run.evidence_field)
     spans = [
@@ -228,57 +228,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def highlight(text: str, spans: Sequence[tuple[int, int, int]], article_id: str) -> Markup:
-    """``text`` escaped, with a ``<mark>`` per (start, end, incident) span.
-
-    Marks are opened longest first at each start so that contained spans nest; where two spans
-    cross, the inner marks are closed at the outer one's end and re-opened right after, so the
-    HTML stays well-formed and every character of a span is inside one of its incident's marks.
-    """
-    spans = [(max(0, s), min(len(text), e), i) for s, e, i in spans if min(len(text), e) > max(0, s)]
-    starts: dict[int, list[tuple[int, int]]] = {}
-    ends: dict[int, set[int]] = {}
-    for start, end, incident in spans:
-        starts.setdefault(start, []).append((end, incident))
-        ends.setdefault(end, set()).add(incident)
-    aid = escape(article_id)
-
-    labelled: set[int] = set()
-
-    def tag(i: int) -> str:
-        # The first piece of each span is labelled with its incident's number (by CSS, so the
-        # label is not part of the text), which tells apart incidents quoting the same sentence.
-        label = "" if i in labelled else f' data-n="{i + 1}"'
-        labelled.add(i)
-        return f'<mark class="c{i % COLOURS}" data-article="{aid}" data-incident="{i}"{label}>'
-
-    out: list[str] = []
-    stack: list[int] = []
-    bounds = sorted({0, len(text), *starts, *ends})
-    for position, following in zip(bounds, [*bounds[1:], len(text)], strict=True):
-        closing = ends.get(position, set()) & set(stack)
-        if closing:
-            depth = min(stack.index(i) for i in closing)
-            out.append("</mark>" * (len(stack) - depth))
-            reopen = [i for i in stack[depth:] if i not in closing]
-            del stack[depth:]
-            for i in reopen:
-                out.append(tag(i))
-                stack.append(i)
-        for _, i in sorted(starts.get(position, []), key=lambda s: (-s[0], s[1])):
-            out.append(tag(i))
-            stack.append(i)
-        out.append(_escape_text(text[position:following]))
-    out.append("</mark>" * len(stack))
-    return Markup("".join(out))
-
-
-def _escape_text(text: str) -> str:
-    """Escape for element content, where only ``&`` and ``<`` are special (``>`` for good
-    measure): quotes stay as they are, which keeps the page ~5% smaller than ``escape``."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _head(run: ViewRun) -> dict[str, Any]:

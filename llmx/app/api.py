@@ -1,0 +1,171 @@
+"""llmx from Python: the functions ``import llmx`` exposes (see :mod:`llmx`).
+
+The CLI is one client of these use cases; a notebook, ``bench/`` or a pipeline is another.
+Nothing here prints: results come back as objects, and what goes wrong raises
+:mod:`llmx.errors` (``UsageError`` and its children for bad input, ``CassetteMiss`` for a
+recording that is missing, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
+from llmx.app.evaluation import Comparison, Scored, compare_runs, score_run_folder
+from llmx.app.extraction_run import ExtractionJob, ExtractionOutcome, extract_articles
+from llmx.cassettes.store import CassettePolicy
+from llmx.core.fields import MIN_SIMILARITY
+from llmx.inputs.articles import Article, ArticleInput
+from llmx.inputs.config import Settings, load_settings
+from llmx.runs.folder import read_results
+from llmx.runs.results import ArticleResult, RunSummary
+
+# An article given in memory: an Article, or (id, text) / (id, text, publication date).
+ArticleItem = ArticleInput | tuple[str, str] | tuple[str, str, "dt.date | str | None"]
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project's settings (``[tool.llmx]`` or ``llmx.toml``, then the overrides given), with
+    every relative path resolved against the project's folder."""
+
+    settings: Settings
+    root: Path
+
+    def with_settings(self, **overrides: Any) -> Project:
+        """The same project with some settings changed (``concurrency=8``, ``prompt="v2"``...)."""
+        merged = {**self.settings.model_dump(by_alias=True), **{k: v for k, v in overrides.items() if v is not None}}
+        return Project(Settings.model_validate(merged), self.root)
+
+
+def load_project(path: str | Path = ".", **overrides: Any) -> Project:
+    """The project whose config is found from ``path`` upwards (``llmx.toml`` or a
+    ``pyproject.toml`` with ``[tool.llmx]``); ``overrides`` win, as options do on the CLI."""
+    start = Path(path).resolve()
+    settings = load_settings(start, overrides)
+    from llmx.inputs.config import find_config
+
+    config = find_config(start)
+    return Project(settings, config.parent if config else start)
+
+
+@dataclass
+class Run:
+    """What an extraction produced: the run folder (None when run in memory), this run's
+    results (in input order), its summary, and the exit code the CLI would give (0 ok, 1 some failed, 3 a
+    cassette miss, 5 over budget, 130 interrupted)."""
+
+    path: Path | None
+    results: list[ArticleResult]
+    summary: RunSummary
+    exit_code: int
+    outcome: ExtractionOutcome = field(repr=False)
+
+    @property
+    def failed(self) -> list[ArticleResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def incidents(self) -> Iterable[tuple[str, dict[str, Any]]]:
+        """Every extracted record, as (article id, record)."""
+        for result in self.results:
+            for item in result.incidents:
+                yield result.article_id, item.record
+
+
+def as_article(item: ArticleItem) -> ArticleInput:
+    """A path or an Article as it is; a tuple (id, text[, date]) as an Article."""
+    if isinstance(item, tuple):
+        article_id, text, *rest = item
+        published = rest[0] if rest else None
+        if isinstance(published, str):
+            published = dt.date.fromisoformat(published)
+        return Article(id=article_id, text=text, date=published, source=f"article {article_id}")
+    return item
+
+
+def extract(
+    articles: Iterable[ArticleItem],
+    *,
+    project: Project | None = None,
+    out: str | Path | None = None,
+    in_memory: bool = False,
+    policy: CassettePolicy | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    local: bool = False,
+    environ: Mapping[str, str] | None = None,
+    on_result: Callable[[ArticleResult], None] | None = None,
+) -> Run:
+    """Extract incidents from ``articles`` (paths, folders, globs, JSONL files, Article objects
+    or (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
+    with ``in_memory`` into no folder at all (cassettes are still read and written).
+
+    With no ``base_url``, key or ``local``, cassettes replay strictly (``policy="replay"``); with a
+    model, what is recorded replays and the rest is called and recorded (``"auto"``). The key is
+    taken from ``api_key``, else from ``OPENAI_API_KEY`` in ``environ`` (default ``os.environ``)."""
+    project = project or load_project()
+    settings = project.settings
+    environ = os.environ if environ is None else environ
+    key = api_key or api_key_from_env(settings, environ)
+    endpoint = resolve_endpoint(settings, base_url, local, key)
+    chosen = choose_policy(policy, endpoint, in_ci=bool(environ.get("CI")))
+    inputs = [as_article(item) for item in articles]
+    scratch = tempfile.TemporaryDirectory(prefix="llmx-run-") if in_memory else contextlib.nullcontext(None)
+    with scratch as folder:
+        run_dir = Path(folder) if folder else (Path(out) if out is not None else None)
+        job = ExtractionJob(inputs=inputs, settings=settings, endpoint=endpoint, policy=chosen, out_dir=run_dir)
+        outcome = extract_articles(job, on_result=on_result or (lambda result: None))
+        by_id = {r.article_id: r for r in read_results(outcome.run_dir)}
+        results = [by_id[aid] for aid in outcome.article_ids if aid in by_id]  # in input order
+    return Run(None if in_memory else outcome.run_dir, results, outcome.summary, outcome.exit_code, outcome)
+
+
+def score(
+    run: str | Path,
+    *,
+    project: Project | None = None,
+    gold: str | Path | None = None,
+    min_similarity: float = MIN_SIMILARITY,
+) -> Scored:
+    """Score a run folder against gold (the project's ``gold/`` unless ``gold`` is given):
+    ``.score.incidents`` (precision, recall, f1), ``.score.fields``, every matched pair."""
+    project = project or load_project()
+    return score_run_folder(Path(run), project.settings, Path(gold) if gold else None, None, min_similarity)
+
+
+def compare(
+    run_a: str | Path,
+    run_b: str | Path,
+    *,
+    project: Project | None = None,
+    gold: str | Path | None = None,
+    min_similarity: float = MIN_SIMILARITY,
+) -> Comparison:
+    """Two runs scored on the articles both finished; ``.regressions(0.02)`` lists the drops."""
+    project = project or load_project()
+    gold_dir = Path(gold) if gold else None
+    return compare_runs(Path(run_a), Path(run_b), project.settings, gold_dir, None, min_similarity)
+
+
+def view(
+    runs: str | Path | list[str | Path],
+    *,
+    project: Project | None = None,
+    output: str | Path | None = None,
+    gold: str | Path | None = None,
+) -> Path:
+    """Write the self-contained HTML page of one run (or two side by side); returns its path."""
+    from llmx.app.view_page import build_page, write_page
+
+    project = project or load_project()
+    folders = [Path(r) for r in (runs if isinstance(runs, list) else [runs])]
+    target = Path(output) if output else folders[-1] / "view.html"
+    page = build_page(folders, project.settings, Path(gold) if gold else None)
+    return write_page(page, target)

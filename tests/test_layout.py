@@ -1,0 +1,96 @@
+"""The tree is the architecture: folders import down a ladder, never up, and no module grows
+past what one reader can hold. These are facts about the source, checked on every run."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+PACKAGE = ROOT / "llmx"
+# Top to bottom: a folder may import the ones below it, never one above. testing/ (fakes and
+# stub servers) sits on top: nothing in llmx imports it.
+LADDER = ["testing", "cli", "app", "viewer", "batch", "extraction", "cassettes", "inputs", "model", "runs", "core"]
+TOP_LEVEL = {"__init__.py", "__main__.py", "errors.py"}
+MAX_LINES = 300
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every llmx module this file imports, at any depth (function-level imports included)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" for a in node.names] if node.module == "llmx" else [node.module]
+            found += [(node.lineno, name) for name in names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+    return [(line, name) for line, name in found if name.split(".")[0] == "llmx"]
+
+
+def _folder(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LADDER else None
+
+
+def test_every_folder_is_on_the_ladder() -> None:
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == set(LADDER)
+
+
+def test_the_top_level_holds_only_the_package_face_and_errors() -> None:
+    assert {p.name for p in PACKAGE.glob("*.py")} == TOP_LEVEL
+
+
+def test_no_folder_imports_a_folder_above_it() -> None:
+    upward = []
+    for path in _modules():
+        rel = path.relative_to(PACKAGE)
+        if len(rel.parts) < 2:
+            continue
+        here = rel.parts[0]
+        for line, module in _imports(path):
+            there = _folder(module)
+            if there and there != here and LADDER.index(there) < LADDER.index(here):
+                upward.append(f"{rel}:{line} ({here}) imports {module} ({there})")
+    assert upward == []
+
+
+def test_no_import_circle_between_modules() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in _modules():
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        graph[name] = {m for _, m in _imports(path) if m != name}
+    known = set(graph)
+    for name in graph:  # `from llmx.x import y` names a module when y is one, else x
+        graph[name] = {m if m in known else m.rsplit(".", 1)[0] for m in graph[name]} & known
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (circle := visit(nxt)):
+                return circle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            circle = visit(node)
+            assert circle is None, " → ".join(circle)
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_stay_small(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= MAX_LINES
