@@ -23,6 +23,7 @@ def test_help_shows_the_api() -> None:
     assert set(llmx.__all__) <= set(dir(llmx))
 
 
+@pytest.mark.usefixtures("shipped_recordings")
 def test_extract_score_view_from_python_equal_the_cli(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     proj = llmx.load_project(project)
     run = llmx.extract(["seeds/"], project=proj, out=project / "runs" / "api")
@@ -67,6 +68,7 @@ def test_model_requests_are_switched_off_by_default_in_tests(project: Path, tmp_
     assert server.requests == [] and run.failed[0].error is not None and run.failed[0].error.kind == "blocked"
 
 
+@pytest.mark.usefixtures("shipped_recordings")
 def test_the_readme_python_example_runs_as_written(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     section = readme.split("## From Python", 1)[1]
