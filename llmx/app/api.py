@@ -133,11 +133,15 @@ def score(
     project: Project | None = None,
     gold: str | Path | None = None,
     min_similarity: float = MIN_SIMILARITY,
+    schema: str | Path | None = None,
 ) -> Scored:
     """Score a run folder against gold (the project's ``gold/`` unless ``gold`` is given):
-    ``.score.incidents`` (precision, recall, f1), ``.score.fields``, every matched pair."""
+    ``.score.incidents`` (precision, recall, f1), ``.score.fields``, every matched pair. The
+    schema is the one the run recorded, from the project's schemas only, unless ``schema`` (a
+    name or a ``.py`` path) is given."""
     project = project or load_project()
-    return score_run_folder(Path(run), project.settings, Path(gold) if gold else None, None, min_similarity)
+    gold_dir = Path(gold) if gold else None
+    return score_run_folder(Path(run), project.settings, gold_dir, _schema(schema), min_similarity)
 
 
 def compare(
@@ -147,11 +151,12 @@ def compare(
     project: Project | None = None,
     gold: str | Path | None = None,
     min_similarity: float = MIN_SIMILARITY,
+    schema: str | Path | None = None,
 ) -> Comparison:
     """Two runs scored on the articles both finished; ``.regressions(0.02)`` lists the drops."""
     project = project or load_project()
     gold_dir = Path(gold) if gold else None
-    return compare_runs(Path(run_a), Path(run_b), project.settings, gold_dir, None, min_similarity)
+    return compare_runs(Path(run_a), Path(run_b), project.settings, gold_dir, _schema(schema), min_similarity)
 
 
 def view(
@@ -160,6 +165,7 @@ def view(
     project: Project | None = None,
     output: str | Path | None = None,
     gold: str | Path | None = None,
+    schema: str | Path | None = None,
 ) -> Path:
     """Write the self-contained HTML page of one run (or two side by side); returns its path."""
     from llmx.app.view_page import build_page, write_page
@@ -167,5 +173,12 @@ def view(
     project = project or load_project()
     folders = [Path(r) for r in (runs if isinstance(runs, list) else [runs])]
     target = Path(output) if output else folders[-1] / "view.html"
-    page = build_page(folders, project.settings, Path(gold) if gold else None)
+    page = build_page(folders, project.settings, Path(gold) if gold else None, schema_name=_schema(schema))
     return write_page(page, target)
+
+
+def _schema(schema: str | Path | None) -> str | None:
+    """A schema name, or a file the caller names (a Path, or a str ending in .py)."""
+    if schema is None:
+        return None
+    return str(schema.absolute()) if isinstance(schema, Path) else schema

@@ -19,7 +19,7 @@ from llmx.errors import RunError
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.config import Settings
 from llmx.inputs.gold import load_gold
-from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.inputs.schemas import SchemaSpec, load_recorded_schema, load_schema
 from llmx.runs.costs import PriceBook
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult, RunSummary
@@ -84,8 +84,7 @@ def score_results(
     schema_name: str | None = None,
     min_similarity: float = MIN_SIMILARITY,
 ) -> Scored:
-    named = schema_name or next((r.provenance.schema_name for r in results), settings.schema_name)
-    schema = load_schema(named, settings.schemas_dir)
+    schema = schema_of_run(run, results, settings, schema_name)
     gold_folder = gold_dir or settings.gold
     gold = load_gold(gold_folder, schema)
     if not results:
@@ -109,6 +108,28 @@ def score_results(
     )
     missing = sorted(set(in_run) - set(gold))
     return Scored(run, score, run_facts(results, settings), schema, results, missing, failed)
+
+
+def schema_of_run(
+    run: Path, results: list[ArticleResult], settings: Settings, schema_name: str | None = None
+) -> SchemaSpec:
+    """The schema to read a run with: the one named on the command line (``--schema``), else the
+    one the run recorded, by name and sha256, from the project's schemas only (a run folder is
+    data: what it names is never imported from elsewhere)."""
+    if schema_name:
+        return load_schema(schema_name, settings.schemas_dir)
+    recorded = dict.fromkeys((r.provenance.schema_name, r.provenance.schema_sha256) for r in results)
+    if not recorded:
+        return load_schema(settings.schema_name, settings.schemas_dir)
+    names = sorted({name for name, _ in recorded})
+    if len(names) > 1:
+        raise RunError(f"{run}: holds results of several schemas ({', '.join(names)}); pass --schema NAME")
+    (name, sha256), *others = recorded
+    schema = load_recorded_schema(name, sha256, settings.schemas_dir, run)
+    for _, other in others:
+        if other and other != schema.sha256:  # the run was resumed after a schema edit
+            load_recorded_schema(name, other, settings.schemas_dir, run)
+    return schema
 
 
 def score_run_folder(

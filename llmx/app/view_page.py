@@ -48,11 +48,12 @@ def view_run(
     texts: dict[str, str],
     notes: list[str],
     scored: Scored | None = None,
+    schema_name: str | None = None,
 ) -> ViewRun:
     """A run as the viewer takes it; scored against gold when there is gold for its articles."""
     results = read_results(run)
     if scored is None:
-        scored = _score_if_gold(run, results, settings, gold_dir, notes)
+        scored = _score_if_gold(run, results, settings, gold_dir, notes, schema_name)
     viewed = ViewRun(
         name=run.name or str(run),
         results=results,
@@ -71,13 +72,14 @@ def _score_if_gold(
     settings: Settings,
     gold_dir: Path | None,
     notes: list[str],  # type: ignore[type-arg]
+    schema_name: str | None = None,
 ) -> Scored | None:
     folder = gold_dir or settings.gold
     if not folder.is_dir() or not any(folder.glob("*.json")):
         notes.append(f"not scored: no gold files in {folder}")
         return None
     try:
-        return score_results(run, results, settings, gold_dir)
+        return score_results(run, results, settings, gold_dir, schema_name)
     except NothingToScore as error:
         notes.append(f"not scored: {error}")
         return None
@@ -113,14 +115,18 @@ def check_page_path(output: Path) -> None:
 
 
 def build_page(
-    runs: list[Path], settings: Settings, gold_dir: Path | None = None, articles: list[str] | None = None
+    runs: list[Path],
+    settings: Settings,
+    gold_dir: Path | None = None,
+    articles: list[str] | None = None,
+    schema_name: str | None = None,
 ) -> ViewPage:
     for path in runs:
         if not (path / "extractions.jsonl").is_file():
             raise RunError(f"{path}: not a run (no extractions.jsonl); pass a folder written by `llmx extract`")
     notes: list[str] = []
     texts = load_texts(runs, articles or [], notes)
-    viewed = [view_run(path, settings, gold_dir, texts, notes) for path in runs]
+    viewed = [view_run(path, settings, gold_dir, texts, notes, schema_name=schema_name) for path in runs]
     if len(viewed) == 2 and viewed[0].name == viewed[1].name:
         viewed[0].name, viewed[1].name = str(runs[0]), str(runs[1])
     return ViewPage(viewed, notes)

@@ -12,7 +12,12 @@ from llmx.core.fields import MIN_SIMILARITY
 from llmx.errors import CompareRegression, GoldError, ScoreThresholdError
 
 gold_option = click.option("--gold", "gold_dir", type=click.Path(path_type=Path), help="Gold folder (default: gold/).")
-schema_option = click.option("--schema", "schema_name", help="Schema to score with (default: the run's).")
+schema_option = click.option(
+    "--schema",
+    "schema_name",
+    help="Schema to read the run with: a name in schemas/ or a .py path (default: the one the run recorded, "
+    "if schemas/ still has it unchanged).",
+)
 similarity_option = click.option(
     "--min-similarity",
     type=click.FloatRange(0, 1, min_open=True),

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from llmx.cli.score import gold_option
+from llmx.cli.score import gold_option, schema_option
 
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("run_b", required=False, type=click.Path(path_type=Path))
 @gold_option
+@schema_option
 @click.option(
     "--articles",
     multiple=True,
@@ -25,7 +26,14 @@ from llmx.cli.score import gold_option
     type=click.Path(path_type=Path),
     help="HTML file (default: RUN/view.html, or RUN_B/view-vs-RUN.html).",
 )
-def view(run: Path, run_b: Path | None, gold_dir: Path | None, articles: tuple[str, ...], output: Path | None) -> None:
+def view(
+    run: Path,
+    run_b: Path | None,
+    gold_dir: Path | None,
+    schema_name: str | None,
+    articles: tuple[str, ...],
+    output: Path | None,
+) -> None:
     """Write one self-contained HTML page to see a run: each article with its incidents'
     evidence highlighted, a card per incident, matched / missed / spurious against gold.
     With RUN_B, the two runs side by side, the articles that changed first."""
@@ -35,7 +43,7 @@ def view(run: Path, run_b: Path | None, gold_dir: Path | None, articles: tuple[s
 
     target = output or (run_b / f"view-vs-{run.name}.html" if run_b else run / "view.html")
     check_page_path(target)  # before the work, not after
-    page = build_page([run, *([run_b] if run_b else [])], load_settings(), gold_dir, list(articles))
+    page = build_page([run, *([run_b] if run_b else [])], load_settings(), gold_dir, list(articles), schema_name)
     for note in page.notes:
         err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     out.print(str(write_page(page, target)), highlight=False, soft_wrap=True)

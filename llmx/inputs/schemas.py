@@ -3,6 +3,12 @@
 A schema module defines ``Extraction``, a pydantic model with one list field whose items are the
 records (incidents, templates...). How ``llmx score`` compares each record field is declared on
 the field itself: ``json_schema_extra={"llmx": {"match": "alias", "threshold": 80}}``.
+
+Importing a schema runs its code, so only two kinds of schema are ever imported: one of the
+project's (a name in ``schemas_dir``, from the config or the command line) and a file the user
+names on the command line. A run folder is data people send each other: the schema it names
+(:func:`load_recorded_schema`) must be a plain name of the project's ``schemas_dir`` whose file
+still has the sha256 the run recorded, never a path it chose.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.util
+import re
 import sys
 import types
 import typing
@@ -52,12 +59,18 @@ class SchemaSpec:
         return schema
 
 
+# A schema name as a run records it: a file stem of schemas_dir, never a path.
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
 def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
+    """A schema of the project (a name in ``schemas_dir``) or a ``.py`` file the user named in the
+    config or on the command line. Never call it with a name read from a run folder: that is
+    :func:`load_recorded_schema`."""
     path = (schemas_dir / f"{name}.py") if not name.endswith(".py") else Path(name)
     if not path.is_file():
-        known = sorted(p.stem for p in schemas_dir.glob("*.py") if not p.stem.startswith("_"))
-        raise SchemaError(f"unknown schema '{name}': no {path}; known schemas: {', '.join(known) or 'none'}")
-    source = path.read_bytes()
+        raise SchemaError(f"unknown schema '{name}': no {path}; known schemas: {_known(schemas_dir)}")
+    source = _read_source(path)
     module = _import_file(path)
     response_model = getattr(module, "Extraction", None)
     if not (isinstance(response_model, type) and issubclass(response_model, BaseModel)):
@@ -79,6 +92,46 @@ def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
         descriptions=descriptions,
         verify=verify,
     )
+
+
+def load_recorded_schema(name: str, sha256: str | None, schemas_dir: Path, where: Path) -> SchemaSpec:
+    """The schema a run folder (``where``) says it was extracted with: only a plain name of the
+    project's ``schemas_dir`` is loaded, and only when that file still has the run's sha256 (an
+    empty hash, as hand-made results have, is not checked). A path, ``..`` or another hash is a
+    :class:`SchemaError` saying to name the schema on the command line (``--schema``)."""
+    if not _SCHEMA_NAME.fullmatch(name):
+        raise SchemaError(
+            f"{where}: names schema {name!r}, which is not a schema name of this project; llmx only imports "
+            f"schemas from {schemas_dir} or one you name: pass --schema NAME_OR_PATH"
+        )
+    path = schemas_dir / f"{name}.py"
+    if not path.is_file():
+        raise SchemaError(
+            f"{where}: was extracted with schema '{name}', and {schemas_dir} has no {name}.py "
+            f"(known schemas: {_known(schemas_dir)}); pass --schema NAME_OR_PATH"
+        )
+    digest = hashlib.sha256(_read_source(path)).hexdigest()
+    if sha256 and digest != sha256:
+        raise SchemaError(
+            f"{where}: was extracted with schema '{name}' sha256 {sha256[:12]}…, but {_shown(path)} is now "
+            f"{digest[:12]}…; to use the schema as it is now pass --schema {name}, or --schema PATH for another file"
+        )
+    return load_schema(name, schemas_dir)
+
+
+def _known(schemas_dir: Path) -> str:
+    try:
+        known = sorted(p.stem for p in schemas_dir.glob("*.py") if not p.stem.startswith("_"))
+    except OSError:
+        known = []
+    return ", ".join(known) or "none"
+
+
+def _read_source(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise SchemaError(f"{path}: cannot read the schema ({error.strerror})") from error
 
 
 def _import_file(path: Path) -> types.ModuleType:

@@ -101,18 +101,20 @@ class ModelServer:
         async with self._first:
             if self._fatal is not None:
                 raise self._fatal
-            if self._proven:
-                return await self._post(body, path)
-            try:
-                answer = await self._post(body, path)
-            except EndpointError as error:
-                self._fatal = error
-                raise
-            except Exception:
-                self._proven = True  # reachable, this request just failed: the others may go
-                raise
-            self._proven = True
-            return answer
+            if not self._proven:
+                try:
+                    answer = await self._post(body, path)
+                except EndpointError as error:
+                    self._fatal = error
+                    raise
+                except Exception:
+                    self._proven = True  # reachable, this request just failed: the others may go
+                    raise
+                self._proven = True
+                return answer
+        # Proven while this request waited: it goes out of the lock, or every request that queued
+        # behind the first one would be sent one at a time (this was issue 18's 8x at concurrency 32).
+        return await self._post(body, path)
 
     async def _post(self, body: dict[str, Any], path: str) -> dict[str, Any]:
         parts = urlsplit(self.url)
