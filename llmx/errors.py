@@ -14,7 +14,8 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   ├── GoldError               a gold file that does not validate
     │   ├── RunError                a run folder that is missing, unreadable or unscorable
     │   │   ├── RunLocked           another llmx is writing this run folder               .path
-    │   │   └── RunMismatch         resuming a run made with other settings      .path .differences
+    │   │   ├── RunMismatch         resuming a run made with other settings      .path .differences
+    │   │   └── BatchGone           --batch: the provider no longer has a batch or file batch.json names
     │   ├── OutputError             a file or folder llmx must write cannot be written   .path
     │   └── EndpointError           a model server that cannot work: bad URL, 401/403/404 .url
     │       └── ParameterRejected   a 400 naming a parameter of every request (max_tokens...) .param
@@ -87,6 +88,10 @@ class RunMismatch(RunError):
         super().__init__(message)
         self.path = path
         self.differences = differences
+
+
+class BatchGone(RunError):
+    """The provider answers 404 for a batch or file the run's batch.json names: it will not come back."""
 
 
 class OutputError(UsageError):

@@ -98,7 +98,7 @@ def extract_batch(
     if not job.endpoint.live_possible:
         raise UsageError("--batch needs a provider: set OPENAI_API_KEY, or pass --base-url URL")
     options = job.batch or BatchOptions(poll_seconds=job.settings.batch_poll_seconds)
-    store = CassetteStore(job.settings.cassettes)
+    store = CassetteStore(job.settings.cassettes, job.endpoint.redact)
     store.check_writable()
     with ExtractionRun(job) as run:
         on_start(run)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from llmx.cassettes.gateway import Gateway, RecordingGateway, ReplayGateway
 from llmx.cassettes.store import CassettePolicy, CassetteStore
-from llmx.core.redact import public_url
+from llmx.core.redact import Redactor, public_url
 from llmx.errors import UsageError
 from llmx.inputs.config import Settings
 from llmx.model.endpoint import LOCAL_TIMEOUT, OPENAI_URL, Endpoint, check_base_url
@@ -63,7 +63,7 @@ def resolve_endpoint(
     if not (base_url or api_key):
         return Endpoint(extra_body=extra_body, timeout=settings.timeout)
     url = base_url or OPENAI_URL
-    served_by = {"base_url": public_url(url)}
+    served_by = {"base_url": Redactor.for_endpoint(api_key, url).text(public_url(url))}
     if settings.api_version:
         served_by["api_version"] = settings.api_version
     return Endpoint(url, api_key, served_by, extra_body, settings.timeout, settings.api_version)
@@ -80,7 +80,7 @@ def choose_policy(requested: CassettePolicy | None, endpoint: Endpoint, in_ci: b
 def build_gateway(settings: Settings, endpoint: Endpoint, policy: CassettePolicy) -> Gateway:
     """The gateway a run's policy needs: strict replay, or the model server behind the cassettes.
     Open it with ``async with`` in the loop that uses it: that closes its connections."""
-    store = CassetteStore(settings.cassettes)
+    store = CassetteStore(settings.cassettes, endpoint.redact)
     if policy == "replay" or not endpoint.live_possible:
         return ReplayGateway(store, settings.mode)
     store.check_writable()
@@ -103,4 +103,4 @@ def build_server(settings: Settings, endpoint: Endpoint, concurrency: int | None
     client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout, api_version=endpoint.api_version)
     rate = RateController(concurrency or settings.concurrency, max_pause=settings.max_wait)
     retry = RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait, rate=rate)
-    return ModelServer(client, retry)
+    return ModelServer(client, retry, endpoint.redact)

@@ -88,7 +88,7 @@ class ExtractionOutcome:
 
 def redact_command(argv: list[str], redact: Redactor) -> list[str]:
     """The command as typed, minus credentials: URLs lose user, password and query values."""
-    return [public_url(arg) if "://" in arg else (redact(arg) or "") for arg in argv]
+    return [redact.text(public_url(arg) if "://" in arg else arg) for arg in argv]
 
 
 class ExtractionRun:
@@ -133,7 +133,9 @@ class ExtractionRun:
             },
             article_ids=[a.id for a in self.articles],
         )
-        self._writer = RunWriter(self.run_dir, manifest, self.extractor.recipe, job.redo_changed)
+        self._writer = RunWriter(
+            self.run_dir, manifest, self.extractor.recipe, job.redo_changed, redact=job.endpoint.redact
+        )
         self.todo = [a for a in self.articles if a.id not in self._writer.done]
         self.budget = Budget(settings.max_cost, self._writer.folder_summary.spent_usd or 0.0)
         self._started = time.perf_counter()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Self
 
 from llmx.batch.ledger import BatchRecord, BatchStore
-from llmx.errors import EndpointError
+from llmx.errors import BatchGone, EndpointError
 from llmx.inputs.config import Settings
 from llmx.model import live
 from llmx.model.endpoint import Endpoint
@@ -47,6 +47,8 @@ class BatchApi:
             raise AssertionError("tenacity ends with an answer or an error")
         except openai.APIStatusError as error:
             detail = f"HTTP {error.status_code}: {error.message}"
+            if error.status_code == 404 and what != "list":
+                raise BatchGone(f"Batch API {what} at {self.url}: {detail}") from None
             raise EndpointError(f"Batch API {what} at {self.url}: {detail}", self.url) from None
         except openai.APIConnectionError as error:
             raise EndpointError(f"Batch API {what}: cannot reach {self.url} ({error})", self.url) from error

@@ -20,6 +20,7 @@ from llmx.cassettes.gateway import CallLog, CassetteBacked, refuse_unusable, usa
 from llmx.cassettes.store import Cassette, CassetteStore, allowed_response, canonical_json
 from llmx.errors import BatchLineFailed, BatchPending, ModelError
 from llmx.runs.files import now_iso
+from llmx.runs.results import Usage
 
 
 class CollectingGateway(CassetteBacked):
@@ -51,45 +52,75 @@ class CollectingGateway(CassetteBacked):
 def collect(
     batch: Any, record: BatchRecord, inputs: dict[str, bytes], answers: bytes, cassettes: CassetteStore, mode: str
 ) -> None:
-    """The batch's answers become cassettes; every other line of the record is a failed line."""
-    for raw in answers.split(b"\n"):
+    """The batch's answers become cassettes; every other line of the record is a failed line.
+
+    One bad line never costs the others: a line that is not JSON, or that answers a ``custom_id``
+    this file never sent, is listed in ``record.ignored`` and skipped; the requests it may have
+    answered fail by line ("no answer") and the next ``--batch`` run asks them again."""
+    redact = cassettes.redact
+    for number, raw in enumerate(answers.split(b"\n"), start=1):
         if not raw.strip():
             continue
-        item = json.loads(raw)
-        custom_id = str(item.get("custom_id"))
-        response = item.get("response") or {}
-        body = response.get("body") or {}
-        if response.get("status_code") != 200 or item.get("error"):
-            error = item.get("error") or body.get("error") or {}
-            record.failed[custom_id] = f"HTTP {response.get('status_code')}: {error.get('message', error)}"
-            continue
         try:
-            completion = ChatCompletion.model_validate(body)
-            refuse_unusable(completion)  # truncated, refused, empty: never cached
-        except (ModelError, ValueError) as problem:
-            record.failed[custom_id] = str(problem).splitlines()[0][:300]
+            item = json.loads(raw)
+        except ValueError:
+            record.ignored.append(f"output line {number}: not JSON: {redact.text(_short(raw))}")
             continue
-        article_id, key = custom_id.rsplit("/", 1)
-        request = json.loads(inputs[custom_id])["body"]
-        text, recomputed = canonical_json(request, mode)
-        if recomputed != key:
-            record.failed[custom_id] = "the answer's request does not match its cassette key"
+        custom_id = str(item.get("custom_id")) if isinstance(item, dict) else ""
+        if custom_id not in inputs:
+            record.ignored.append(f"output line {number}: answers custom_id {redact.text(custom_id[:120])!r}, not sent")
             continue
-        messages = json.loads(text).get("messages", [])
-        cassettes.save(
-            Cassette(
-                key=key,
-                article_id=article_id,
-                attempt=sum(1 for m in messages if m.get("role") == "assistant"),  # re-asks before it
-                recorded_at=now_iso(),
-                latency_s=0.0,
-                served_by={"batch_id": str(batch.id), "base_url": "batch"},
-                request=json.loads(text),
-                response=allowed_response(body),
-            )
-        )
-        record.answered[custom_id] = usage_of(completion)
+        if custom_id in record.answered:
+            continue  # a provider that repeats a line: the first answer stands
+        outcome = _collect_line(batch, item, custom_id, inputs[custom_id], cassettes, mode)
+        if isinstance(outcome, Usage):
+            record.answered[custom_id] = outcome
+            record.failed.pop(custom_id, None)
+        else:
+            record.failed[custom_id] = redact.text(outcome)
     for custom_id in inputs:
         if custom_id not in record.answered and custom_id not in record.failed:
             record.failed[custom_id] = f"no answer: the batch ended {batch.status}"
     record.status, record.state = batch.status, "collected"
+
+
+def _collect_line(
+    batch: Any, item: dict[str, Any], custom_id: str, sent: bytes, cassettes: CassetteStore, mode: str
+) -> Usage | str:
+    """One answer line into a cassette: its tokens, or the reason it cannot be."""
+    response = item.get("response") if isinstance(item.get("response"), dict) else {}
+    body = response.get("body") if isinstance(response.get("body"), dict) else {}
+    if response.get("status_code") != 200 or item.get("error"):
+        error = item.get("error") or body.get("error") or {}
+        message = error.get("message", error) if isinstance(error, dict) else error
+        return f"HTTP {response.get('status_code')}: {message}"
+    body = cassettes.redact.json(allowed_response(body))
+    try:
+        completion = ChatCompletion.model_validate(body)
+        refuse_unusable(completion)  # truncated, refused, empty: never cached
+    except (ModelError, ValueError) as problem:
+        return str(problem).splitlines()[0][:300]
+    article_id, key = custom_id.rsplit("/", 1)
+    request = json.loads(sent)["body"]
+    text, recomputed = canonical_json(request, mode)
+    if recomputed != key:
+        return "the answer's request does not match its cassette key"
+    messages = json.loads(text).get("messages", [])
+    cassettes.save(
+        Cassette(
+            key=key,
+            article_id=article_id,
+            attempt=sum(1 for m in messages if m.get("role") == "assistant"),  # re-asks before it
+            recorded_at=now_iso(),
+            latency_s=0.0,
+            served_by={"batch_id": str(batch.id), "base_url": "batch"},
+            request=json.loads(text),
+            response=body,
+        )
+    )
+    return usage_of(completion)
+
+
+def _short(raw: bytes, limit: int = 80) -> str:
+    text = raw.decode(errors="replace").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -44,6 +44,7 @@ class BatchRecord(BaseModel):
     status: str | None = None  # the provider's: validating, in_progress, completed, expired...
     failed: dict[str, str] = {}  # custom_id → why that line has no answer
     answered: dict[str, Usage] = {}  # custom_id → its tokens: what the run paid for it
+    ignored: list[str] = []  # output lines that could not be read or answer nothing sent (skipped)
 
 
 class BatchLedger(BaseModel):

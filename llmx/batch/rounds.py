@@ -16,6 +16,7 @@ from llmx.batch.api import BatchApi, submit
 from llmx.batch.collect import collect
 from llmx.batch.ledger import BatchStore
 from llmx.cassettes.store import CassetteStore
+from llmx.errors import BatchGone
 
 DONE = ("completed", "failed", "expired", "cancelled")
 
@@ -42,6 +43,7 @@ class BatchReport:
     pending: bool = False  # left with the provider (--no-wait, or Ctrl-C while waiting)
     rounds: int = 0
     failed_lines: int = 0
+    ignored: list[str] = field(default_factory=list)  # output lines that were unreadable or answered nothing sent
 
 
 async def settle(
@@ -53,7 +55,27 @@ async def settle(
     stop: asyncio.Event,
     report: BatchReport,
 ) -> bool:
-    """Wait for every unsettled batch and collect it. False when left waiting (--no-wait, Ctrl-C)."""
+    """Wait for every unsettled batch and collect it. False when left waiting (--no-wait, Ctrl-C).
+    A batch or file the provider no longer has (404) is a :class:`BatchGone` that says how to start over."""
+    try:
+        return await _settle(api, store, cassettes, mode, options, stop, report)
+    except BatchGone as error:
+        raise BatchGone(
+            f"{error}; the provider no longer has what {store.path} names (expired, deleted, or another key). "
+            f"To start over, remove {store.path} and run the same command again: the requests with no answer "
+            "go into a new batch (answers already collected replay)"
+        ) from error
+
+
+async def _settle(
+    api: BatchApi,
+    store: BatchStore,
+    cassettes: CassetteStore,
+    mode: str,
+    options: BatchOptions,
+    stop: asyncio.Event,
+    report: BatchReport,
+) -> bool:
     for record in store.unsettled:
         await submit(api, store, record, report.submitted)
     while store.unsettled:
@@ -70,6 +92,7 @@ async def settle(
                     answers += await api.content(file_id) + b"\n"
             await asyncio.to_thread(collect, batch, record, inputs, answers, cassettes, mode)
             report.failed_lines += len(record.failed)
+            report.ignored += record.ignored
             store.save()
         if not store.unsettled:
             return True

@@ -176,7 +176,9 @@ class RecordingGateway(CassetteBacked):
             if answer is not None:
                 return self.replayed(article_id, answer, log)
         started = time.perf_counter()
-        body = allowed_response(await self.server.post({**kwargs, **self.extra_body}))
+        # Redacted before anything reads it: a proxy that echoes the key into the answer text gets it
+        # into neither the records nor the cassette, and replay returns exactly what the run saw.
+        body = self.server.redact.json(allowed_response(await self.server.post({**kwargs, **self.extra_body})))
         latency = time.perf_counter() - started
         try:
             completion = ChatCompletion.model_validate(body)

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from llmx.core.redact import Redactor
 from llmx.errors import CassetteError, CassetteMiss, OutputError
 from llmx.runs.files import atomic_write
 
@@ -122,8 +123,9 @@ def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
 
 
 class CassetteStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, redact: Redactor | None = None) -> None:
         self.root = root
+        self.redact = redact or Redactor()  # every cassette written: served_by, request and answer
 
     def path_for(self, article_id: str, key: str) -> Path:
         # Article ids are validated where they are read; this is the last line of defence.
@@ -175,7 +177,7 @@ class CassetteStore:
 
     def save(self, cassette: Cassette) -> Path:
         path = self.path_for(cassette.article_id, cassette.key)
-        atomic_write(path, readable_json(cassette.model_dump(mode="json")) + "\n")
+        atomic_write(path, self.redact.text(readable_json(cassette.model_dump(mode="json"))) + "\n")
         return path
 
     def recorded_for(self, article_id: str) -> list[Cassette]:

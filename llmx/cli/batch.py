@@ -40,3 +40,15 @@ def print_pending(outcome: ExtractionOutcome, inputs: tuple[str, ...]) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def print_ignored(outcome: ExtractionOutcome) -> None:
+    """Output lines of a batch that could not be used (the rest was collected)."""
+    from llmx.cli.console import err
+    from llmx.cli.safe_text import markup
+
+    ignored = outcome.batch.ignored if outcome.batch is not None else []
+    for line in ignored[:10]:
+        err.print(f"[yellow]batch output skipped[/] {markup(line)}", highlight=False, soft_wrap=True)
+    if len(ignored) > 10:
+        err.print(f"… and {len(ignored) - 10} more skipped lines (listed in batch.json)")

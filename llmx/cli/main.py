@@ -30,14 +30,16 @@ class LlmxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LlmxError as error:
-            from rich.markup import escape
-
             from llmx.cli.console import err
+            from llmx.cli.safe_text import markup
+            from llmx.core.redact import Redactor
 
             if os.environ.get("LLMX_DEBUG", "").strip().lower() in DEBUG_VALUES:
                 traceback.print_exc()
-            # escaped: messages quote config keys such as [tool.llmx], which rich would take for markup
-            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True, markup=True)
+            # Redacted for every key the process holds; escaped, since messages quote server text
+            # (terminal escapes) and config keys such as [tool.llmx] (which rich takes for markup).
+            text = Redactor.from_environment(os.environ, sys.argv).text(str(error))
+            err.print(f"[bold red]error:[/] {markup(text)}", highlight=False, soft_wrap=True, markup=True)
             sys.exit(error.exit_code)
 
 
@@ -183,6 +185,10 @@ def extract(
         )
         sys.exit(outcome.exit_code)
     out.print(summary_table(outcome.summary, label, outcome.run_dir, resumed=outcome.resumed))
+    if outcome.batch is not None:
+        from llmx.cli.batch import print_ignored
+
+        print_ignored(outcome)
     _report_failures(outcome, inputs)
     if outcome.over_budget is not None:
         err.print(
@@ -229,11 +235,15 @@ def _execute_with_progress(job: Any, label: str) -> Any:
 def _report_failures(outcome: Any, inputs: tuple[str, ...]) -> None:
     from llmx.cli.console import err
 
+    from llmx.cli.safe_text import markup
+
     failed = outcome.failed
     for result in failed[:20]:
         message = result.error.message.removeprefix(f"article {result.article_id}: ")
         err.print(
-            f"[red]failed[/] {result.article_id} ({result.error.kind}): {message}", highlight=False, soft_wrap=True
+            f"[red]failed[/] {markup(result.article_id)} ({markup(result.error.kind)}): {markup(message)}",
+            highlight=False,
+            soft_wrap=True,
         )
     if len(failed) > 20:
         err.print(f"… and {len(failed) - 20} more failed articles; see {outcome.run_dir / 'extractions.jsonl'}")

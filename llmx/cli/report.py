@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from llmx.cli.safe_text import markup, plain
 from llmx.runs.results import RunSummary
 
 if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
@@ -23,7 +24,7 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
     table = Table(title=f"llmx extract ({mode})", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
-    table.add_row("run", str(run_dir))
+    table.add_row("run", markup(run_dir))
     table.add_row("articles", f"{summary.articles}" + (f" ({resumed} kept from before)" if resumed else ""))
     table.add_row("ok / failed", f"{summary.ok} / [red]{summary.failed}[/]" if summary.failed else f"{summary.ok} / 0")
     table.add_row("incidents", str(summary.incidents))
@@ -42,7 +43,7 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
     table.add_row("cost paid by this run (live, batch)", usd(summary.spent_usd))
     table.add_row("recorded cost (replayed answers too)", usd(summary.cost_usd))
     if summary.failures:
-        table.add_row("failures", ", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items())))
+        table.add_row("failures", markup(", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items()))))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
 
@@ -92,7 +93,7 @@ def _f(value: float | None) -> str:
 def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
     i = score.incidents
     usage = facts["usage"]
-    failures = ", ".join(f"{k} {v}" for k, v in facts["failures"].items()) or "none"
+    failures = markup(", ".join(f"{k} {v}" for k, v in facts["failures"].items()) or "none")
     text = Text.from_markup(
         f"[bold]incidents[/]  P {_f(i.precision)}  R {_f(i.recall)}  [bold]F1 {_f(i.f1)}[/]   "
         f"(tp {i.tp}, fp {i.fp}, fn {i.fn})\n"
@@ -106,7 +107,7 @@ def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
         f"[bold]cost[/]       {usd(facts.get('cost_usd'), 'unknown')} recorded, "
         f"{usd(facts.get('spent_usd'), 'unknown')} paid by the run (replays pay nothing)"
     )
-    return Panel(text, title=title, title_align="left", expand=False)
+    return Panel(text, title=markup(title), title_align="left", expand=False)
 
 
 def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
@@ -114,7 +115,8 @@ def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
     table.add_column(first)
     for name in ("P", "R", "F1", "tp", "fp", "fn"):
         table.add_column(name, justify="right")
-    for name, prf in rows.items():
+    for raw_name, prf in rows.items():
+        name = markup(raw_name)  # article ids come from a run folder: data
         if not prf.counted:
             table.add_row(name, "n/a", "n/a", "[dim]n/a[/]", "0", "0", "0")
             continue
@@ -129,14 +131,14 @@ def _record_cell(record: Mapping[str, Any], names: list[str], differing: set[str
     text = Text()
     for name in names:
         value = record.get(name)
-        text.append(f"{name}: ", style="dim")
-        text.append(f"{value}\n", style="bold red" if name in differing else "")
+        text.append(f"{plain(name)}: ", style="dim")
+        text.append(f"{plain(value)}\n", style="bold red" if name in differing else "")
     return text
 
 
 def article_detail(article: ArticleScore, field_names: list[str], evidence_field: str | None) -> Table:
-    title = f"{article.article_id}  F1 {_f(article.incidents.f1)}" + (
-        f"  [red]failed: {article.failed}[/]" if article.failed else ""
+    title = f"{markup(article.article_id)}  F1 {_f(article.incidents.f1 if article.incidents.counted else None)}" + (
+        f"  [red]failed: {markup(article.failed)}[/]" if article.failed else ""
     )
     table = Table(title=title, title_justify="left", show_lines=True, expand=True)
     table.add_column("", width=9)
@@ -158,7 +160,7 @@ def article_detail(article: ArticleScore, field_names: list[str], evidence_field
             p.get(evidence_field) for p in article.spurious
         ]
         for quote in filter(None, quotes):
-            table.add_row("[dim]evidence[/]", Text(f"“{quote}”", style="italic"), "")
+            table.add_row("[dim]evidence[/]", Text(f"“{plain(quote)}”", style="italic"), "")
     return table
 
 
@@ -212,6 +214,7 @@ def _cost_rows(a: Scored, b: Scored) -> Iterator[tuple[str, str, str]]:
 
 def compare_report(comparison: Comparison, name_a: str, name_b: str) -> RenderableType:
     a, b = comparison.a.score, comparison.b.score
+    name_a, name_b = markup(name_a), markup(name_b)  # folder names: the user's, but still text
     head = Table(title=f"{name_a} → {name_b}  ({len(a.articles)} articles both runs finished)", title_justify="left")
     head.add_column("")
     head.add_column(name_a, justify="right")
@@ -253,7 +256,7 @@ def compare_report(comparison: Comparison, name_a: str, name_b: str) -> Renderab
     if apart:
         tables.append(
             Panel(
-                Text("\n".join(apart)),
+                Text(plain("\n".join(apart))),
                 title="not compared (kept out of the deltas)",
                 title_align="left",
                 border_style="yellow",

@@ -53,6 +53,7 @@ def score(
     from llmx.app.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
     from llmx.cli.console import err, out
     from llmx.cli.report import score_json, score_report
+    from llmx.cli.safe_text import markup
     from llmx.inputs.config import load_settings
 
     if html:
@@ -74,13 +75,13 @@ def score(
         )
         out.print(report)
         if scored.missing_gold:
-            err.print(f"[yellow]not scored[/] (no gold): {', '.join(scored.missing_gold)}")
+            err.print(f"[yellow]not scored[/] (no gold): {markup(', '.join(scored.missing_gold))}")
     if html:
         notes: list[str] = []
         texts = load_texts([run], [], notes, required=False)
         page = ViewPage([view_run(run, settings, gold_dir, texts, notes, scored)], notes)
         for note in notes:
-            err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]note:[/] {markup(note)}", highlight=False, soft_wrap=True)
         err.print(f"saved {write_page(page, html)}")
     if min_f1 is not None and scored.score.incidents.f1 < min_f1:
         raise ScoreThresholdError(f"incident F1 {scored.score.incidents.f1:.3f} is below --min-f1 {min_f1}")

@@ -39,11 +39,12 @@ def view(
     With RUN_B, the two runs side by side, the articles that changed first."""
     from llmx.app.view_page import build_page, check_page_path, write_page
     from llmx.cli.console import err, out
+    from llmx.cli.safe_text import markup
     from llmx.inputs.config import load_settings
 
     target = output or (run_b / f"view-vs-{run.name}.html" if run_b else run / "view.html")
     check_page_path(target)  # before the work, not after
     page = build_page([run, *([run_b] if run_b else [])], load_settings(), gold_dir, list(articles), schema_name)
     for note in page.notes:
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]note:[/] {markup(note)}", highlight=False, soft_wrap=True)
     out.print(str(write_page(page, target)), highlight=False, soft_wrap=True)

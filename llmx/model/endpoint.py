@@ -32,7 +32,8 @@ class Endpoint:
 
     @property
     def redact(self) -> Redactor:
-        return Redactor([self.api_key])
+        """Every form of the key and of what the base URL carries (query values, a key in its path)."""
+        return Redactor.for_endpoint(self.api_key, self.base_url)
 
 
 def check_base_url(url: str) -> None:

@@ -79,11 +79,14 @@ def make_client(
 class ModelServer:
     """One server, one client, one retry policy; ``post`` returns the answer's JSON body."""
 
-    def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None, redact: Redactor | None = None
+    ) -> None:
         self.client = client
         self.policy = policy or RetryPolicy()
-        self.url = public_url(str(client.base_url))
-        self.redact = Redactor([client.api_key])
+        key = client.api_key if client.api_key != "no-key" else None
+        self.redact = redact or Redactor.for_endpoint(key, str(client.base_url))
+        self.url = self.redact.text(public_url(str(client.base_url)))
         # The first request goes alone: if the server cannot work at all (wrong URL, key, path),
         # that is found once, not once per article in flight.
         self._first = asyncio.Lock()

@@ -33,7 +33,7 @@ def to_csv(results: list[ArticleResult]) -> str:
         "error",
     ]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer = _SafeWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for result in sorted(results, key=lambda r: r.article_id):
         base = {
@@ -62,6 +62,24 @@ def to_jsonl(results: list[ArticleResult]) -> str:
 
 def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+# OWASP's CSV injection rule: a spreadsheet runs a cell that starts with one of these as a
+# formula (=HYPERLINK(...), +cmd|..., @SUM...), tab and carriage return included.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell no spreadsheet takes for a formula: a leading ``'`` when it starts like one
+    (the text is kept; numbers stay numbers). Every text cell of the CSV goes through it."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter(csv.DictWriter):  # type: ignore[type-arg]
+    def writerow(self, rowdict: Any) -> Any:
+        return super().writerow({k: safe_cell(v) for k, v in rowdict.items()})
 
 
 FORMATS: dict[str, tuple[str, Callable[[list[ArticleResult]], str]]] = {

@@ -8,6 +8,8 @@ breaks, so one such character would make a whole run unreadable.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from llmx.errors import OutputError
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all (temp file, fsync, rename)."""
+    temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -28,7 +31,21 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except OSError as error:
-        raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder", path) from error
+        if temporary is not None:  # a full disk leaves no half file behind
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise cannot_write(path, error) from error
+
+
+def cannot_write(path: Path, error: OSError) -> OutputError:
+    """The one line for a write that failed: a full disk says so (and that the run resumes)."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return OutputError(
+            f"{path}: cannot write, {error.strerror or 'the disk is full'}; free some space and run the same "
+            "command again (what is already written is kept)",
+            path,
+        )
+    return OutputError(f"{path.parent}: not writable ({error.strerror or error}); choose another folder", path)
 
 
 def now_iso() -> str:

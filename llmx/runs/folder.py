@@ -10,6 +10,7 @@ made with the old recipe move to ``superseded.jsonl``: nothing is lost).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -19,8 +20,9 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from llmx.core.redact import Redactor
 from llmx.errors import OutputError, RunError, RunLocked, RunMismatch
-from llmx.runs.files import atomic_write, jsonl_lines, now_iso
+from llmx.runs.files import atomic_write, cannot_write, jsonl_lines, now_iso
 from llmx.runs.results import RUN_VERSION, ArticleResult, Recipe, RunManifest, RunStatus, RunSummary
 
 RESULTS_FILE = "extractions.jsonl"
@@ -94,9 +96,17 @@ class RunWriter:
 
     FSYNC_INTERVAL = 1.0
 
-    def __init__(self, out: Path, manifest: RunManifest, recipe: Recipe, redo_changed: bool = False) -> None:
+    def __init__(
+        self,
+        out: Path,
+        manifest: RunManifest,
+        recipe: Recipe,
+        redo_changed: bool = False,
+        redact: Redactor | None = None,
+    ) -> None:
         self.out = out
         self.jsonl = out / RESULTS_FILE
+        self.redact = redact or Redactor()  # every line and the manifest, as written
         try:
             out.mkdir(parents=True, exist_ok=True)
             self._lock = _lock(out)
@@ -137,10 +147,13 @@ class RunWriter:
         ]
         superseded = [r for r in stale if r.article_id not in wanted]
         if superseded:
-            with (self.out / "superseded.jsonl").open("a", encoding="utf-8") as handle:
-                handle.writelines(r.model_dump_json(by_alias=True) + "\n" for r in superseded)
+            try:
+                with (self.out / "superseded.jsonl").open("a", encoding="utf-8") as handle:
+                    handle.writelines(self._line(r) for r in superseded)
+            except OSError as error:
+                raise cannot_write(self.out / "superseded.jsonl", error) from error
         # Rewrite what is kept (drops redone lines and a half-written last line) before appending.
-        atomic_write(self.jsonl, "".join(r.model_dump_json(by_alias=True) + "\n" for r in kept))
+        atomic_write(self.jsonl, "".join(self._line(r) for r in kept))
         self._handle = self.jsonl.open("a", encoding="utf-8")
         self.done = {r.article_id: r for r in kept if r.article_id in wanted}
         self.failed: list[ArticleResult] = []  # this run's failures, for the closing report
@@ -151,18 +164,24 @@ class RunWriter:
         self._synced = time.monotonic()
         self.write_manifest()
 
+    def _line(self, result: ArticleResult) -> str:
+        return self.redact.text(result.model_dump_json(by_alias=True)) + "\n"
+
     def append(self, result: ArticleResult) -> None:
         if result.status == "failed":
             self.failed.append(result)
         self.folder_summary.add(result)
-        self._handle.write(result.model_dump_json(by_alias=True) + "\n")
-        self._handle.flush()
-        if time.monotonic() - self._synced >= self.FSYNC_INTERVAL:
-            os.fsync(self._handle.fileno())
-            self._synced = time.monotonic()
+        try:
+            self._handle.write(self._line(result))
+            self._handle.flush()
+            if time.monotonic() - self._synced >= self.FSYNC_INTERVAL:
+                os.fsync(self._handle.fileno())
+                self._synced = time.monotonic()
+        except OSError as error:
+            raise cannot_write(self.jsonl, error) from error
 
     def write_manifest(self) -> None:
-        atomic_write(self.out / MANIFEST_FILE, self.manifest.model_dump_json(indent=2) + "\n")
+        atomic_write(self.out / MANIFEST_FILE, self.redact.text(self.manifest.model_dump_json(indent=2)) + "\n")
 
     @property
     def closed(self) -> bool:
@@ -170,9 +189,14 @@ class RunWriter:
 
     def close(self, status: RunStatus, wall_s: float = 0.0, error: str | None = None) -> None:
         if not self._handle.closed:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
+            try:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as error:
+                raise cannot_write(self.jsonl, error) from error
+            finally:
+                with contextlib.suppress(OSError):
+                    self._handle.close()
         self.manifest.status = status
         self.manifest.finished_at = now_iso()
         self.folder_summary.wall_s = wall_s

@@ -6,6 +6,7 @@ batch listing llmx uses to find a batch whose id it did not get to write down.
     GET  /v1/batches/ID            → the batch; processed on the first look once ``release`` is set
     GET  /v1/batches               → the batches, newest first
     GET  /v1/files/ID/content      → the file's bytes (input, output or error JSONL)
+    DELETE (a test pops ``batches`` or ``files``): the next look is a 404, as for an expired batch
 
 Each request line is answered by a *script* (see :mod:`llmx.testing.fake_model`): a completion
 (schema-valid by default), or with a fault "status" an error line with that status. Clear
@@ -22,6 +23,7 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 from llmx.testing.fake_model import Script, always, chat_completion, schema_answer
@@ -34,6 +36,8 @@ class BatchStub:
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     creates: int = 0  # POST /v1/batches seen: a resumed run must not add one
     release: threading.Event = field(default_factory=threading.Event)
+    # The output file's lines as the provider would send them; a test may garble or add lines.
+    mangle: Callable[[list[str]], list[str]] = field(default=lambda lines: lines)
 
     def __post_init__(self) -> None:
         self.release.set()
@@ -146,6 +150,7 @@ class BatchStub:
             answer = {"id": self._new_id("req"), "custom_id": request["custom_id"], "error": None,
                       "response": {"status_code": status, "request_id": "r", "body": body}}  # fmt: skip
             (output if status == 200 else errors).append(json.dumps(answer) + "\n")
+        output = self.mangle(output)
         if output:
             batch["output_file_id"] = self._file("".join(output).encode(), "batch_output")["id"]
         if errors:

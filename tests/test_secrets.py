@@ -1,0 +1,90 @@
+"""Every form a key can take stays out of everything llmx writes or prints: run.json, cassettes
+(``served_by``, the answer), results, exports, the page, the batch files and the terminal."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from llmx.core.redact import Redactor, forms, looks_like_secret, public_url
+from llmx.testing.batch_stub import BatchStub
+from llmx.testing.fake_model import Reply, schema_answer
+from llmx.testing.stub_server import StubServer
+from tests.helpers import extract_args, run_cli
+
+SEED = "seeds/000_e376b6ba81a78c64.txt"
+KEY = "sk-llmx/leak+SECRET=4242"  # '/', '+' and '=' so that its URL-encoded and JSON forms differ
+
+
+def leaked(project: Path, output: str, secret: str) -> list[str]:
+    """Every file under the project, and the output, that holds a form of ``secret``."""
+    found = [f"output: {form!r}" for form in forms(secret) if form in output]
+    for path in project.rglob("*"):
+        if path.is_file() and "schemas" not in path.parts:
+            text = path.read_text(errors="replace")
+            found += [f"{path}: {form!r}" for form in forms(secret) if form in text]
+    return found
+
+
+def everything_after(project: Path, run: str) -> str:
+    """score, view, export of a run: their output (the files they write are scanned too)."""
+    outputs = [run_cli("score", run, "--details"), run_cli("view", run), run_cli("export", run)]
+    return "".join(r.output for r in outputs)
+
+
+@pytest.mark.parametrize("segment", ["sk-proj-path-SECRET-0001", "Zq8xVt3LmN0pRs7WuY2b", "plainkey42"])
+def test_a_key_in_the_base_url_path_reaches_no_file(project: Path, live_requests: None, segment: str) -> None:
+    env = {"OPENAI_API_KEY": segment} if segment == "plainkey42" else {}  # not token-like: known as the key
+    with StubServer() as server:
+        url = server.base_url.replace("/v1", f"/k/{segment}/v1")
+        result = run_cli(*extract_args(url, "runs/p", "--format", "csv", inputs=SEED), env=env)
+        assert result.exit_code == 0, result.output
+        assert segment in server.paths[0]  # it was really used
+    output = result.output + everything_after(project, "runs/p")
+    assert leaked(project, output, segment) == []
+    assert "/k/***/v1" in (project / "runs/p/run.json").read_text()
+
+
+def test_a_key_a_proxy_echoes_into_the_answer_reaches_no_file(project: Path, live_requests: None) -> None:
+    encoded = base64.b64encode(f"user:{KEY}".encode()).decode()
+
+    def echo(body: dict[str, Any], number: int) -> Reply:
+        # the key as is, URL-encoded and in a Basic auth header, in fields the checks null and list
+        return schema_answer(body, location=KEY, target=f"key={quote(KEY, safe='')}", attacker=f"Basic {encoded}")
+
+    with StubServer(script=echo) as server:
+        result = run_cli(*extract_args(server.base_url, "runs/e", inputs=SEED), env={"OPENAI_API_KEY": KEY})
+        assert result.exit_code == 0, result.output
+    output = result.output + everything_after(project, "runs/e")
+    assert leaked(project, output, KEY) == []
+    assert "***" in (project / "runs/e/extractions.jsonl").read_text()
+    replay = run_cli("extract", SEED, "--replay", "--cassettes", "tape", "--out", "runs/e2")
+    assert replay.exit_code == 0  # the redacted answer is what was recorded, and it replays
+
+
+def test_a_key_echoed_by_a_batch_provider_reaches_no_file(project: Path, live_requests: None) -> None:
+    with BatchStub(script=lambda body, n: schema_answer(body, location=KEY)) as stub:
+        args = ["extract", SEED, "--batch", "--base-url", stub.base_url, "--cassettes", "tape", "--out", "runs/b"]
+        result = run_cli(*args, "--poll", "0.01", env={"OPENAI_API_KEY": KEY})
+        assert result.exit_code == 0, result.output
+    assert leaked(project, result.output, KEY) == []
+
+
+def test_an_error_naming_the_key_is_redacted_on_the_terminal(project: Path, live_requests: None) -> None:
+    echo = Reply(fault="status", status=401, error_message=f"bad key {quote(KEY, safe='')} in /k/{KEY}/v1")
+    with StubServer(script=lambda body, n: echo) as server:
+        result = run_cli(*extract_args(server.base_url, "runs/x", inputs=SEED), env={"OPENAI_API_KEY": KEY})
+    assert result.exit_code == 2 and "bad key ***" in result.output
+    assert leaked(project, result.output, KEY) == []
+
+
+def test_what_looks_like_a_credential_and_what_does_not() -> None:
+    assert looks_like_secret("sk-proj-abc123DEF456") and looks_like_secret("0123456789abcdef0123456789abcdef")
+    assert not looks_like_secret("v1") and not looks_like_secret("gpt-4o-mini-2024-07-18")
+    assert not looks_like_secret("deployments") and not looks_like_secret("my-deployment")
+    assert public_url("https://h.example/k/sk-proj-abc123DEF456/v1?api_key=x") == "https://h.example/k/***/v1?api_key=***"
+    assert Redactor([KEY]).text(f"a {quote(KEY, safe='')} b {KEY}") == "a *** b ***"
