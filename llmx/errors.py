@@ -26,6 +26,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   ├── InvalidOutputError      output that never validated after the re-asks       .last_output
     │   │   └── TruncatedOutputError  finish_reason "length"
     │   ├── RefusalError            the model refused
+    │   │   └── ContentFiltered     the provider's content filter stopped the answer
     │   ├── ArticleTimeout          one article took longer than article_timeout in all
     │   ├── BatchPending            --batch: the article waits for a batch answer (never written)
     │   ├── BatchLineFailed         --batch: the provider failed this article's request   .custom_id
@@ -159,6 +160,10 @@ class TruncatedOutputError(InvalidOutputError):
 
 class RefusalError(ModelError):
     kind = "refused"
+
+
+class ContentFiltered(RefusalError):
+    kind = "content_filter"
 
 
 class ArticleTimeout(ModelError):

@@ -86,5 +86,7 @@ def test_what_looks_like_a_credential_and_what_does_not() -> None:
     assert looks_like_secret("sk-proj-abc123DEF456") and looks_like_secret("0123456789abcdef0123456789abcdef")
     assert not looks_like_secret("v1") and not looks_like_secret("gpt-4o-mini-2024-07-18")
     assert not looks_like_secret("deployments") and not looks_like_secret("my-deployment")
-    assert public_url("https://h.example/k/sk-proj-abc123DEF456/v1?api_key=x") == "https://h.example/k/***/v1?api_key=***"
+    assert (
+        public_url("https://h.example/k/sk-proj-abc123DEF456/v1?api_key=x") == "https://h.example/k/***/v1?api_key=***"
+    )
     assert Redactor([KEY]).text(f"a {quote(KEY, safe='')} b {KEY}") == "a *** b ***"

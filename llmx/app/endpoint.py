@@ -51,7 +51,9 @@ def resolve_endpoint(
                 "model_sha256": state.model_sha256,
             },
             extra_body=extra_body,
-            timeout=max(settings.timeout, LOCAL_TIMEOUT),
+            # The local server queues what its slots cannot take, so its default wait is long; a
+            # timeout the user set (option or config) is theirs, and is kept.
+            timeout=settings.timeout if "timeout" in settings.model_fields_set else LOCAL_TIMEOUT,
         )
     if base_url:
         check_base_url(base_url)
@@ -103,4 +105,4 @@ def build_server(settings: Settings, endpoint: Endpoint, concurrency: int | None
     client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout, api_version=endpoint.api_version)
     rate = RateController(concurrency or settings.concurrency, max_pause=settings.max_wait)
     retry = RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait, rate=rate)
-    return ModelServer(client, retry, endpoint.redact)
+    return ModelServer(client, retry, endpoint.redact, require_usage=settings.max_cost is not None)

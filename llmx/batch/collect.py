@@ -44,7 +44,7 @@ class CollectingGateway(CassetteBacked):
             raise BatchLineFailed(
                 f"article {article_id}: request {len(log.calls) + 1} failed in the batch: {why}", custom_id
             )
-        line = {"custom_id": custom_id, "method": "POST", "url": CHAT_PATH, "body": {**kwargs, **self.extra_body}}
+        line = {"custom_id": custom_id, "method": "POST", "url": CHAT_PATH, "body": {**self.extra_body, **kwargs}}
         self.collected[custom_id] = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         raise BatchPending(f"article {article_id}: request {len(log.calls) + 1} waits for a batch")
 
@@ -88,8 +88,10 @@ def _collect_line(
     batch: Any, item: dict[str, Any], custom_id: str, sent: bytes, cassettes: CassetteStore, mode: str
 ) -> Usage | str:
     """One answer line into a cassette: its tokens, or the reason it cannot be."""
-    response = item.get("response") if isinstance(item.get("response"), dict) else {}
-    body = response.get("body") if isinstance(response.get("body"), dict) else {}
+    raw_response = item.get("response")
+    response: dict[str, Any] = raw_response if isinstance(raw_response, dict) else {}
+    raw_body = response.get("body")
+    body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
     if response.get("status_code") != 200 or item.get("error"):
         error = item.get("error") or body.get("error") or {}
         message = error.get("message", error) if isinstance(error, dict) else error

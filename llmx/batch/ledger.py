@@ -63,6 +63,8 @@ class BatchStore:
             return BatchLedger()
         try:
             return BatchLedger.model_validate_json(self.path.read_bytes())
+        except OSError as error:
+            raise RunError(f"{self.path}: cannot read the batch ledger ({error.strerror})") from error
         except ValidationError as error:
             raise RunError(f"{self.path}: not an llmx batch ledger ({error.errors()[0]['msg']})") from error
 

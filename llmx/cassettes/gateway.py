@@ -26,7 +26,7 @@ from llmx.cassettes.store import (
     allowed_response,
     canonical_json,
 )
-from llmx.errors import InvalidOutputError, RefusalError, TruncatedOutputError
+from llmx.errors import ContentFiltered, InvalidOutputError, RefusalError, TruncatedOutputError
 from llmx.runs.files import now_iso
 from llmx.runs.results import Usage
 
@@ -178,7 +178,8 @@ class RecordingGateway(CassetteBacked):
         started = time.perf_counter()
         # Redacted before anything reads it: a proxy that echoes the key into the answer text gets it
         # into neither the records nor the cassette, and replay returns exactly what the run saw.
-        body = self.server.redact.json(allowed_response(await self.server.post({**kwargs, **self.extra_body})))
+        # extra_body never overrides what the key is made of (config refuses it; this keeps it so).
+        body = self.server.redact.json(allowed_response(await self.server.post({**self.extra_body, **kwargs})))
         latency = time.perf_counter() - started
         try:
             completion = ChatCompletion.model_validate(body)
@@ -200,6 +201,8 @@ class RecordingGateway(CassetteBacked):
             response=body,
         )
         await asyncio.to_thread(self.store.save, cassette)  # the fsync must not stall other requests
+        if self.server.fatal is not None:  # e.g. an answer with no usage under --max-cost: kept, then stop
+            raise self.server.fatal
         return completion
 
     async def aclose(self) -> None:
@@ -222,6 +225,11 @@ def refuse_unusable(completion: ChatCompletion) -> None:
     if getattr(choice.message, "refusal", None):
         refusal = " ".join(str(choice.message.refusal).split())[:200]
         raise RefusalError(f"the model refused: {refusal}")
+    if choice.finish_reason == "content_filter":
+        raise ContentFiltered(
+            "the provider's content filter stopped the answer (finish_reason content_filter); "
+            "it is not cached, so the next run asks again"
+        )
     if choice.finish_reason == "length":
         raise TruncatedOutputError(
             "the answer was cut off at max_tokens; raise max_tokens or shorten the article",

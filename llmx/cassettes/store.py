@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from llmx.core.modes import GENERATION_PARAMS
 from llmx.core.redact import Redactor
 from llmx.errors import CassetteError, CassetteMiss, OutputError
 from llmx.runs.files import atomic_write
@@ -27,9 +28,9 @@ CASSETTE_VERSION = 1
 # replay: answers come only from cassettes; record: every request is sent and recorded;
 # auto: replay what is recorded, send and record the rest.
 CassettePolicy = Literal["replay", "record", "auto"]
-# What identifies a request. Everything else a client sends (headers, keys, extra_body
-# transport hints such as llama.cpp's cache_prompt) stays out of the key and the file.
-GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
+# What identifies a request (GENERATION_PARAMS, in llmx.core.modes). Everything else a client
+# sends (headers, keys, extra_body transport hints such as llama.cpp's cache_prompt) stays out
+# of the key and the file; extra_body may not set a keyed field (llmx.inputs.config).
 
 
 class Cassette(BaseModel):
@@ -184,7 +185,11 @@ class CassetteStore:
         folder = self.root / article_id
         if not folder.is_dir():
             return []
-        return [_read(path) for path in sorted(folder.glob("*.json"))]
+        try:
+            paths = sorted(path for path in folder.iterdir() if path.suffix == ".json")
+        except OSError as error:
+            raise CassetteError(f"{folder}: cannot list the cassettes ({error.strerror})", folder) from error
+        return [_read(path) for path in paths]
 
     def nearest(self, article_id: str, attempt: int, request: dict[str, Any]) -> Cassette | None:
         candidates = self.recorded_for(article_id)
@@ -197,6 +202,10 @@ class CassetteStore:
 def _read(path: Path, model: type[_Loaded] = Cassette) -> _Loaded:  # type: ignore[assignment]
     try:
         cassette = model.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise CassetteError(
+            f"{path}: cannot read the cassette ({error.strerror}); check its permissions", path
+        ) from error
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -43,8 +43,9 @@ def up(port: int | None, threads: int | None, slots: int, cache_prompt: bool) ->
 
 @local_group.command()
 def down() -> None:
-    """Stop the local server."""
-    out.print("stopped" if local.down() else "no local server was running")
+    """Stop the local server (only if the pid it recorded is still llama-server)."""
+    outcome = local.down()
+    out.print("stopped" if outcome == "stopped" else f"no local server was {outcome}", highlight=False)
 
 
 @local_group.command()

@@ -10,37 +10,25 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
 import click
 
+from llmx.cli.last_line import fail
 from llmx.cli.local import local_group
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
 from llmx.core.modes import STRATEGIES
 from llmx.errors import LlmxError, UsageError
 
-DEBUG_VALUES = ("1", "true", "yes", "on")
-
 
 class LlmxGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except LlmxError as error:
-            from llmx.cli.console import err
-            from llmx.cli.safe_text import markup
-            from llmx.core.redact import Redactor
-
-            if os.environ.get("LLMX_DEBUG", "").strip().lower() in DEBUG_VALUES:
-                traceback.print_exc()
-            # Redacted for every key the process holds; escaped, since messages quote server text
-            # (terminal escapes) and config keys such as [tool.llmx] (which rich takes for markup).
-            text = Redactor.from_environment(os.environ, sys.argv).text(str(error))
-            err.print(f"[bold red]error:[/] {markup(text)}", highlight=False, soft_wrap=True, markup=True)
-            sys.exit(error.exit_code)
+        except (LlmxError, OSError) as error:
+            fail(error)
 
 
 @click.group(cls=LlmxGroup)
@@ -67,13 +55,11 @@ def main() -> None:
 @click.option(
     "--local", "use_local", is_flag=True, help="Use the local llama-server (started if needed, see `llmx local`)."
 )
-@click.option(
-    "--replay", "policy", flag_value="replay", help="Only replay cassettes; a miss is an error (default with no model)."
-)
-@click.option("--record", "policy", flag_value="record", help="Call the model for every request and record it.")
-@click.option(
-    "--auto", "policy", flag_value="auto", help="Replay what is recorded, record the rest (default with a model)."
-)
+# Three flags, not one option with three values: given together they contradict each other and
+# are refused (one value would silently win, and --record makes paid calls).
+@click.option("--replay", is_flag=True, help="Only replay cassettes; a miss is an error (default with no model).")
+@click.option("--record", is_flag=True, help="Call the model for every request and record it.")
+@click.option("--auto", is_flag=True, help="Replay what is recorded, record the rest (default with a model).")
 @click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
 @click.option(
     "--out",
@@ -128,7 +114,9 @@ def main() -> None:
 @click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
 def extract(
     inputs: tuple[str, ...],
-    policy: Any,
+    replay: bool,
+    record: bool,
+    auto: bool,
     use_batch: bool,
     no_wait: bool,
     use_local: bool,
@@ -149,6 +137,10 @@ def extract(
     from llmx.cli.report import summary_table
     from llmx.inputs.config import load_settings
 
+    given = [name for name, on in (("--replay", replay), ("--record", record), ("--auto", auto)) if on]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} contradict each other: pass one of --replay, --record, --auto")
+    policy: Any = given[0].removeprefix("--") if given else None
     settings = load_settings(overrides=options)
     api_key = api_key_from_env(settings, os.environ)
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
@@ -234,7 +226,6 @@ def _execute_with_progress(job: Any, label: str) -> Any:
 
 def _report_failures(outcome: Any, inputs: tuple[str, ...]) -> None:
     from llmx.cli.console import err
-
     from llmx.cli.safe_text import markup
 
     failed = outcome.failed

@@ -90,12 +90,18 @@ def _f(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+def _counted(prf: PRF, value: float) -> float | None:
+    """A precision, recall or F1 only when something was counted: else "n/a", as the JSON says null."""
+    return value if prf.counted else None
+
+
 def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
     i = score.incidents
     usage = facts["usage"]
     failures = markup(", ".join(f"{k} {v}" for k, v in facts["failures"].items()) or "none")
     text = Text.from_markup(
-        f"[bold]incidents[/]  P {_f(i.precision)}  R {_f(i.recall)}  [bold]F1 {_f(i.f1)}[/]   "
+        f"[bold]incidents[/]  P {_f(_counted(i, i.precision))}  R {_f(_counted(i, i.recall))}  "
+        f"[bold]F1 {_f(_counted(i, i.f1))}[/]   "
         f"(tp {i.tp}, fp {i.fp}, fn {i.fn})\n"
         f"[bold]fields[/]     macro-F1 {_f(score.field_macro_f1)}\n"
         f"[bold]grounding[/]  {facts['grounding']['ungrounded']} ungrounded, "
@@ -208,7 +214,7 @@ def _cost_rows(a: Scored, b: Scored) -> Iterator[tuple[str, str, str]]:
 
     found = a.score.incidents.tp, b.score.incidents.tp
     yield "cost per incident found", per(costs[0], found[0]), per(costs[1], found[1])
-    points = a.score.incidents.f1 * 100, b.score.incidents.f1 * 100
+    points = (_f1(a.score.incidents) or 0.0) * 100, (_f1(b.score.incidents) or 0.0) * 100
     yield "cost per point of F1", per(costs[0], points[0]), per(costs[1], points[1])
 
 
@@ -219,10 +225,11 @@ def compare_report(comparison: Comparison, name_a: str, name_b: str) -> Renderab
     head.add_column("")
     head.add_column(name_a, justify="right")
     head.add_column(name_b, justify="right")
+    ia, ib = a.incidents, b.incidents
     for label, x, y in (
-        ("incident P", a.incidents.precision, b.incidents.precision),
-        ("incident R", a.incidents.recall, b.incidents.recall),
-        ("incident F1", a.incidents.f1, b.incidents.f1),
+        ("incident P", _counted(ia, ia.precision), _counted(ib, ib.precision)),
+        ("incident R", _counted(ia, ia.recall), _counted(ib, ib.recall)),
+        ("incident F1", _counted(ia, ia.f1), _counted(ib, ib.f1)),
         ("field macro-F1", a.field_macro_f1, b.field_macro_f1),
     ):
         head.add_row(label, _f(x), _delta(x, y))

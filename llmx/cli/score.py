@@ -83,8 +83,14 @@ def score(
         for note in notes:
             err.print(f"[yellow]note:[/] {markup(note)}", highlight=False, soft_wrap=True)
         err.print(f"saved {write_page(page, html)}")
-    if min_f1 is not None and scored.score.incidents.f1 < min_f1:
-        raise ScoreThresholdError(f"incident F1 {scored.score.incidents.f1:.3f} is below --min-f1 {min_f1}")
+    incidents = scored.score.incidents
+    if min_f1 is not None and not incidents.counted:
+        raise ScoreThresholdError(
+            "incident F1 is n/a: no required gold incident and no prediction was counted; "
+            f"--min-f1 {min_f1} cannot pass"
+        )
+    if min_f1 is not None and incidents.f1 < min_f1:
+        raise ScoreThresholdError(f"incident F1 {incidents.f1:.3f} is below --min-f1 {min_f1}")
 
 
 @click.command()

@@ -22,3 +22,20 @@ STRATEGIES: dict[str, str] = {
     "single": "one pass: the prompt template",
     "two_pass": "then a recall pass (<prompt>_recall.jinja) shown the incidents found, asked only for the rest",
 }
+
+
+# What identifies a request, and so its cassette key: the generation parameters llmx sets from
+# its own settings (the model, messages and schema fields come with them).
+GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
+# Request fields ``extra_body`` may not set: every keyed one (a cassette and a recipe would
+# describe a request that was never sent), and those that change how the answer is read.
+KEYED_REQUEST_FIELDS = (
+    "model",
+    "messages",
+    "response_format",
+    "tools",
+    "tool_choice",
+    *GENERATION_PARAMS,
+    "stream",
+    "n",
+)

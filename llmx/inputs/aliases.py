@@ -9,6 +9,7 @@ from pydantic import RootModel, ValidationError
 
 from llmx.core.normalize import Aliases
 from llmx.errors import ConfigError
+from llmx.runs.files import read_text
 
 
 class _AliasFile(RootModel[dict[str, list[str]]]):
@@ -19,7 +20,7 @@ def load_aliases(path: Path | None) -> Aliases:
     if path is None or not path.is_file():
         return Aliases()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(read_text(path, "the aliases file")) or {}
         groups = _AliasFile.model_validate(data).root
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error

@@ -90,7 +90,10 @@ def decode(data: bytes, source: str) -> str:
 
 
 def read_file(path: Path) -> Iterator[Article]:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ArticleError(f"{path}: cannot read the article ({error.strerror}); check its permissions") from error
     if not data.strip():
         raise ArticleError(f"{path}: the file is empty; remove it or add the article text")
     if path.suffix == ".jsonl":
@@ -127,11 +130,18 @@ def expand(inputs: Iterable[str]) -> list[Path]:
             paths.extend(matches)
         elif path.is_dir():
             # A run folder written inside the input folder is llmx's own output, not articles.
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and p.suffix in (".txt", ".jsonl") and not (p.name in OWN_FILES and is_run_folder(path))
-            )
+            try:
+                found = sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.is_file()
+                    and p.suffix in (".txt", ".jsonl")
+                    and not (p.name in OWN_FILES and is_run_folder(path))
+                )
+            except OSError as error:
+                raise ArticleError(
+                    f"{path}: cannot list the folder ({error.strerror}); check its permissions"
+                ) from error
             if not found:
                 raise ArticleError(f"{path}: no .txt or .jsonl articles in this folder")
             paths.extend(found)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from llmx.core.modes import OUTPUT_MODES, STRATEGIES
+from llmx.core.modes import KEYED_REQUEST_FIELDS, OUTPUT_MODES, STRATEGIES
 from llmx.errors import ConfigError
 from llmx.model.params import ModelFamily
 from llmx.runs.costs import Price
@@ -75,6 +75,18 @@ class Settings(BaseModel):
             raise ValueError(f"unknown mode {value!r}; use one of {', '.join(OUTPUT_MODES)}")
         return value
 
+    @field_validator("extra_body")
+    @classmethod
+    def _nothing_keyed(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """A keyed field set here would be sent while cassettes and the recipe say otherwise."""
+        keyed = [key for key in value if key in KEYED_REQUEST_FIELDS]
+        if keyed:
+            raise ValueError(
+                f"may not set {keyed[0]!r}: it is part of every request llmx sends, keys and records; "
+                f"set it with its own setting (model, temperature, max_tokens, mode...) instead"
+            )
+        return value
+
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
@@ -116,10 +128,17 @@ def load_settings(start: Path | None = None, overrides: dict[str, Any] | None = 
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path or 'settings'}: '{where}': {_message(first)}", where) from error
+    explicit = set(settings.model_fields_set)  # what the config or the options set (not the defaults)
     for name in PATH_FIELDS:
         value = getattr(settings, name)
         if not value.is_absolute():
             setattr(settings, name, (Path.cwd() if name in given else root) / value)
+    object.__setattr__(settings, "__pydantic_fields_set__", explicit)
+    if "aliases" in explicit and not settings.aliases.is_file():
+        raise ConfigError(
+            f"{path or 'settings'}: 'aliases': {settings.aliases}: no such file; create it or remove the setting",
+            "aliases",
+        )
     return settings
 
 

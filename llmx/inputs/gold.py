@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from llmx.core.dates import parse_value
 from llmx.errors import GoldError
 from llmx.inputs.schemas import SchemaSpec
 
@@ -34,6 +35,8 @@ class GoldFile(BaseModel):
     def read(cls, path: Path) -> GoldFile:
         try:
             data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except OSError as error:
+            raise GoldError(f"{path}: cannot read the gold file ({error.strerror}); check its permissions") from error
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise GoldError(f"{path}: not valid JSON ({error}); fix the file or regenerate it") from error
         if not isinstance(data, dict):
@@ -57,7 +60,7 @@ def validate_incidents(path: Path, gold: GoldFile, schema: SchemaSpec) -> list[d
     if gold.schema_name != schema.name:
         raise GoldError(f"{path}: written for schema '{gold.schema_name}', scoring uses '{schema.name}'; pass --schema")
     fields = schema.record_model.model_fields
-    records = []
+    records: list[dict[str, Any]] = []
     for number, incident in enumerate(gold.incidents, start=1):
         unknown = set(incident) - set(fields) - set(ANNOTATION_KEYS)
         if unknown:
@@ -65,15 +68,41 @@ def validate_incidents(path: Path, gold: GoldFile, schema: SchemaSpec) -> list[d
         record: dict[str, Any] = {}
         for name, value in incident.items():
             if name in ANNOTATION_KEYS:
-                record[name] = value
+                record[name] = _annotation(path, number, name, value)
                 continue
             adapter = _adapter(schema, name)
             try:
                 record[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
             except ValidationError as error:
                 raise GoldError(f"{path}: incident {number}, field '{name}': {error.errors()[0]['msg']}") from error
+            if schema.fields[name].match == "date" and record[name] is not None and not parse_value(record[name]):
+                raise GoldError(
+                    f"{path}: incident {number}, field '{name}': {record[name]!r} is not an ISO date; "
+                    "write YYYY-MM-DD, or YYYY-MM when only the month is known"
+                )
+        _no_duplicate(path, records, record)
         records.append(record)
     return records
+
+
+def _annotation(path: Path, number: int, name: str, value: Any) -> Any:
+    """``optional`` is a JSON boolean (the string "false" would be true), ``note`` a text."""
+    expected = bool if name == "optional" else str
+    if not isinstance(value, expected):
+        shown = "true or false (a JSON boolean, no quotes)" if expected is bool else "a text"
+        raise GoldError(f"{path}: incident {number}, field '{name}': must be {shown}, not {json.dumps(value)}")
+    return value
+
+
+def _no_duplicate(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -> None:
+    """The same incident twice (every field alike, the note aside) would be counted as two."""
+    fields = {k: v for k, v in record.items() if k != "note"}
+    for earlier, other in enumerate(records, start=1):
+        if {k: v for k, v in other.items() if k != "note"} == fields:
+            raise GoldError(
+                f"{path}: incidents {earlier} and {len(records) + 1} are the same incident (every field alike); "
+                "remove one"
+            )
 
 
 def _adapter(schema: SchemaSpec, name: str) -> TypeAdapter[Any]:
@@ -101,7 +130,10 @@ def unannotated(gold: dict[str, list[dict[str, Any]]], schema: SchemaSpec) -> di
 def load_gold(folder: Path, schema: SchemaSpec) -> dict[str, list[dict[str, Any]]]:
     if not folder.is_dir():
         raise GoldError(f"{folder}: no gold folder; pass --gold DIR with one <article id>.json per article")
-    files = sorted(folder.glob("*.json"))
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix == ".json")
+    except OSError as error:
+        raise GoldError(f"{folder}: cannot list the gold folder ({error.strerror}); check its permissions") from error
     if not files:
         raise GoldError(f"{folder}: no gold files (*.json) here")
     return {path.stem: validate_incidents(path, GoldFile.read(path), schema) for path in files}

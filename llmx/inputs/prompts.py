@@ -64,7 +64,25 @@ class PromptTemplate:
             raise PromptError(f"{self.path}: {error.message}; the template may use {names}") from error
         except jinja2.TemplateError as error:
             raise PromptError(f"{self.path}: {error}") from error
+        except RecursionError as error:
+            raise PromptError(f"{self.path}: the template recurses too deeply (a macro that calls itself?)") from error
+        except Exception as error:  # {{ 1 // 0 }}, a filter given the wrong type: the template's own fault
+            raise PromptError(
+                f"{self.path}: template error while rendering: {type(error).__name__}: {error}"
+            ) from error
         return messages
+
+
+def _refuse_other_files(path: Path, environment: jinja2.Environment, source: str) -> None:
+    """A prompt is one file: its sha256 is what keys and recipes name, so a template may not pull
+    in another (``include``, ``import``, ``extends``); the sandbox has no loader for them either."""
+    for node in environment.parse(source).find_all((jinja2.nodes.Include, jinja2.nodes.Import,
+                                                    jinja2.nodes.FromImport, jinja2.nodes.Extends)):  # fmt: skip
+        statement = type(node).__name__.lower().replace("fromimport", "from … import")
+        raise PromptError(
+            f"{path}:{node.lineno}: {{% {statement} %}} is not allowed: a prompt is one file (its sha256 keys "
+            "the cassettes); copy what you need into it"
+        )
 
 
 def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
@@ -78,6 +96,7 @@ def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
         template = environment.from_string(source)
     except jinja2.TemplateSyntaxError as error:
         raise PromptError(f"{path}:{error.lineno}: template syntax error: {error.message}") from error
+    _refuse_other_files(path, environment, source)
     missing = [role for role in ROLES if role not in template.blocks]
     if missing:
         raise PromptError(f"{path}: no {{% block {missing[0]} %}}; a prompt needs a system and a user block")

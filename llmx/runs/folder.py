@@ -44,6 +44,8 @@ def read_manifest(run: Path) -> RunManifest | None:
         return None
     try:
         manifest = RunManifest.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise RunError(f"{path}: cannot read the run manifest ({error.strerror}); check its permissions") from error
     except ValidationError as error:
         raise RunError(f"{path}: not an llmx run manifest ({error.errors()[0]['msg']})") from error
     if manifest.version != RUN_VERSION:
@@ -58,7 +60,10 @@ def read_results(run: Path, missing_ok: bool = False) -> list[ArticleResult]:
         if missing_ok:
             return []
         raise RunError(f"{run}: no {RESULTS_FILE} here; pass a run folder written by `llmx extract`")
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as error:
+        raise RunError(f"{path}: cannot read the run ({error.strerror}); check its permissions") from error
     lines = list(jsonl_lines(text))
     results: dict[str, ArticleResult] = {}
     for position, (number, line) in enumerate(lines, start=1):
@@ -192,8 +197,8 @@ class RunWriter:
             try:
                 self._handle.flush()
                 os.fsync(self._handle.fileno())
-            except OSError as error:
-                raise cannot_write(self.jsonl, error) from error
+            except OSError as problem:
+                raise cannot_write(self.jsonl, problem) from problem
             finally:
                 with contextlib.suppress(OSError):
                     self._handle.close()

@@ -21,9 +21,9 @@ import itertools
 import json
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Callable
 from typing import Any
 
 from llmx.testing.fake_model import Script, always, chat_completion, schema_answer

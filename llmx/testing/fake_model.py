@@ -20,7 +20,10 @@ from typing import Any, Literal
 
 import httpx2
 
-Fault = Literal["status", "hang", "drop", "non_json", "refusal", "empty_choices"]
+# status: an HTTP error; hang: no answer; drop: the connection closed; non_json: an HTML page;
+# refusal (content: its words); empty_choices; error_200: a 200 whose body is an error object;
+# drip: a good answer sent a few bytes at a time, ``delay`` seconds apart (stub server only).
+Fault = Literal["status", "hang", "drop", "non_json", "refusal", "empty_choices", "error_200", "drip"]
 
 
 @dataclass
@@ -140,7 +143,8 @@ def chat_completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     """The JSON body of a chat completion for ``reply`` (refusal and empty choices included)."""
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
     if reply.fault == "refusal":
-        message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+        words = reply.content if reply.content != "{}" else "I can't help with that."
+        message = {"role": "assistant", "content": None, "refusal": words}
     elif body.get("tools"):  # tools mode: the answer is the forced tool call's arguments
         name = body["tools"][0]["function"]["name"]
         call = {"id": "call_0", "type": "function", "function": {"name": name, "arguments": reply.content}}

@@ -72,7 +72,7 @@ class StubServer:
                     self._send(status, payload if isinstance(payload, bytes) else json.dumps(payload).encode())
                     return
                 reply = stub.script(body, number)
-                if stub.delay or reply.delay:
+                if stub.delay or (reply.delay and reply.fault != "drip"):
                     time.sleep(stub.delay + reply.delay)
                 stub._answer(self, body, reply)
 
@@ -119,7 +119,31 @@ class StubServer:
         if reply.fault == "non_json":
             handler._send(200, b"<html>upstream proxy error</html>")
             return
+        if reply.fault == "error_200":
+            error = {"error": {"message": reply.error_message or "injected error", "type": "server_error"}}
+            handler._send(200, json.dumps(error).encode())
+            return
+        if reply.fault == "drip":
+            self._drip(handler, json.dumps(self.completion(body, reply)).encode(), reply.delay or 0.5)
+            return
         handler._send(200, json.dumps(self.completion(body, reply)).encode())
+
+    def _drip(self, handler: Any, payload: bytes, every: float) -> None:
+        """The whole answer, eight bytes at a time: each read gets data, the body never ends in time."""
+        with self._lock:
+            self.statuses.append(200)
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(payload)))
+        handler.end_headers()
+        try:
+            for start in range(0, len(payload), 8):
+                if self._stop.wait(every):
+                    return
+                handler.wfile.write(payload[start : start + 8])
+                handler.wfile.flush()
+        except OSError:
+            return  # the client gave up
 
     def __enter__(self) -> StubServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
