@@ -260,6 +260,12 @@ def _message_change(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str
     for before, after in zip(old, new, strict=True):
         if before != after:
             a, b = str(before.get("content", "")), str(after.get("content", ""))
+            if a != b and a.replace("\r\n", "\n") == b.replace("\r\n", "\n"):
+                now, was = ("CRLF", "LF") if "\r\n" in b else ("LF", "CRLF")
+                return (
+                    f"{after.get('role', 'message')} prompt: only the line endings changed, {was} → {now} (an "
+                    f"article or template saved with {now} line endings); save it with {was} again, or record anew"
+                )
             cut = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
             was, now = a[max(0, cut - 15) : cut + 25], b[max(0, cut - 15) : cut + 25]
             return f"{after.get('role', 'message')} prompt text at char {cut}: {was!r} → {now!r}"

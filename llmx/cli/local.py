@@ -45,7 +45,8 @@ def up(port: int | None, threads: int | None, slots: int, cache_prompt: bool) ->
 def down() -> None:
     """Stop the local server (only if the pid it recorded is still llama-server)."""
     outcome = local.down()
-    out.print("stopped" if outcome == "stopped" else f"no local server was {outcome}", highlight=False)
+    shown = "stopped" if outcome == "stopped" else "no local server was running" + outcome.removeprefix("not running")
+    out.print(shown, highlight=False, soft_wrap=True)
 
 
 @local_group.command()

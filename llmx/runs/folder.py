@@ -193,19 +193,23 @@ class RunWriter:
         return self._lock.closed
 
     def close(self, status: RunStatus, wall_s: float = 0.0, error: str | None = None) -> None:
-        if not self._handle.closed:
-            try:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-            except OSError as problem:
-                raise cannot_write(self.jsonl, problem) from problem
-            finally:
-                with contextlib.suppress(OSError):
-                    self._handle.close()
-        self.manifest.status = status
-        self.manifest.finished_at = now_iso()
-        self.folder_summary.wall_s = wall_s
-        self.manifest.summary = self.folder_summary
-        self.manifest.error = error
-        self.write_manifest()
-        self._lock.close()
+        """Flush the lines, write the manifest, release the lock (released even when a full disk
+        makes the rest fail: the folder is never left locked by a process that is done)."""
+        try:
+            if not self._handle.closed:
+                try:
+                    self._handle.flush()
+                    os.fsync(self._handle.fileno())
+                except OSError as problem:
+                    raise cannot_write(self.jsonl, problem) from problem
+                finally:
+                    with contextlib.suppress(OSError):
+                        self._handle.close()
+            self.manifest.status = status
+            self.manifest.finished_at = now_iso()
+            self.folder_summary.wall_s = wall_s
+            self.manifest.summary = self.folder_summary
+            self.manifest.error = error
+            self.write_manifest()
+        finally:
+            self._lock.close()
