@@ -32,12 +32,13 @@ class FakeTime:
 
 
 def controller(ceiling: int) -> tuple[RateController, FakeTime]:
+    """A controller past slow start (its window opens at the ceiling), on a fake clock."""
     fake = FakeTime()
-    return RateController(ceiling, max_pause=30.0, clock=fake.clock, sleep=fake.sleep), fake
+    return RateController(ceiling, max_pause=30.0, clock=fake.clock, sleep=fake.sleep, initial=ceiling), fake
 
 
 def test_aimd_cuts_on_a_429_trims_on_its_echoes_and_climbs_back_slowly() -> None:
-    aimd = Aimd(ceiling=20)
+    aimd = Aimd(ceiling=20, initial=20)
     assert aimd.window == 20
     assert aimd.throttled(sent_in=0) and aimd.limit == pytest.approx(16)
     assert not aimd.throttled(sent_in=0) and aimd.limit == pytest.approx(16 * 0.93)  # an echo: a trim
@@ -45,7 +46,7 @@ def test_aimd_cuts_on_a_429_trims_on_its_echoes_and_climbs_back_slowly() -> None
     for _ in range(int(before)):  # one window of answers: a tenth of a slot
         aimd.succeeded()
     assert aimd.limit == pytest.approx(before + 0.1, abs=0.01)
-    for _ in range(5000):
+    for _ in range(50_000):  # (near the window of the cut the climb is patient)
         aimd.succeeded()
     assert aimd.window == 20  # never above the configured concurrency
     for generation in range(1, 40):
@@ -53,8 +54,43 @@ def test_aimd_cuts_on_a_429_trims_on_its_echoes_and_climbs_back_slowly() -> None
     assert aimd.window == 1  # never below one
 
 
+def test_slow_start_doubles_each_round_trip_up_to_the_ceiling_and_ends_at_the_first_429() -> None:
+    aimd = Aimd(ceiling=32)
+    assert aimd.window == 8  # not 32 at once
+    for _ in range(8):  # a round trip of answers
+        aimd.succeeded()
+    assert aimd.window == 16
+    for _ in range(16):
+        aimd.succeeded()
+    assert aimd.window == 32 and not aimd.slow_start
+    small = Aimd(ceiling=3)
+    assert small.window == 3 and not small.slow_start  # never above the configured concurrency
+    cut = Aimd(ceiling=32)
+    assert cut.throttled(sent_in=0) and not cut.slow_start
+    window = cut.limit
+    for _ in range(10):
+        cut.succeeded()
+    assert cut.limit < window + 1  # additive from there, not doubling
+
+
+def test_the_window_that_drew_a_429_is_probed_again_slowly() -> None:
+    aimd = Aimd(ceiling=32, initial=3)
+    aimd.throttled(sent_in=0)  # cut from 3 to 2.4
+    answers = 0
+    while aimd.limit < 3.0:
+        aimd.succeeded()
+        answers += 1
+    far = Aimd(ceiling=32, initial=3, patience=1.0)
+    far.throttled(sent_in=0)
+    quick = 0
+    while far.limit < 3.0:
+        far.succeeded()
+        quick += 1
+    assert answers > 5 * quick  # near the level that failed, the increase is patient
+
+
 def test_a_burst_of_429s_from_a_too_wide_start_falls_near_the_servers_capacity() -> None:
-    aimd = Aimd(ceiling=32)  # 32 sent at once; the server took 4 and answered 429 to 28
+    aimd = Aimd(ceiling=32, initial=32)  # 32 sent at once; the server took 4 and answered 429 to 28
     for _ in range(28):
         aimd.throttled(sent_in=0)
     assert 2 <= aimd.window <= 6

@@ -1,13 +1,23 @@
 """Adaptive concurrency: how many requests may be in flight, learnt from the server's 429s.
 
-Additive increase, multiplicative decrease (AIMD, as TCP does): every answer widens the window
-by ``0.1 / window`` (one more request every ten round trips); a 429 cuts it to 0.8 of itself.
-A 429 for a request sent before the last cut is an echo of the same overload and trims only 7%:
-so a run that starts at concurrency 32 against a server that takes 4 falls to ~4 within one
-round trip (28 echoes), while one stray 429 in steady state costs one slot, not half the
-window. The window never exceeds the configured ``concurrency`` nor drops below 1. These
-constants were tuned on bench/rate_limit.py (a token bucket of 40 requests/s, 100 ms answers):
-halving on every 429 kept throughput near 34/s; a faster climb doubled the share of 429s.
+**Slow start.** A run starts with :data:`INITIAL_WINDOW` requests in flight (or fewer when the
+concurrency is lower), and every answer adds one more, so the window doubles each round trip
+until it reaches the configured ``concurrency`` or the first 429 (as TCP's slow start). A run
+started at concurrency 32 against a server that takes 2 at once sends 8, not 32, before it
+hears a 429; a server with room reaches 32 in two round trips. The initial window is also all
+that reaches a server that cannot work (a wrong URL or key) before its error stops the run.
+
+**Then AIMD** (additive increase, multiplicative decrease, as TCP does): every answer widens the
+window by ``0.1 / window`` (one more request every ten round trips); a 429 cuts it to 0.8 of
+itself. A 429 for a request sent before the last cut is an echo of the same overload and trims
+only 7%: so a burst of 429s falls to the server's capacity within one round trip, while one
+stray 429 in steady state costs one slot, not half the window. Near the window of the last cut
+(within 10%) the increase is ``patience`` (16) times slower: the level that just drew a 429 is
+probed again rarely, not every few round trips (at 20 requests/s and 100 ms answers the window
+that fits is 2, and probing 3 every second was most of the 429s). The window never exceeds the
+configured ``concurrency`` nor drops below 1. The constants were tuned on bench/rate_limit.py
+(token buckets of 20 and 40 requests/s, 100 ms answers) and bench/live.py (a 200 ms stub that
+takes everything): see bench/NOTES.md.
 
 A ``Retry-After`` on a 429 pauses every new request until then: the server said when it will
 take more, and whoever asks earlier only spends a request to hear another 429.
@@ -26,31 +36,48 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
+INITIAL_WINDOW = 8  # requests in flight before the first answer (slow start doubles it per round trip)
+
+
 @dataclass
 class Aimd:
     ceiling: int
     floor: int = 1
-    increase: float = 0.1  # slots added per window of answers
+    initial: int = INITIAL_WINDOW
+    increase: float = 0.1  # slots added per window of answers, after slow start
     decrease: float = 0.8  # on a 429 for a request sent under the current window
     echo_decrease: float = 0.93  # on a 429 for one sent before the last cut
+    patience: float = 16.0  # how much slower the increase is near the window of the last cut
     limit: float = field(init=False)
     generation: int = 0  # bumped at each cut; a 429 from an older generation does not cut again
+    slow_start: bool = field(init=False)
+    last_cut: float = field(init=False, default=0.0)  # the limit a 429 last cut from (0: none yet)
 
     def __post_init__(self) -> None:
-        self.limit = float(max(self.ceiling, self.floor))
+        self.limit = float(max(self.floor, min(self.ceiling, self.initial)))
+        self.slow_start = self.limit < self.ceiling
 
     @property
     def window(self) -> int:
         return max(self.floor, int(self.limit))
 
     def succeeded(self) -> None:
-        self.limit = min(float(self.ceiling), self.limit + self.increase / self.limit)
+        if self.slow_start:  # one more per answer: doubles each round trip
+            self.limit = min(float(self.ceiling), self.limit + 1.0)
+            self.slow_start = self.limit < self.ceiling
+            return
+        step = self.increase / self.limit
+        if self.last_cut and 0.9 * self.last_cut <= self.limit <= 1.1 * self.last_cut:
+            step /= self.patience
+        self.limit = min(float(self.ceiling), self.limit + step)
 
     def throttled(self, sent_in: int) -> bool:
         """A 429 for a request sent in generation ``sent_in``; True when it was a new cut (not an echo)."""
+        self.slow_start = False
         if sent_in < self.generation:
             self.limit = max(float(self.floor), self.limit * self.echo_decrease)
             return False
+        self.last_cut = self.limit
         self.limit = max(float(self.floor), self.limit * self.decrease)
         self.generation += 1
         return True
@@ -84,8 +111,9 @@ class RateController:
         max_pause: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        initial: int = INITIAL_WINDOW,
     ) -> None:
-        self.aimd = Aimd(ceiling)
+        self.aimd = Aimd(ceiling, initial=initial)
         self.max_pause = max_pause
         self.clock = clock
         self.sleep = sleep

@@ -93,10 +93,8 @@ class ModelServer:
         key = client.api_key if client.api_key != "no-key" else None
         self.redact = redact or Redactor.for_endpoint(key, str(client.base_url))
         self.url = self.redact.text(public_url(str(client.base_url)))
-        # The first request goes alone: if the server cannot work at all (wrong URL, key, path),
-        # that is found once, not once per article in flight.
-        self._first = asyncio.Lock()
-        self._proven = False
+        # Set by the first error that says the server cannot work (wrong URL, key, path, a 400 on
+        # a parameter every request carries): no request is sent after it, none retried.
         self._fatal: EndpointError | None = None
         self.azure = isinstance(client, openai.AsyncAzureOpenAI)
 
@@ -112,27 +110,15 @@ class ModelServer:
         live.check_allowed(f"POST {self.url.rstrip('/')}{path}")
         if self._fatal is not None:
             raise self._fatal
-        if self._proven:
-            return self._check_usage(await self._post(body, path))
-        async with self._first:
-            if self._fatal is not None:
-                raise self._fatal
-            if not self._proven:
-                try:
-                    answer = await self._post(body, path)
-                except EndpointError as error:
-                    self._fatal = error
-                    raise
-                except Exception:
-                    self._proven = True  # reachable, this request just failed: the others may go
-                    raise
-                self._proven = True
-                return self._check_usage(answer)
-        # Proven while this request waited: it goes out of the lock, or every request that queued
-        # behind the first one would be sent one at a time (this was issue 18's 8x at concurrency 32).
-        if self._fatal is not None:
-            raise self._fatal
-        return self._check_usage(await self._post(body, path))
+        try:
+            answer = await self._post(body, path)
+        except EndpointError as error:
+            # The server cannot work: the first such error stops the run, and every request in
+            # flight reports that same error (the slow start's initial window bounds how many).
+            if self._fatal is None:
+                self._fatal = error
+            raise self._fatal from None
+        return self._check_usage(answer)
 
     def _check_usage(self, answer: dict[str, Any]) -> dict[str, Any]:
         if self.require_usage and self._fatal is None and not reports_usage(answer):
@@ -151,6 +137,8 @@ class ModelServer:
         try:
             async for attempt in self.policy.retrying():
                 with attempt:
+                    if self._fatal is not None:  # another request found the server cannot work
+                        raise self._fatal
                     content = await self._attempt(body, path, where)
         except openai.APIStatusError as error:
             raise self._status_error(error, where, body) from None
