@@ -35,7 +35,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-
 INITIAL_WINDOW = 8  # requests in flight before the first answer (slow start doubles it per round trip)
 
 
