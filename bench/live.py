@@ -39,28 +39,30 @@ def stub_process(delay: float) -> Iterator[str]:
         process.wait()
 
 
-def concurrency_vs_ideal(articles: int, levels: tuple[int, ...], latency: float) -> list[dict[str, Any]]:
+def concurrency_vs_ideal(sizes: dict[int, int], latency: float) -> list[dict[str, Any]]:
+    """``llmx extract --record`` of ``sizes[level]`` articles at each concurrency level against a
+    stub that answers after ``latency``: wall time against the ideal ceil(n / level) × latency."""
     import random
 
     rnd = random.Random(7)
     rows = []
+    largest = max(sizes.values())
     with stub_process(latency) as base_url, tempfile.TemporaryDirectory() as work:
-        corpus = Path(work) / "corpus.jsonl"
-        corpus.write_text(
-            "".join(synthetic_article(n, rnd).model_dump_json(include={"id", "text"}) + "\n" for n in range(articles))
-        )
-        for level in levels:
+        articles = [synthetic_article(n, rnd).model_dump_json(include={"id", "text"}) + "\n" for n in range(largest)]
+        for level, count in sizes.items():
+            corpus = Path(work) / f"corpus{count}.jsonl"
+            corpus.write_text("".join(articles[:count]))
             # `llmx extract corpus.jsonl --record --concurrency N`, as the application runs it
             project = llmx.load_project(ROOT, cassettes=Path(work) / f"tape{level}", concurrency=level, timeout=60)
             cpu, wall = time.process_time(), time.perf_counter()
             out = Path(work) / f"run{level}"
             summary = llmx.extract([corpus], project=project, out=out, policy="record", base_url=base_url).summary
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            ideal = math.ceil(articles / level) * latency
+            ideal = math.ceil(count / level) * latency
             rows.append(
                 {
                     "concurrency": level,
-                    "articles": articles,
+                    "articles": count,
                     "ok": summary.ok,
                     "wall_s": wall,
                     "ideal_s": ideal,

@@ -35,7 +35,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-INITIAL_WINDOW = 8  # requests in flight before the first answer (slow start doubles it per round trip)
+INITIAL_WINDOW = 8  # requests in flight before the first answer
+SLOW_START_GROWTH = 2.0  # slots each answer adds in slow start: the window triples each round trip
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Aimd:
     ceiling: int
     floor: int = 1
     initial: int = INITIAL_WINDOW
+    growth: float = SLOW_START_GROWTH  # slots added per answer in slow start
     increase: float = 0.1  # slots added per window of answers, after slow start
     decrease: float = 0.8  # on a 429 for a request sent under the current window
     echo_decrease: float = 0.93  # on a 429 for one sent before the last cut
@@ -61,8 +63,8 @@ class Aimd:
         return max(self.floor, int(self.limit))
 
     def succeeded(self) -> None:
-        if self.slow_start:  # one more per answer: doubles each round trip
-            self.limit = min(float(self.ceiling), self.limit + 1.0)
+        if self.slow_start:  # ``growth`` more per answer: x(1 + growth) each round trip
+            self.limit = min(float(self.ceiling), self.limit + self.growth)
             self.slow_start = self.limit < self.ceiling
             return
         step = self.increase / self.limit
@@ -70,14 +72,19 @@ class Aimd:
             step /= self.patience
         self.limit = min(float(self.ceiling), self.limit + step)
 
-    def throttled(self, sent_in: int) -> bool:
-        """A 429 for a request sent in generation ``sent_in``; True when it was a new cut (not an echo)."""
-        self.slow_start = False
+    def throttled(self, sent_in: int, answered: float | None = None) -> bool:
+        """A 429 for a request sent in generation ``sent_in``; True when it was a new cut (not an
+        echo). ``answered``: how many requests the server answered in the last round trip; the
+        429 that ends slow start cuts to it (the window doubled past what the server takes, and
+        0.8 of the doubled window would still be far above it)."""
+        ending_slow_start, self.slow_start = self.slow_start, False
         if sent_in < self.generation:
             self.limit = max(float(self.floor), self.limit * self.echo_decrease)
             return False
         self.last_cut = self.limit
         self.limit = max(float(self.floor), self.limit * self.decrease)
+        if ending_slow_start and answered is not None:
+            self.limit = max(float(self.floor), min(self.limit, answered))
         self.generation += 1
         return True
 
@@ -87,6 +94,7 @@ class Ticket:
     """One admitted request: when it was admitted, and under which generation of the window."""
 
     generation: int
+    admitted_at: float = 0.0
 
 
 @dataclass
@@ -120,6 +128,8 @@ class RateController:
         self.resume_at = 0.0
         self.stats = RateStats(lowest_window=self.aimd.window)
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._answers: deque[float] = deque()  # when recent answers came (the last few seconds)
+        self._latency: float | None = None  # a moving average of an answer's round trip
 
     @property
     def window(self) -> int:
@@ -148,7 +158,7 @@ class RateController:
                 self._give_back()
                 raise
         self.stats.admitted += 1
-        return Ticket(self.aimd.generation)
+        return Ticket(self.aimd.generation, self.clock())
 
     def release(
         self, ticket: Ticket, throttled: bool = False, retry_after: float | None = None, ok: bool = True
@@ -156,9 +166,10 @@ class RateController:
         """The request is over: a 429 (``throttled``, maybe with ``Retry-After``), an answer
         (``ok``), or another failure (neither: it says nothing about the rate)."""
         self.in_flight -= 1
+        now = self.clock()
         if throttled:
             self.stats.throttled += 1
-            if self.aimd.throttled(ticket.generation):
+            if self.aimd.throttled(ticket.generation, self._answered_within(now)):
                 self.stats.cuts += 1
             self.stats.lowest_window = min(self.stats.lowest_window, self.aimd.window)
             if retry_after is not None:
@@ -166,7 +177,18 @@ class RateController:
         elif ok:
             self.stats.succeeded += 1
             self.aimd.succeeded()
+            took = max(now - ticket.admitted_at, 0.0)
+            self._latency = took if self._latency is None else 0.8 * self._latency + 0.2 * took
+            self._answers.append(now)
         self._wake()
+
+    def _answered_within(self, now: float) -> float | None:
+        """Answers in the last round trip: the concurrency the server just sustained."""
+        if self._latency is None:
+            return None
+        while self._answers and self._answers[0] < now - max(self._latency, 1e-3) * 4:
+            self._answers.popleft()
+        return float(sum(1 for t in self._answers if t >= now - self._latency))
 
     def _give_back(self) -> None:
         self.in_flight -= 1
