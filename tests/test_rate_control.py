@@ -54,19 +54,20 @@ def test_aimd_cuts_on_a_429_trims_on_its_echoes_and_climbs_back_slowly() -> None
     assert aimd.window == 1  # never below one
 
 
-def test_slow_start_doubles_each_round_trip_up_to_the_ceiling_and_ends_at_the_first_429() -> None:
-    aimd = Aimd(ceiling=32)
-    assert aimd.window == 8  # not 32 at once
-    for _ in range(8):  # a round trip of answers
+def test_slow_start_triples_each_round_trip_up_to_the_ceiling_and_ends_at_the_first_429() -> None:
+    aimd = Aimd(ceiling=64)
+    assert aimd.window == 8  # not 64 at once
+    for _ in range(8):  # a round trip of answers: two more slots each
         aimd.succeeded()
-    assert aimd.window == 16
-    for _ in range(16):
+    assert aimd.window == 24 and aimd.slow_start
+    for _ in range(24):
         aimd.succeeded()
-    assert aimd.window == 32 and not aimd.slow_start
+    assert aimd.window == 64 and not aimd.slow_start
     small = Aimd(ceiling=3)
     assert small.window == 3 and not small.slow_start  # never above the configured concurrency
     cut = Aimd(ceiling=32)
-    assert cut.throttled(sent_in=0) and not cut.slow_start
+    assert cut.throttled(sent_in=0, answered=3.0) and not cut.slow_start
+    assert cut.limit == 3.0  # the 429 that ends slow start cuts to what the server answered
     window = cut.limit
     for _ in range(10):
         cut.succeeded()
