@@ -93,29 +93,32 @@ def ratio_guard(bounds: list[str]) -> dict[int, float]:
 def rate_limit_rows(quick: bool) -> list[Row]:
     from rate_limit import rate_limited_run
 
-    # The one-time burst of 429s at the start (concurrency 32 against a server that takes ~4 at
-    # once) is counted; 1,000 articles keep it a small part of the run even with --quick.
-    r = rate_limited_run(1_000, rate=40.0)
-    return [
-        (
-            f"rate-limited stub ({r['rate']:.0f} req/s, 100 ms), {r['articles']:,} articles @ concurrency 32",
-            f"{r['throughput']:.1f} req/s = {r['throughput'] / r['rate']:.0%} of the limit, {r['ok']:,} ok",
-            "within 10% of N",
-            verdict(abs(r["throughput"] - r["rate"]) <= 0.1 * r["rate"]),
-        ),
-        (
-            "  answers that were 429",
-            f"{r['throttled']} of {r['answers']:,} = {r['throttled_share']:.1%}",
-            "< 5%",
-            verdict(r["throttled_share"] < 0.05),
-        ),
-        (
-            "  concurrency window (AIMD)",
-            f"lowest {r['lowest_window']}, last {r['final_window']}, {r['cuts']} cuts, {r['wall_s']:.1f} s",
-            "—",
-            "—",
-        ),
-    ]
+    # Both runs start at concurrency 32 against a server that takes 4 (40/s) or 2 (20/s) at once:
+    # the start-up (slow start, its first 429s) is counted in the share of 429s.
+    rows: list[Row] = []
+    for rate, articles in ((40.0, 1_000), (20.0, 200)):
+        r = rate_limited_run(articles, rate=rate)
+        rows += [
+            (
+                f"rate-limited stub ({r['rate']:.0f} req/s, 100 ms), {r['articles']:,} articles @ concurrency 32",
+                f"{r['throughput']:.1f} req/s = {r['throughput'] / r['rate']:.0%} of the limit, {r['ok']:,} ok",
+                "within 10% of N",
+                verdict(abs(r["throughput"] - r["rate"]) <= 0.1 * r["rate"]),
+            ),
+            (
+                "  answers that were 429",
+                f"{r['throttled']} of {r['answers']:,} = {r['throttled_share']:.1%}",
+                "< 5%",
+                verdict(r["throttled_share"] < 0.05),
+            ),
+            (
+                "  concurrency window (slow start, then AIMD)",
+                f"lowest {r['lowest_window']}, last {r['final_window']}, {r['cuts']} cuts, {r['wall_s']:.1f} s",
+                "—",
+                "—",
+            ),
+        ]
+    return rows
 
 
 def replay_rows(quick: bool) -> list[Row]:

@@ -54,15 +54,14 @@ def test_aimd_cuts_on_a_429_trims_on_its_echoes_and_climbs_back_slowly() -> None
     assert aimd.window == 1  # never below one
 
 
-def test_slow_start_triples_each_round_trip_up_to_the_ceiling_and_ends_at_the_first_429() -> None:
+def test_slow_start_doubles_each_round_trip_up_to_the_ceiling_and_ends_at_the_first_429() -> None:
     aimd = Aimd(ceiling=64)
     assert aimd.window == 8  # not 64 at once
-    for _ in range(8):  # a round trip of answers: two more slots each
-        aimd.succeeded()
-    assert aimd.window == 24 and aimd.slow_start
-    for _ in range(24):
-        aimd.succeeded()
-    assert aimd.window == 64 and not aimd.slow_start
+    for expected in (16, 32, 64):
+        for _ in range(aimd.window):  # a round trip of answers: one more slot each
+            aimd.succeeded()
+        assert aimd.window == expected
+    assert not aimd.slow_start
     small = Aimd(ceiling=3)
     assert small.window == 3 and not small.slow_start  # never above the configured concurrency
     cut = Aimd(ceiling=32)

@@ -105,4 +105,4 @@ def build_server(settings: Settings, endpoint: Endpoint, concurrency: int | None
     client = make_client(endpoint.api_key, endpoint.base_url, endpoint.timeout, api_version=endpoint.api_version)
     rate = RateController(concurrency or settings.concurrency, max_pause=settings.max_wait)
     retry = RetryPolicy(max_attempts=settings.max_attempts, max_wait=settings.max_wait, rate=rate)
-    return ModelServer(client, retry, endpoint.redact, require_usage=settings.max_cost is not None)
+    return ModelServer(client, retry, endpoint.redact, require_usage=settings.max_cost is not None, direct=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 
+from llmx.errors import EndpointError
 from llmx.inputs.articles import Article
 from llmx.runs.results import ArticleResult
 
@@ -22,14 +23,21 @@ async def run_all(
 ) -> None:
     """Extract every article, at most ``concurrency`` at once, reporting each as it finishes.
     Once ``stop`` is set, no new article starts; those in flight finish and are reported.
-    An :class:`~llmx.errors.EndpointError` (the server cannot serve anything) stops the run."""
+    An :class:`~llmx.errors.EndpointError` (the server cannot serve anything) stops the run the
+    same way (the articles in flight finish: an answer already paid for is saved), then raises."""
     pending = iter(articles)
+    halted: list[EndpointError] = []
 
     async def worker() -> None:
         for article in pending:  # each article is taken by exactly one worker
-            if stop is not None and stop.is_set():
+            if halted or (stop is not None and stop.is_set()):
                 return
-            outcome = on_result(await extract(article))
+            try:
+                result = await extract(article)
+            except EndpointError as error:
+                halted.append(error)
+                return
+            outcome = on_result(result)
             if outcome is not None:
                 await outcome
 
@@ -40,3 +48,5 @@ async def run_all(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+    if halted:
+        raise halted[0]

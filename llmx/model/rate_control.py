@@ -2,9 +2,11 @@
 
 **Slow start.** A run starts with :data:`INITIAL_WINDOW` requests in flight (or fewer when the
 concurrency is lower), and every answer adds one more, so the window doubles each round trip
-until it reaches the configured ``concurrency`` or the first 429 (as TCP's slow start). A run
-started at concurrency 32 against a server that takes 2 at once sends 8, not 32, before it
-hears a 429; a server with room reaches 32 in two round trips. The initial window is also all
+until it reaches the configured ``concurrency`` or the first 429 (as TCP's slow start). That
+429 cuts the window to the answers of the last round trip: what the server just showed it takes
+(0.8 of a window that doubled past it would still be far above). A run started at concurrency
+32 against a server that takes 2 at once sends 8, not 32, before it hears a 429; a server with
+room reaches 32 in two round trips. The initial window is also all
 that reaches a server that cannot work (a wrong URL or key) before its error stops the run.
 
 **Then AIMD** (additive increase, multiplicative decrease, as TCP does): every answer widens the
@@ -36,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 INITIAL_WINDOW = 8  # requests in flight before the first answer
-SLOW_START_GROWTH = 2.0  # slots each answer adds in slow start: the window triples each round trip
+SLOW_START_GROWTH = 1.0  # slots each answer adds in slow start: the window doubles each round trip
 
 
 @dataclass

@@ -19,6 +19,7 @@ import openai
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import EndpointError, InvalidOutputError, ModelError, ParameterRejected, TransientModelError
 from llmx.model import live
+from llmx.model.direct_post import DirectPost
 from llmx.model.http_errors import (
     AZURE_FATAL_STATUS,
     FATAL_STATUS,
@@ -79,6 +80,7 @@ class ModelServer:
         policy: RetryPolicy | None = None,
         redact: Redactor | None = None,
         require_usage: bool = False,
+        direct: bool = False,
     ) -> None:
         self.client = client
         self.policy = policy or RetryPolicy()
@@ -97,8 +99,13 @@ class ModelServer:
         # a parameter every request carries): no request is sent after it, none retried.
         self._fatal: EndpointError | None = None
         self.azure = isinstance(client, openai.AsyncAzureOpenAI)
+        # A plain base URL with openai's default HTTP client: the POST goes through aiohttp alone
+        # (llmx.model.direct_post); Azure, a default query or a test transport use openai's client.
+        self.direct = DirectPost(client) if direct and not self.azure and not client.default_query else None
 
     async def aclose(self) -> None:
+        if self.direct is not None:
+            await self.direct.aclose()
         await self.client.close()
 
     @property
@@ -181,6 +188,8 @@ class ModelServer:
         """One HTTP attempt, its whole answer read within the deadline (else a retried timeout)."""
         try:
             async with asyncio.timeout(self.deadline):
+                if self.direct is not None:
+                    return await self.direct.post(path, body)
                 # The body is plain JSON already (instructor built it), so it goes through
                 # openai's documented low-level post: same auth, base URL and timeouts, without
                 # re-walking every message and the schema against its TypedDicts (~1-2 ms).
