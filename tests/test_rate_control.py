@@ -86,7 +86,7 @@ def test_the_window_that_drew_a_429_is_probed_again_slowly() -> None:
     while far.limit < 3.0:
         far.succeeded()
         quick += 1
-    assert answers > 5 * quick  # near the level that failed, the increase is patient
+    assert answers > 3 * quick  # near the level that failed, the increase is patient
 
 
 def test_a_burst_of_429s_from_a_too_wide_start_falls_near_the_servers_capacity() -> None:

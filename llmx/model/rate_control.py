@@ -14,7 +14,7 @@ window by ``0.1 / window`` (one more request every ten round trips); a 429 cuts 
 itself. A 429 for a request sent before the last cut is an echo of the same overload and trims
 only 7%: so a burst of 429s falls to the server's capacity within one round trip, while one
 stray 429 in steady state costs one slot, not half the window. Near the window of the last cut
-(within 10%) the increase is ``patience`` (16) times slower: the level that just drew a 429 is
+(within 10%) the increase is ``patience`` (8) times slower: the level that just drew a 429 is
 probed again rarely, not every few round trips (at 20 requests/s and 100 ms answers the window
 that fits is 2, and probing 3 every second was most of the 429s). The window never exceeds the
 configured ``concurrency`` nor drops below 1. The constants were tuned on bench/rate_limit.py
@@ -22,7 +22,10 @@ configured ``concurrency`` nor drops below 1. The constants were tuned on bench/
 takes everything): see bench/NOTES.md.
 
 A ``Retry-After`` on a 429 pauses every new request until then: the server said when it will
-take more, and whoever asks earlier only spends a request to hear another 429.
+take more, and whoever asks earlier only spends a request to hear another 429. When the pause
+ends one request goes first and the window reopens with its answer (every request told "in
+50 ms" would otherwise meet the one token the server has then). In slow start, the slots an
+answer adds are used 20 ms later, so 429s that arrived with it are read first.
 
 :class:`Aimd` is the arithmetic alone (no clock, no asyncio); :class:`RateController` adds the
 waiting, with the clock and the sleep injectable so its tests need no real time. It is wired
@@ -38,6 +41,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 INITIAL_WINDOW = 8  # requests in flight before the first answer
+SLOW_START_LAG = 0.02  # seconds before the slots slow start adds are used (see RateController.release)
 SLOW_START_GROWTH = 1.0  # slots each answer adds in slow start: the window doubles each round trip
 
 
@@ -50,7 +54,7 @@ class Aimd:
     increase: float = 0.1  # slots added per window of answers, after slow start
     decrease: float = 0.8  # on a 429 for a request sent under the current window
     echo_decrease: float = 0.93  # on a 429 for one sent before the last cut
-    patience: float = 16.0  # how much slower the increase is near the window of the last cut
+    patience: float = 8.0  # how much slower the increase is near the window of the last cut
     limit: float = field(init=False)
     generation: int = 0  # bumped at each cut; a 429 from an older generation does not cut again
     slow_start: bool = field(init=False)
@@ -132,13 +136,21 @@ class RateController:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._answers: deque[float] = deque()  # when recent answers came (the last few seconds)
         self._latency: float | None = None  # a moving average of an answer's round trip
+        self._paused = False  # a Retry-After pause was asked and no request sent since has been answered
+        self._paused_at = 0.0
 
     @property
     def window(self) -> int:
         return self.aimd.window
 
+    @property
+    def _open(self) -> int:
+        """Slots open now: after a Retry-After pause, one request goes first and the window
+        reopens with its answer (all those told "after 50 ms" would otherwise meet one token)."""
+        return 1 if self._paused else self.aimd.window
+
     async def acquire(self) -> Ticket:
-        if self.in_flight < self.aimd.window and not self._waiters:
+        if self.in_flight < self._open and not self._waiters:
             self.in_flight += 1
         else:
             waiter = asyncio.get_running_loop().create_future()
@@ -176,12 +188,22 @@ class RateController:
             self.stats.lowest_window = min(self.stats.lowest_window, self.aimd.window)
             if retry_after is not None:
                 self.resume_at = max(self.resume_at, self.clock() + min(retry_after, self.max_pause))
+                self._paused, self._paused_at = True, now
         elif ok:
             self.stats.succeeded += 1
+            if ticket.admitted_at >= self._paused_at:  # an answer to a request sent before the pause says nothing
+                self._paused = False
+            before, growing = self.aimd.window, self.aimd.slow_start
             self.aimd.succeeded()
             took = max(now - ticket.admitted_at, 0.0)
             self._latency = took if self._latency is None else 0.8 * self._latency + 0.2 * took
             self._answers.append(now)
+            if growing and self.aimd.window > before:
+                # The slots slow start adds go out a moment later: 429s that arrived with this
+                # answer are read first, and end slow start before more requests are sent.
+                self._wake(upto=before)
+                asyncio.get_running_loop().call_later(SLOW_START_LAG, self._wake)
+                return
         self._wake()
 
     def _answered_within(self, now: float) -> float | None:
@@ -196,8 +218,9 @@ class RateController:
         self.in_flight -= 1
         self._wake()
 
-    def _wake(self) -> None:
-        while self._waiters and self.in_flight < self.aimd.window:
+    def _wake(self, upto: int | None = None) -> None:
+        window = self._open if upto is None else min(upto, self._open)
+        while self._waiters and self.in_flight < window:
             waiter = self._waiters.popleft()
             if not waiter.done():  # a cancelled waiter is skipped
                 self.in_flight += 1
