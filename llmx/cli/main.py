@@ -94,7 +94,9 @@ def main() -> None:
 )
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
-@click.option("--timeout", type=float, help="Seconds per request.")
+@click.option(
+    "--timeout", type=float, help="Seconds for a whole answer, retried after (default 180; 900 with --local)."
+)
 @click.option("--article-timeout", type=float, help="Seconds per article in all, re-asks included.")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
