@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from llmx.cassettes.gateway import Gateway, RecordingGateway, ReplayGateway
-from llmx.cassettes.store import CassettePolicy, CassetteStore
+from llmx.cassettes.store import CassettePolicy
+from llmx.cassettes.stores import open_store
 from llmx.core.redact import public_url
 from llmx.errors import UsageError
 from llmx.inputs.config import Settings
@@ -80,7 +81,7 @@ def choose_policy(requested: CassettePolicy | None, endpoint: Endpoint, in_ci: b
 def build_gateway(settings: Settings, endpoint: Endpoint, policy: CassettePolicy) -> Gateway:
     """The gateway a run's policy needs: strict replay, or the model server behind the cassettes.
     Open it with ``async with`` in the loop that uses it: that closes its connections."""
-    store = CassetteStore(settings.cassettes)
+    store = open_store(settings.cassette_store, settings.cassettes)
     if policy == "replay" or not endpoint.live_possible:
         return ReplayGateway(store, settings.mode)
     store.check_writable()

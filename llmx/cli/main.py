@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from llmx.cli.cassettes import cassettes_group
 from llmx.cli.local import local_group
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
@@ -73,6 +74,11 @@ def main() -> None:
     "--auto", "policy", flag_value="auto", help="Replay what is recorded, record the rest (default with a model)."
 )
 @click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
+@click.option(
+    "--cassette-store",
+    type=click.Choice(["folder", "sqlite"]),
+    help="folder: a readable JSON file per request (fixtures); sqlite: one file, for large runs.",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -267,6 +273,7 @@ def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
 
 
 main.add_command(local_group)
+main.add_command(cassettes_group)
 main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
