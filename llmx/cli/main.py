@@ -18,6 +18,7 @@ import click
 
 from llmx.cli.cassettes import cassettes_group
 from llmx.cli.local import local_group
+from llmx.cli.ray_extract import engine_options, ray_options
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
 from llmx.core.modes import STRATEGIES
@@ -130,6 +131,7 @@ def main() -> None:
 )
 @click.option("--poll", "batch_poll_seconds", type=float, help="With --batch: seconds between status checks.")
 @click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
+@engine_options
 def extract(
     inputs: tuple[str, ...],
     policy: Any,
@@ -140,6 +142,9 @@ def extract(
     fmt: str,
     out_dir: Path | None,
     redo_changed: bool,
+    engine: str,
+    ray_address: str | None,
+    ray_workers: int,
     **options: Any,
 ) -> None:
     """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
@@ -176,7 +181,8 @@ def extract(
         batch=batch,
     )
     label = "batch" if batch is not None else chosen
-    outcome = _execute_with_progress(job, label)
+    ray = ray_options(engine, batch, ray_address, ray_workers)
+    outcome = _execute_with_progress(job, f"ray, {chosen}" if ray else label, ray)
     if outcome.batch is not None and outcome.batch.pending:
         from llmx.cli.batch import print_pending
 
@@ -200,9 +206,14 @@ def extract(
     sys.exit(outcome.exit_code)
 
 
-def _execute_with_progress(job: Any, label: str) -> Any:
+def _execute_with_progress(job: Any, label: str, ray: Any = None) -> Any:
     """The run with one progress bar of its articles (and, under --batch, a line per batch)."""
     from llmx.cli.console import err, progress_bar
+
+    if ray is not None:
+        from llmx.cli.ray_extract import extract_on_ray
+
+        return extract_on_ray(job, label, ray)
 
     batch = job.batch is not None
     what = "the batch keeps running at the provider" if batch else "finishing the articles in flight"

@@ -69,6 +69,11 @@ class Settings(BaseModel):
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
     max_cost: float | None = Field(None, gt=0, description="USD this run folder may spend; then no new article starts")
     batch_poll_seconds: float = Field(30.0, gt=0, description="how often --batch asks whether a batch is done")
+    # Columns of a table corpus (Parquet, CSV, JSONL): what the plain and the Ray engine read.
+    id_column: str = Field("id", description="the column of a table corpus that holds the article id")
+    text_column: str = Field("text", description="the column that holds the article text")
+    date_column: str = Field("date", description="the column that holds the publication date (optional)")
+    title_column: str = Field("title", description="the column that holds the headline (optional)")
 
     @field_validator("mode")
     @classmethod

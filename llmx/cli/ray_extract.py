@@ -1,0 +1,64 @@
+"""``llmx extract --engine ray``: the options, and the run with a progress bar that counts rows
+as Ray reads them (the work is in :mod:`llmx.app.ray_engine`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from llmx.errors import UsageError
+
+
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option(
+                "--engine",
+                type=click.Choice(["plain", "ray"]),
+                default="plain",
+                help="plain: this process; ray: Ray Data workers (pip install 'llmx[ray]'), for large corpora "
+                "and clusters.",
+            ),
+            click.option(
+                "--ray-address",
+                envvar="RAY_ADDRESS",
+                help="With --engine ray: the cluster to join, e.g. ray://head:10001 (default: start a local Ray).",
+            ),
+            click.option(
+                "--ray-workers",
+                type=click.IntRange(1, 1024),
+                default=2,
+                show_default=True,
+                help="With --engine ray: extraction workers, each with --concurrency articles at once.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def ray_options(engine: str, batch: Any, address: str | None, workers: int) -> Any:
+    """The Ray engine's options, or None for the plain engine."""
+    if engine != "ray":
+        return None
+    if batch is not None:
+        raise UsageError("--engine ray and --batch are two ways to run a large corpus: pick one")
+    from llmx.app.ray_engine import RayOptions
+
+    return RayOptions(address=address, workers=workers)
+
+
+def extract_on_ray(job: Any, label: str, options: Any) -> Any:
+    from llmx.app.ray_engine import extract_with_ray
+    from llmx.cli.console import progress_bar
+
+    bar = progress_bar()
+    counted = bar.add_task(f"extracting ({label})", total=None)
+    try:
+        return extract_with_ray(
+            job, options, on_start=lambda writer: bar.start(), on_result=lambda r: bar.advance(counted)
+        )
+    finally:
+        bar.stop()
