@@ -32,7 +32,7 @@ from llmx.runs.files import now_iso
 from llmx.runs.folder import RunWriter, default_run_dir, read_results
 from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary
 
-WORKER_CPUS = 0.5  # a worker mostly waits on the network: two fit on a core
+WORKER_CPUS = 0.25  # a worker mostly waits on the network; Ray still has CPUs left to read the inputs
 
 
 @dataclass(frozen=True, kw_only=True)
