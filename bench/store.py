@@ -38,7 +38,7 @@ from llmx.cassettes.backend import CassetteBackend
 from llmx.cassettes.store import Cassette, canonical_request
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / ".data" / "store"
+DATA = Path(os.environ.get("LLMX_STORE_BENCH_DIR", ROOT / "bench" / ".data" / "store"))
 TEMPLATE = next((ROOT / "cassettes").glob("000_*/*.json"))
 WORDS = "drone rocket strike base officials said killed injured militia province convoy airbase claimed".split()
 
