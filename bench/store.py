@@ -40,7 +40,21 @@ from llmx.cassettes.store import Cassette, canonical_request
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("LLMX_STORE_BENCH_DIR", ROOT / "bench" / ".data" / "store"))
 TEMPLATE = next((ROOT / "cassettes").glob("000_*/*.json"))
-WORDS = "drone rocket strike base officials said killed injured militia province convoy airbase claimed".split()
+WORDS = [
+    "drone",
+    "rocket",
+    "strike",
+    "base",
+    "officials",
+    "said",
+    "killed",
+    "injured",
+    "militia",
+    "province",
+    "convoy",
+    "airbase",
+    "claimed",
+]
 
 
 def open_backend(kind: str, root: Path) -> CassetteBackend:
@@ -109,7 +123,12 @@ def step_write(kind: str, root: Path, count: int, seed: int = 0, prefix: str = "
 
 
 def all_keys(count: int) -> list[tuple[str, str]]:
-    return [(c.article_id, c.key) for c in synthetic(count)]
+    """(article id, key) of the ``count`` synthetic cassettes, in order (made once, then read)."""
+    cache = DATA.parent / f"keys-{count}.txt"
+    if not cache.is_file():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text("".join(f"{c.article_id} {c.key}\n" for c in synthetic(count)))
+    return [(a, k) for a, k in (line.split() for line in cache.read_text().splitlines())]
 
 
 def step_lookup(kind: str, root: Path, count: int) -> dict[str, Any]:
@@ -215,7 +234,7 @@ def kill_mid_write(kind: str, root: Path, seconds: float = 3.0) -> dict[str, Any
     try:
         for _ in store.iterate():
             readable += 1
-    except Exception as error:  # noqa: BLE001 - what the bench reports
+    except Exception as error:  # whatever it is, the bench reports it
         corrupt = 1
         print(f"{kind}: corrupt after kill: {error}", file=sys.stderr)
     integrity = "n/a"
@@ -250,7 +269,8 @@ def measure(kind: str, count: int) -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]], command: str) -> str:
     lines = [
-        "| backend | write (saves/s) | lookup (µs) | replay of all | replay memory growth (10% / 50% / 100%) | disk | two writers at once | kill -9 mid-write |",
+        "| backend | write (saves/s) | lookup (µs) | replay of all | replay memory growth (10% / 50% / 100%) "
+        "| disk | two writers at once | kill -9 mid-write |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
@@ -259,7 +279,8 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
         lines.append(
             f"| {r['kind']} | {w['per_s']:,.0f} | {lk['us']:.0f} (open {lk['open_s']:.2f} s) | "
             f"{rp['replay_s']:.0f} s ({r['count'] / rp['replay_s']:,.0f}/s), {rp['found']:,} found | {marks} | "
-            f"{r['disk_bytes'] / 1e9:.2f} GB | {tw['per_s']:,.0f} saves/s, {tw['found']:,}/{tw['expected']:,} readable | "
+            f"{r['disk_bytes'] / 1e9:.2f} GB | "
+            f"{tw['per_s']:,.0f} saves/s, {tw['found']:,}/{tw['expected']:,} readable | "
             f"{k['acked']:,} acknowledged, {k['lost']} lost, {k['corrupt']} corrupt |"
         )
     return "\n".join(lines) + f"\n\nMeasured by `{command}`.\n"

@@ -1,12 +1,12 @@
 """What the Ray engine's workers share, each held by one Ray actor on the driver's node:
 
-- :class:`StoreActor`: the cassette store (any backend). Workers read and write cassettes
+- ``StoreActor``: the cassette store (any backend). Workers read and write cassettes
   through it, so a SQLite file is written by one process on one host even when the workers run
   on many machines, and a cassette a killed worker saved is there for the one that takes over.
-- :class:`RateActor`: one adaptive window of requests in flight for all workers, the same
+- ``RateActor``: one adaptive window of requests in flight for all workers, the same
   :class:`llmx.model.rate_control.RateController` the plain engine uses (its AIMD, its
   ``Retry-After`` pause), driven remotely: N workers together stay under the server's limit.
-- :class:`BudgetActor`: ``--max-cost`` across all workers (:class:`llmx.runs.costs.Budget`):
+- ``BudgetActor``: ``--max-cost`` across all workers (:class:`llmx.runs.costs.Budget`):
   once reached no new article starts anywhere.
 
 On the worker's side :class:`RemoteStore` and :class:`SharedRate` stand in for the store and
@@ -16,6 +16,7 @@ the controller, so the gateway and the retry policy do not know they are remote.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,7 @@ def on_this_node() -> dict[str, Any]:
     return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False), "num_cpus": 0}
 
 
-@ray.remote(max_concurrency=8)
-class StoreActor:
+class _Store:
     def __init__(self, kind: str, root: str) -> None:
         self.store = open_store(kind, Path(root))
 
@@ -59,13 +59,21 @@ class StoreActor:
     def check_writable(self) -> None:
         self.store.check_writable()
 
+    def recorded_keys(self) -> list[tuple[str, str]]:
+        return list(self.store.recorded_keys())
+
+    def delete(self, article_id: str, key: str) -> None:
+        self.store.delete(article_id, key)
+
     def close(self) -> None:
         self.store.close()
 
 
+StoreActor: Any = ray.remote(_Store)  # started with max_concurrency: lookups of many workers at once
+
+
 class RemoteStore(MissDiagnosis):
-    """A :class:`~llmx.cassettes.backend.CassetteBackend` whose calls go to a :class:`StoreActor`.
-    Only what a gateway needs; listing and deleting stay with ``llmx cassettes`` on the store itself."""
+    """A :class:`~llmx.cassettes.backend.CassetteBackend` whose calls go to a :class:`StoreActor`."""
 
     def __init__(self, actor: Any, kind: str, root: Path) -> None:
         self.actor = actor
@@ -100,12 +108,24 @@ class RemoteStore(MissDiagnosis):
     def check_writable(self) -> None:
         ray.get(self.actor.check_writable.remote())
 
+    def recorded_keys(self) -> Iterator[tuple[str, str]]:
+        keys: list[tuple[str, str]] = ray.get(self.actor.recorded_keys.remote())
+        yield from keys
+
+    def iterate(self) -> Iterator[Cassette]:
+        for article_id, key in self.recorded_keys():
+            cassette = self.load(article_id, key)
+            if cassette is not None:
+                yield cassette
+
+    def delete(self, article_id: str, key: str) -> None:
+        ray.get(self.actor.delete.remote(article_id, key))
+
     def close(self) -> None:
         """The actor's store is closed by the driver, once every worker is done."""
 
 
-@ray.remote
-class RateActor:
+class _Rate:
     """The shared window: an async actor, so waiting requests queue in one event loop."""
 
     def __init__(self, ceiling: int, max_pause: float) -> None:
@@ -121,9 +141,12 @@ class RateActor:
         return self.rate.window, self.rate.stats
 
 
+RateActor: Any = ray.remote(_Rate)  # async methods: Ray runs them in one event loop
+
+
 class SharedRate(RateController):
     """The worker's stand-in for :class:`RateController`: every slot is taken from and given
-    back to the :class:`RateActor`, so the window is the same for all workers."""
+    back to the ``RateActor``, so the window is the same for all workers."""
 
     def __init__(self, actor: Any, ceiling: int, max_pause: float) -> None:
         super().__init__(ceiling, max_pause=max_pause)
@@ -149,8 +172,7 @@ class SharedRate(RateController):
         await self.actor.release.remote(ticket, throttled, retry_after, ok)
 
 
-@ray.remote
-class BudgetActor:
+class _Budget:
     """``--max-cost`` for every worker at once: what the run folder spent, and the cap."""
 
     def __init__(self, cap: float | None, spent: float) -> None:
@@ -165,3 +187,6 @@ class BudgetActor:
 
     def spent(self) -> float:
         return self.budget.spent
+
+
+BudgetActor: Any = ray.remote(_Budget)

@@ -126,7 +126,7 @@ def extract_with_ray(
         from llmx.app.ray_worker import ExtractWorker, WorkerSpec
 
         here = on_this_node()
-        store = StoreActor.options(**here).remote(settings.cassette_store, str(settings.cassettes))
+        store = StoreActor.options(max_concurrency=8, **here).remote(settings.cassette_store, str(settings.cassettes))
         if live:
             ray.get(store.check_writable.remote())
         ceiling = settings.concurrency * options.workers
@@ -144,7 +144,7 @@ def extract_with_ray(
             ceiling,
             str(Path.cwd()),
         )
-        dataset = read_dataset(job.inputs, settings)
+        dataset = read_dataset([item for item in job.inputs if isinstance(item, str | Path)], settings)
         results = dataset.map_batches(
             ExtractWorker,
             fn_constructor_args=(spec,),

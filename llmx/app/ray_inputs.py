@@ -11,6 +11,7 @@ ten million rows nothing reads them all first, and a bad row fails its own artic
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import glob
 import hashlib
 from collections.abc import Iterable
@@ -68,7 +69,7 @@ def read_dataset(inputs: Iterable[str | Path], settings: Settings) -> ray.data.D
             parts.append(files.map(_text_file))
             continue
         reader = {"parquet": ray.data.read_parquet, "json": ray.data.read_json, "csv": ray.data.read_csv}[kind]
-        parts.append(reader(paths).map(lambda row, names=names: _table_row(row, names)))
+        parts.append(reader(paths).map(functools.partial(_table_row, names=names)))
     if not parts:
         raise ArticleError("no inputs given")
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
