@@ -52,14 +52,14 @@ def _start_ray(address: str | None) -> bool:
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's core logs to the terminal otherwise
-    for name in ("ray", "ray.data"):
-        logging.getLogger(name).setLevel(logging.ERROR)
     options: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
     if address is None:
         options["include_dashboard"] = False
     ray.init(address=address, **options)
     import ray.data
 
+    for name in ("ray", "ray.data"):  # after the import: Ray Data sets up its own logging then
+        logging.getLogger(name).setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # llmx shows its own
     context.print_on_execution_start = False
@@ -131,7 +131,9 @@ def extract_with_ray(
             ray.get(store.check_writable.remote())
         ceiling = settings.concurrency * options.workers
         shared_rate = RateActor.options(**here).remote(ceiling, settings.max_wait) if live else None
-        budget = BudgetActor.options(**here).remote(settings.max_cost, writer.folder_summary.spent_usd or 0.0)
+        budget = None
+        if settings.max_cost is not None:
+            budget = BudgetActor.options(**here).remote(settings.max_cost, writer.folder_summary.spent_usd or 0.0)
         spec = WorkerSpec(
             settings,
             job.endpoint,
@@ -165,7 +167,7 @@ def extract_with_ray(
                     writer.append(result)
                     summary.add(result)
                     on_result(result)
-        spent = float(ray.get(budget.spent.remote()))
+        spent = float(ray.get(budget.spent.remote())) if budget is not None else 0.0
         if shared_rate is not None:
             window, stats = ray.get(shared_rate.state.remote())
             rate = RateController(ceiling)

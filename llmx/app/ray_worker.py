@@ -43,7 +43,7 @@ class WorkerSpec:
     policy: CassettePolicy
     store: Any  # StoreActor handle
     rate: Any  # RateActor handle, or None when nothing is called
-    budget: Any  # BudgetActor handle
+    budget: Any  # BudgetActor handle, or None with no --max-cost (no round trip per article then)
     done: frozenset[str]  # article ids finished with this recipe by earlier runs
     provider_url: str | None
     ceiling: int  # the shared window's ceiling: workers × concurrency
@@ -111,7 +111,8 @@ class ExtractWorker:
         if article is None:  # a bad row fails its own article, never the run
             return article_id, "failed", self._failed(article_id, "bad_row", str(error)).model_dump_json(by_alias=True)
         async with self._slots:
-            if await self.spec.budget.reached.remote():
+            budget = self.spec.budget
+            if budget is not None and await budget.reached.remote():
                 return article_id, "not_started", ""
             try:
                 result = await self.extractor.extract(article, gateway)
@@ -120,7 +121,8 @@ class ExtractWorker:
             except PromptError as bad_prompt:
                 result = self._failed(article_id, "prompt_error", f"article {article_id}: {bad_prompt}")
             price_result(result, self.prices)
-            await self.spec.budget.add.remote(result.provenance.spent_usd)
+            if budget is not None:
+                await budget.add.remote(result.provenance.spent_usd)
         return article_id, result.status, result.model_dump_json(by_alias=True)
 
     def _failed(self, article_id: str, kind: str, message: str) -> ArticleResult:
