@@ -149,6 +149,10 @@ def test_pack_replays_the_same_results_from_sqlite_and_unpack_prune_round_trip(
     # only what the seed run replays is kept; unpacked, it is the seeds' readable fixture folder again
     pruned = run_cli("cassettes", "prune", "runs/sqlite", "--store", "sqlite")
     assert pruned.exit_code == 0 and "deleted" in pruned.output
+    assert run_cli("cassettes", "unpack", "runs/sqlite", "--to", "fixtures").exit_code == 0
+    assert {p.parent.name for p in (project / "fixtures").rglob("*.json")} == {
+        p.stem for p in (project / "seeds").glob("*.txt")
+    }
     assert run_cli("cassettes", "unpack", "runs/sqlite").exit_code == 0
     folders = {p.parent.name for p in (project / "cassettes").rglob("*.json")}
     assert folders == {p.stem for p in (project / "seeds").glob("*.txt")}

@@ -49,17 +49,20 @@ def pack(cassettes: Path | None, remove: bool) -> None:
 @cassettes_group.command()
 @click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
 @cassettes_option
-def unpack(runs: tuple[Path, ...], cassettes: Path | None) -> None:
+@click.option(
+    "--to", "target", type=click.Path(path_type=Path), help="Write the files here (default: the same folder)."
+)
+def unpack(runs: tuple[Path, ...], cassettes: Path | None, target: Path | None) -> None:
     """Write the SQLite store's cassettes as readable JSON files in the folder: all of them, or,
     given RUN folders, only those the runs replay (to commit as fixtures)."""
     from llmx.cassettes.stores import copy_cassettes, open_store, replayed_by
 
     root = _folder(cassettes)
     only = replayed_by(runs) if runs else None
-    moved = copy_cassettes(open_store("sqlite", root), open_store("folder", root), only=only)
+    moved = copy_cassettes(open_store("sqlite", root), open_store("folder", target or root), only=only)
     missing = (len(only) - moved.copied - moved.skipped) if only is not None else 0
     note = f"; {missing:,} the runs name are not in the store" if missing else ""
-    out.print(f"unpacked {moved.copied:,} cassette(s) into {root} ({moved.skipped:,} already there{note})")
+    out.print(f"unpacked {moved.copied:,} cassette(s) into {target or root} ({moved.skipped:,} already there{note})")
 
 
 @cassettes_group.command()
