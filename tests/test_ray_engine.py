@@ -70,10 +70,11 @@ def test_ray_replays_the_shipped_cassettes_to_the_plain_engines_results(
     project: Path, shipped_recordings: None
 ) -> None:
     plain = run_cli("extract", "seeds/", "--out", "runs/plain")
-    on_ray = run_cli("extract", "seeds/", "--engine", "ray", "--out", "runs/ray")
+    on_ray = run_cli("extract", "seeds/", "--engine", "ray", "--out", "runs/ray", "--format", "csv")
     assert plain.exit_code == 0 and on_ray.exit_code == 0, on_ray.output
     assert lines(project / "runs/ray") == lines(project / "runs/plain")
     assert json.loads((project / "runs/ray/run.json").read_text())["settings"]["engine"] == "ray"
+    assert (project / "runs/ray/extractions.csv").read_text().count("\n") > 5  # --format csv, as plain
 
 
 def test_parquet_and_csv_on_ray_record_what_the_plain_engine_replays_and_a_bad_row_fails_alone(

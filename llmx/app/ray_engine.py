@@ -200,8 +200,11 @@ def extract_with_ray(
         writer.out, job.policy, summary, writer.failed, len(writer.done), interrupted, over_budget=over
     )
     outcome.not_started, outcome.rate = not_started, rate
-    outcome.article_ids = [
-        *writer.done,
-        *(r.article_id for r in read_results(writer.out) if r.article_id not in writer.done),
-    ]
+    written = read_results(writer.out)
+    outcome.article_ids = [r.article_id for r in written]  # rows have no input order here: as written
+    if job.export_format and job.export_format != "jsonl" and not interrupted:
+        from llmx.runs.export import FORMATS, write_export
+
+        target = writer.out / f"extractions{FORMATS[job.export_format][0]}"
+        outcome.export = write_export(written, job.export_format, target, force=True)
     return outcome
