@@ -108,6 +108,11 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Resident memory now (not the peak: a replay that grows shows here)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 # --- steps, each run in its own process: python bench/store.py --step NAME KIND ROOT COUNT ---
 
 
@@ -150,14 +155,14 @@ def step_lookup(kind: str, root: Path, count: int) -> dict[str, Any]:
 
 def step_replay(kind: str, root: Path, count: int) -> dict[str, Any]:
     keys = all_keys(count)  # made before the clock starts: the replay's own articles know their keys
-    base = peak_mb()
+    base = rss_mb()
     started = time.perf_counter()
     store = open_backend(kind, root)
     marks, found = {}, 0
     for n, pair in enumerate(keys, start=1):
         found += store.load_answer(*pair) is not None
         if n in (count // 10, count // 2, count):
-            marks[f"{round(100 * n / count)}%"] = round(peak_mb() - base, 1)
+            marks[f"{round(100 * n / count)}%"] = round(rss_mb() - base, 1)
     return {"replay_s": time.perf_counter() - started, "found": found, "rss_mb_over_keys": marks}
 
 
@@ -269,15 +274,15 @@ def measure(kind: str, count: int) -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]], command: str) -> str:
     lines = [
-        "| backend | write (saves/s) | lookup (µs) | replay of all | replay memory growth (10% / 50% / 100%) "
+        "| backend | cassettes | saves/s | lookup (µs) | replay of all | memory growth in replay (10%, 50%, 100%) "
         "| disk | two writers at once | kill -9 mid-write |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         w, lk, rp, tw, k = r["write"], r["lookup"], r["replay"], r["two_writers"], r["kill"]
-        marks = " / ".join(f"{v:.0f} MB" for v in rp["rss_mb_over_keys"].values())
+        marks = ", ".join(f"{v:+.0f} MB" for v in rp["rss_mb_over_keys"].values())
         lines.append(
-            f"| {r['kind']} | {w['per_s']:,.0f} | {lk['us']:.0f} (open {lk['open_s']:.2f} s) | "
+            f"| {r['kind']} | {r['count']:,} | {w['per_s']:,.0f} | {lk['us']:.0f} (open {lk['open_s']:.2f} s) | "
             f"{rp['replay_s']:.0f} s ({r['count'] / rp['replay_s']:,.0f}/s), {rp['found']:,} found | {marks} | "
             f"{r['disk_bytes'] / 1e9:.2f} GB | "
             f"{tw['per_s']:,.0f} saves/s, {tw['found']:,}/{tw['expected']:,} readable | "
