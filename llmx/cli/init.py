@@ -24,20 +24,23 @@ def init(directory: Path, schema: str) -> None:
     aliases, a gold/ example, two sample articles and a .gitignore for runs/.
 
     Never overwrites a file: one that exists is kept and named, the others are written."""
+    from rich.markup import escape
+
     from llmx.app.new_project import init_project
     from llmx.cli.console import err, out
 
     project = init_project(directory, schema)
     for path in project.written:
-        out.print(f"wrote {path}", highlight=False, soft_wrap=True)
+        out.print(f"wrote {path}", highlight=False, soft_wrap=True, markup=False)
     for path in project.kept:
-        err.print(f"[yellow]kept[/] {path}: it exists, not overwritten", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]kept[/] {escape(str(path))}: it exists, not overwritten", highlight=False, soft_wrap=True)
     for note in project.notes:
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     go = "" if directory.resolve() == Path.cwd().resolve() else f"cd {os.path.relpath(directory)} && "
     out.print(
         "\nnext, with OPENAI_API_KEY set (or add --base-url URL --model NAME for any OpenAI-compatible server, "
         f"or --local):\n  {go}llmx extract articles/ --out runs/first\n  llmx score runs/first\n  llmx view runs/first",
         highlight=False,
         soft_wrap=True,
+        markup=False,
     )
