@@ -187,8 +187,31 @@ def test_an_input_that_changes_during_the_run_is_refused_not_extracted_unchecked
     corpus = Corpus([path], Columns())
     assert [a.id for a in corpus.checked()] == ["a"]
     write_table(path, [{"id": "a", "text": "A strike."}, {"id": "b", "text": "A raid."}])
-    with pytest.raises(ArticleError, match="article 'b' was not in the inputs when the run started"):
+    with pytest.raises(ArticleError, match="article 'b' is not where it was when the run started"):
         list(corpus.again())
+    write_table(path, [{"id": "b", "text": "A raid."}, {"id": "a", "text": "A strike."}])
+    with pytest.raises(ArticleError, match=r"c.csv:2: row 1: article 'b' is not where it was"):
+        next(corpus.again())
+
+
+def test_a_run_whose_inputs_change_midway_stops_and_keeps_what_finished(project: Path, live_requests: None) -> None:
+    from llmx.testing.fake_model import schema_answer
+
+    (project / "a.txt").write_text("A drone hit a depot in Hodeidah.")
+    (project / "more").mkdir()
+    (project / "more" / "c.txt").write_text("Rockets struck a base near Erbil.")
+
+    def add_a_file_then_answer(body: dict[str, Any], number: int) -> Any:
+        (project / "more" / "b.txt").write_text("A new article, added during the run.")
+        return schema_answer(body)
+
+    with StubServer(script=add_a_file_then_answer) as server:
+        result = extract(server, "a.txt", "more/", "--concurrency", "1")
+    assert result.exit_code == 2, result.output
+    assert "b.txt: article 'b' is not where it was when the run started" in result.output
+    assert [r.article_id for r in read_results(project / "runs/t")] == ["a"]  # kept
+    manifest = read_manifest(project / "runs/t")
+    assert manifest is not None and manifest.status == "failed"
 
 
 PAGE = """<html><head><title>Drone hits fuel depot - Example News</title>

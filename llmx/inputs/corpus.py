@@ -45,23 +45,23 @@ class Corpus:
 
     def checked(self) -> Iterator[Article]:
         """First pass: each article once its id is checked (format, duplicates) and its size."""
-        check = IdCheck(self.max_chars)
+        check = IdCheck(self.inputs, self.columns, self.max_chars)
         self.ids = []
         for article, _ in self._read():
             self.ids.append(check(article).id)
             yield article
 
     def again(self, on_derived: Callable[[Article], None] = lambda article: None) -> Iterator[Article]:
-        """Second pass, for the extraction: the same articles, read again. One that the first pass
-        did not see (the input changed during the run) is an error rather than an unchecked article."""
-        known, seen = set(self.ids), set()
-        for article, derived in self._read():
-            if article.id not in known or article.id in seen:
+        """Second pass, for the extraction: the same articles, read again, in the same order. An
+        input that changed during the run (a row added, removed or moved) is an error rather
+        than an article extracted unchecked."""
+        ids = self.ids
+        for position, (article, derived) in enumerate(self._read()):
+            if position >= len(ids) or article.id != ids[position]:
                 raise ArticleError(
-                    f"{article.source}: article '{article.id}' was not in the inputs when the run started "
-                    "(they changed during the run); run the same command again to include it"
+                    f"{article.source}: article '{article.id}' is not where it was when the run started "
+                    "(the inputs changed during the run); run the same command again to go on"
                 )
-            seen.add(article.id)
             if derived:
                 on_derived(article)
             yield article
