@@ -66,6 +66,7 @@ def measure(command: list[str]) -> dict[str, Any]:
     error = process.stderr.read().decode() if process.stderr else ""
     return {
         "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "exit": os.waitstatus_to_exitcode(status),
         "wall_s": (dt.datetime.now() - started).total_seconds(),
         "last_line": error.strip().splitlines()[-1] if error.strip() else "",
@@ -99,17 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         r = measure(llmx(parquet_corpus(count, duplicate=False), "--replay", "--cassettes", cassettes, "--out", out))
         lines = sum(1 for _ in (out / "extractions.jsonl").open())
         rows.append((f"a whole run (replay), {count:,} rows", r, f"exit {r['exit']}, {lines:,} lines"))
-    header = f"{dt.date.today().isoformat()} · {os.cpu_count()} cores · Python {sys.version.split()[0]}"
+    load = os.getloadavg()[0]  # wall times depend on what else runs; CPU time much less
+    python = sys.version.split()[0]
+    header = f"{dt.date.today().isoformat()} · {os.cpu_count()} cores · load average {load:.1f} · Python {python}"
     table = [
         "# Parquet corpus: peak memory by rows",
         "",
         header,
         "",
-        "| measure | peak RSS | wall | outcome |",
-        "| --- | --- | --- | --- |",
+        "| measure | peak RSS | CPU | wall | outcome |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for name, r, outcome in rows:
-        table.append(f"| {name} | {r['peak_rss_mb']:.0f} MB | {r['wall_s']:.1f} s | {outcome} |")
+        table.append(f"| {name} | {r['peak_rss_mb']:.0f} MB | {r['cpu_s']:.1f} s | {r['wall_s']:.1f} s | {outcome} |")
     text = "\n".join(table) + "\n\n`python bench/corpus_memory.py` (bench/corpus_memory.py says what each row runs).\n"
     print(text)
     (ROOT / "bench" / "CORPUS.md").write_text(text)

@@ -292,3 +292,14 @@ def test_extract_format_parquet_and_export_to_stdout(project: Path, live_request
     assert pq.read_table(project / "runs/t/extractions.parquet").num_rows == 2
     refused = run_cli("export", "runs/t", "--format", "parquet")
     assert refused.exit_code == 2 and "pass -o FILE" in refused.output
+
+
+def test_the_python_api_reads_a_corpus_with_the_project_columns(project: Path, live_requests: None) -> None:
+    import llmx
+
+    write_table(project / "news.parquet", ROWS)
+    columns = {"id_column": "doc_id", "text_column": "body", "date_column": "published", "title_column": "headline"}
+    proj = llmx.load_project(project, cassettes=project / "tape", **columns)
+    with StubServer() as server:
+        run = llmx.extract(["news.parquet"], project=proj, base_url=server.base_url, in_memory=True)
+    assert run.exit_code == 0 and [r.article_id for r in run.results] == ["a1", "a2"]
