@@ -48,7 +48,7 @@ def main() -> None:
     """Turn news articles into a scored dataset of incidents with an LLM.
 
     \b
-    The daily loop:
+    The daily loop (`llmx init` starts a project):
       llmx extract seeds/            # replay cassettes, or call the model for what changed
       llmx score runs/<run>          # precision / recall / F1 against gold/
       llmx compare runs/<a> runs/<b> # did the prompt edit help?
