@@ -23,6 +23,7 @@ import ray.data
 from llmx.errors import ArticleError, UsageError
 from llmx.inputs.articles import Article, parse_text
 from llmx.inputs.config import Settings
+from llmx.inputs.tables import Columns, make_row
 
 COLUMNS = ("id", "text", "date", "title")
 TABLES = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".txt": "text"}
@@ -69,7 +70,7 @@ def read_dataset(inputs: Iterable[str | Path], settings: Settings) -> ray.data.D
             parts.append(files.map(_text_file))
             continue
         reader = {"parquet": ray.data.read_parquet, "json": ray.data.read_json, "csv": ray.data.read_csv}[kind]
-        parts.append(reader(paths).map(functools.partial(_table_row, names=names)))
+        parts.append(reader(paths, include_paths=True).map(functools.partial(_table_row, names=names)))
     if not parts:
         raise ArticleError("no inputs given")
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
@@ -84,11 +85,26 @@ def _text(value: Any) -> str | None:
 
 
 def _table_row(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    found = {column: _text(row.get(name)) for column, name in names.items()}
-    problem = None
-    if row.get(names["id"]) is None:  # no id column at all: say so on the article's line
-        problem = f"no '{names['id']}' (id_column) in this row; its columns are {', '.join(row)}"
-    return {**found, "source": f"row {found['id']}", "problem": problem}
+    """A table row as the plain engine reads one (:func:`llmx.inputs.tables.make_row`: the same
+    id, text, date and title rules and messages), or the row with what is wrong with it."""
+    where = f"{row.get('path') or 'table'}, article {_text(row.get(names['id']))}"
+    columns = Columns(**names)
+    try:
+        present = columns.required([name for name in row if name != "path"], where)
+        values = {role: row.get(name) for role, name in present.items()}
+        checked = make_row(values, present, where)
+    except ArticleError as error:
+        raw = {role: _text(row.get(name)) for role, name in names.items()}
+        return {**raw, "source": where, "problem": str(error)}
+    date = checked.date.isoformat() if checked.date else None
+    return {
+        "id": checked.id,
+        "text": checked.text,
+        "date": date,
+        "title": checked.title,
+        "source": where,
+        "problem": None,
+    }
 
 
 def _text_file(row: dict[str, Any]) -> dict[str, Any]:

@@ -33,9 +33,10 @@ def view(run: Path, run_b: Path | None, gold_dir: Path | None, articles: tuple[s
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
+    settings = load_settings(require_project=True)
     target = output or (run_b / f"view-vs-{run.name}.html" if run_b else run / "view.html")
     check_page_path(target)  # before the work, not after
-    page = build_page([run, *([run_b] if run_b else [])], load_settings(), gold_dir, list(articles))
+    page = build_page([run, *([run_b] if run_b else [])], settings, gold_dir, list(articles))
     for note in page.notes:
         err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     out.print(str(write_page(page, target)), highlight=False, soft_wrap=True)
