@@ -270,3 +270,12 @@ def test_a_corpus_ray_cannot_read_is_one_line(project: Path) -> None:
     (project / "notes.docx").write_text("x")
     result = run_cli("extract", "notes.docx", "--engine", "ray")
     assert result.exit_code == 2 and "reads .parquet, .jsonl, .csv and .txt" in result.output
+
+
+def test_an_error_inside_ray_is_one_line_with_its_exit_code(project: Path, live_requests: None) -> None:
+    (project / "tape").write_text("a file where the cassette folder should be")
+    with StubServer() as server:
+        result = run_cli("extract", "seeds/", "--engine", "ray", "--base-url", server.base_url, "--cassettes", "tape")
+    assert result.exit_code == 2, result.output
+    assert "cassette folder not writable" in result.output
+    assert "Traceback" not in result.output and "ray::" not in result.output

@@ -175,8 +175,12 @@ def extract_with_ray(
         ray.get(store.close.remote())
     except KeyboardInterrupt:
         interrupted, status = True, "interrupted"
-    except LlmxError as error:
-        writer.close("failed", time.perf_counter() - started, str(error))
+    except Exception as error:
+        # A worker's error reaches the driver wrapped by Ray: the llmx error inside is what to say.
+        cause = _llmx_cause(error)
+        writer.close("failed", time.perf_counter() - started, str(cause or error))
+        if cause is not None and cause is not error:
+            raise cause from None
         raise
     finally:
         if started_ray:
@@ -208,3 +212,18 @@ def extract_with_ray(
         target = writer.out / f"extractions{FORMATS[job.export_format][0]}"
         outcome.export = write_export(written, job.export_format, target, force=True)
     return outcome
+
+
+def _llmx_cause(error: BaseException) -> LlmxError | None:
+    """The :class:`LlmxError` an exception is or wraps: Ray raises a worker's error as a
+    ``RayTaskError`` subclass of it whose message is a traceback; its ``cause`` is the original."""
+    seen: BaseException | None = error
+    for _ in range(20):
+        inner = getattr(seen, "cause", None)
+        if isinstance(inner, BaseException):
+            seen = inner
+        elif seen is None or isinstance(seen, LlmxError):
+            return seen
+        else:
+            seen = seen.__cause__
+    return None

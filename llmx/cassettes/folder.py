@@ -6,6 +6,7 @@ conflicts. At a million requests it is a million files (bench/STORE.md): use ``s
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,11 +59,11 @@ class CassetteStore(MissDiagnosis):
 
     def check_writable(self) -> None:
         """Before the first paid request: an answer that cannot be saved is money thrown away."""
-        probe = self.root / ".llmx-write-check"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe.write_text("ok")
-            probe.unlink()
+            # A probe of its own: two checks at once (the Ray engine's workers) must not race.
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".llmx-write-check-"):
+                pass
         except OSError as error:
             raise OutputError(
                 f"{self.root}: cassette folder not writable ({error.strerror}); pass --cassettes to another folder",

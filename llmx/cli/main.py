@@ -19,7 +19,7 @@ import click
 from llmx.cli.cassettes import cassettes_group
 from llmx.cli.init import init
 from llmx.cli.local import local_group
-from llmx.cli.ray_extract import engine_options, ray_options
+from llmx.cli.ray_extract import engine_options, extract_on_ray, ray_options
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
 from llmx.core.modes import STRATEGIES
@@ -76,11 +76,6 @@ def main() -> None:
     "--auto", "policy", flag_value="auto", help="Replay what is recorded, record the rest (default with a model)."
 )
 @click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette folder (default: cassettes/).")
-@click.option(
-    "--cassette-store",
-    type=click.Choice(["folder", "sqlite"]),
-    help="folder: a readable JSON file per request (fixtures); sqlite: one file, for large runs.",
-)
 @click.option(
     "--out",
     "out_dir",
@@ -193,7 +188,7 @@ def extract(
     )
     label = "batch" if batch is not None else chosen
     ray = ray_options(engine, batch, ray_address, ray_workers)
-    outcome = _execute_with_progress(job, f"ray, {chosen}" if ray else label, ray)
+    outcome = extract_on_ray(job, f"ray, {chosen}", ray) if ray else _execute_with_progress(job, label)
     if outcome.batch is not None and outcome.batch.pending:
         from llmx.cli.batch import print_pending
 
@@ -217,14 +212,9 @@ def extract(
     sys.exit(outcome.exit_code)
 
 
-def _execute_with_progress(job: Any, label: str, ray: Any = None) -> Any:
+def _execute_with_progress(job: Any, label: str) -> Any:
     """The run with one progress bar of its articles (and, under --batch, a line per batch)."""
     from llmx.cli.console import err, progress_bar
-
-    if ray is not None:
-        from llmx.cli.ray_extract import extract_on_ray
-
-        return extract_on_ray(job, label, ray)
 
     batch = job.batch is not None
     what = "the batch keeps running at the provider" if batch else "finishing the articles in flight"

@@ -1,5 +1,6 @@
-"""``llmx extract --engine ray``: the options, and the run with a progress bar that counts rows
-as Ray reads them (the work is in :mod:`llmx.app.ray_engine`)."""
+"""``llmx extract``'s options for large runs (``--engine ray``, ``--cassette-store``), and the
+Ray run with a progress bar that counts rows as Ray reads them (the work is in
+:mod:`llmx.app.ray_engine`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from llmx.errors import UsageError
 def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
+            click.option(
+                "--cassette-store",
+                type=click.Choice(["folder", "sqlite"]),
+                help="folder: a readable JSON file per request (fixtures); sqlite: one file, for large runs.",
+            ),
             click.option(
                 "--engine",
                 type=click.Choice(["plain", "ray"]),
