@@ -3,8 +3,8 @@
 
 - throughput: a stub that answers every request after ``--latency`` seconds (1 s by default),
   ``--concurrency`` articles in flight per worker (32), each article one request (the stub's
-  answers validate at once). Steady state is from the first result to the last, as the driver
-  writes them; the wall time includes Ray's start of the workers.
+  answers validate at once). Steady state is requests reaching the stub per second, from the
+  first to the last; the wall time includes Ray's start of the workers.
 - rate limit: the same corpus against a stub that takes ``--rate`` requests/s (a token bucket,
   429 + Retry-After beyond), all workers sharing one adaptive window.
 
@@ -30,7 +30,7 @@ from scale import synthetic_article
 
 import llmx
 from llmx.runs.results import ArticleResult
-from llmx.testing.fake_model import TokenBucket, always, rate_limited, schema_answer
+from llmx.testing.fake_model import Reply, TokenBucket, always, rate_limited, schema_answer
 from llmx.testing.stub_server import StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def one_run(workers: int, articles: int, concurrency: int, latency: float, rate: float | None) -> dict[str, Any]:
     answers: list[tuple[float, int]] = []
-    script = always(schema_answer)
+    sent: list[float] = []  # when each request reached the stub: the throughput the model sees
+    inner = always(schema_answer)
+
+    def timed(body: dict[str, Any], number: int) -> Reply:
+        sent.append(time.monotonic())
+        return inner(body, number)
+
+    script: Any = timed
     if rate is not None:
         script = rate_limited(script, TokenBucket(rate, 4.0), answers)
     arrived: list[float] = []
@@ -68,14 +75,17 @@ def one_run(workers: int, articles: int, concurrency: int, latency: float, rate:
         )
         wall = time.perf_counter() - started
         requests = len(server.requests)
-    span = arrived[-1] - arrived[0] if len(arrived) > 1 else wall
+    # Steady state: requests reaching the stub, from the first to the last (the driver gets results
+    # in bursts, as Ray hands back blocks, so its own clock would flatter the rate).
+    span = sent[-1] - sent[0] if len(sent) > 1 else wall
     throttled = sum(1 for _, status in answers if status == 429)
     return {
         "workers": workers,
         "articles": articles,
         "ok": run.summary.ok,
         "wall_s": wall,
-        "steady_per_s": (len(arrived) - 1) / span if span else 0.0,
+        "steady_per_s": (len(sent) - 1) / span if span else 0.0,
+        "results": len(arrived),
         "requests": requests,
         "throttled": throttled,
         "throttled_share": throttled / max(len(answers), 1),
