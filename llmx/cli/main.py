@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
+from llmx.cli.annotate import annotate, sample
 from llmx.cli.local import local_group
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
@@ -271,3 +273,5 @@ main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
 main.add_command(view)
+main.add_command(annotate)
+main.add_command(sample)
