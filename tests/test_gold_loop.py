@@ -306,3 +306,40 @@ def test_sample_and_annotate_refuse_bad_input_in_one_line(project: Path) -> None
     assert stray.exit_code == 2 and "none of its articles is in runs/a" in stray.output
     for result in (missing, stray):
         assert "Traceback" not in result.output
+
+
+# --- the README's section, as written ---------------------------------------------------------
+
+
+def test_the_readme_gold_loop_runs_as_written_and_its_numbers_are_today_s(
+    project: Path, shipped_recordings: None
+) -> None:
+    import re
+
+    section = (ROOT / "README.md").read_text().split("## Making gold", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].split() for line in block.splitlines() if line.startswith("llmx ")]
+    assert [c[1] for c in commands].count("annotate") == 2  # it serves until stopped: the browser tests drive it
+    for words in commands:
+        if words[1] == "annotate":  # a person accepts three drafts, through the page's own edits
+            session = AnnotationSession.open(Path("runs/x"), load_settings(), Path("gold-new"))
+            for aid in session.order[:3]:
+                for inc in session.article(aid)["incidents"]:
+                    session.edit(aid, {"op": "accept", "id": inc["id"], "before": inc["data"]})
+                session.edit(aid, {"op": "status", "value": "reviewed"})
+            continue
+        result = run_cli(*words[1:])
+        assert result.exit_code == 0, (words, result.output)
+        if words[1:3] == ["gold", "agree"]:
+            assert "articles in both" in result.output and "3" in result.output
+        if words[1] == "score":
+            assert "left out 35 draft gold file(s)" in result.output
+    assert len(list(Path("gold-new").glob("*.json"))) == 38
+    assert read_list(Path("runs/x/sample.txt"))[0] == "c24_neg_drone_industry"
+    measured = json.loads(run_cli("gold", "agree", "gold", "runs/x", "--json").output)
+    claimed = re.search(r"incident F1 ([0-9.]+); alpha (.*?):", section.replace("\n  ", " "), re.S)
+    assert claimed is not None
+    assert claimed.group(1) == f"{measured['incidents']['f1']:.2f}"
+    for name, value in re.findall(r"(\w+) ([0-9]\.[0-9]{2})", claimed.group(2)):
+        assert value == f"{measured['fields'][name]['alpha']:.2f}", name
+    assert len(re.findall(r"(\w+) ([0-9]\.[0-9]{2})", claimed.group(2))) == len(measured["fields"])

@@ -50,7 +50,10 @@ class AnnotateServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: AnnotateServer
-    protocol_version = "HTTP/1.1"
+    # One request per connection (HTTP/1.0): no idle keep-alive connection holds a thread that
+    # stopping would wait for; and a client that stalls mid-request is dropped after `timeout`.
+    protocol_version = "HTTP/1.0"
+    timeout = 10
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the terminal stays quiet: the page says what happened

@@ -98,7 +98,7 @@ def score_results(
     if not scored_gold:
         unreviewed = f" ({len(drafts)} have only a draft, not scored until reviewed: llmx annotate)" if drafts else ""
         raise NothingToScore(
-            f"{run}: none of its {len(in_run)} article(s) has reviewed gold in {gold_folder}{unreviewed}; "
+            f"{run}: none of its {len(in_run)} article(s) has gold in {gold_folder}{unreviewed}; "
             "nothing to score (pass --gold DIR, or annotate them)"
         )
     failed = {aid: r.error.kind for aid, r in in_run.items() if r.error}

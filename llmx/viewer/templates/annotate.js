@@ -104,7 +104,7 @@
         if (S.banner && S.banner.offline) S.banner = null;
         setState(S.queue.length ? "busy" : "saved", S.queue.length ? "saving…" : "saved " + new Date().toLocaleTimeString());
       } else {
-        if (item.op.op === "set" && item.op.start === undefined) S.invalid[key] = {value: item.op.value, reason: r.body.error};
+        if (item.op.op === "set" && item.op.start === undefined) S.invalid[key] = {value: item.op.value, reason: r.body.error, conflict: r.status === 409};
         else showBanner(r.body.error, true);
         setState("bad", r.status === 409 ? "not saved: changed elsewhere" : "not saved: refused");
       }
@@ -272,7 +272,8 @@
     if (bad) input.classList.add("bad");
     grid.appendChild(el("label", {"class": f.scored ? "" : "unscored", title: f.help + (f.scored ? "" : " (not scored)"), text: f.name}));
     grid.appendChild(input);
-    if (bad) grid.appendChild(el("div", {"class": "err", text: "not saved: " + bad.reason}));
+    if (bad) grid.appendChild(el("div", {"class": "err"}, ["not saved: " + bad.reason + " ",
+      bad.conflict ? el("button", {"class": "mine", text: "save mine (" + shown(bad.value) + ")", onclick: function () { send(bad.value); }}) : null]));
   }
   function runRecord(r) {
     var rec = r.record, parts = [];
