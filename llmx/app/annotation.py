@@ -9,6 +9,7 @@ serialised by one lock; incidents carry ids that stay valid while the server wri
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -18,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmx.app.annotation_view import evidence_spans, run_records
 from llmx.app.gold_draft import draft_file, draft_incident, project_schema
 from llmx.app.gold_edits import EditContext, apply_edit
-from llmx.core.grounding import ground
 from llmx.errors import EditConflict, GoldError, UsageError
 from llmx.inputs.config import Settings
 from llmx.inputs.gold import GoldFile, dump_gold, dump_gold_data, validate_incidents
@@ -52,6 +53,7 @@ class AnnotationSession:
     generation: str = field(default_factory=lambda: secrets.token_hex(3))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # article → (etag, incident ids)
+    _files: dict[Path, tuple[tuple[int, int, int], Any]] = field(default_factory=dict)  # path → (stat, what _read gave)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     @classmethod
@@ -97,9 +99,29 @@ class AnnotationSession:
             raise UsageError(f"no article '{article_id}' in {self.run}")
         return self.gold_dir / f"{article_id}.json"
 
-    def _read(self, article_id: str) -> tuple[dict[str, Any] | None, str | None, str | None]:
-        """(the file's JSON, its etag, why it cannot be edited) — (None, None, None) if absent."""
+    def _read(self, article_id: str, fresh: bool = False) -> tuple[dict[str, Any] | None, str | None, str | None]:
+        """(the file's JSON, its etag, why it cannot be edited) — (None, None, None) if absent.
+        ``fresh`` (an edit) reads the disk; otherwise a file is read again only when it changed
+        (inode, size or mtime): the list shows every file's state after each edit, and a folder
+        of a thousand files is not re-validated each time."""
         path = self.path(article_id)
+        return self._parse(path) if fresh else self._cached(path)
+
+    def _cached(self, path: Path) -> tuple[dict[str, Any] | None, str | None, str | None]:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None, None, None
+        except OSError as error:
+            return None, None, f"{path}: cannot read ({error.strerror})"
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._files.get(path)
+        if cached is None or cached[0] != key:
+            cached = self._files[path] = (key, self._parse(path))
+        data, etag, problem = cached[1]
+        return copy.deepcopy(data), etag, problem
+
+    def _parse(self, path: Path) -> tuple[dict[str, Any] | None, str | None, str | None]:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -148,12 +170,7 @@ class AnnotationSession:
         text = self.texts.get(article_id)
         incidents = list((data or {}).get("incidents") or [])
         ids = self._ids_for(article_id, etag, len(incidents)) if etag else []
-        evidence = self.schema.evidence_field
-        spans: list[list[int] | None] = []
-        for incident in incidents:
-            quote = incident.get(evidence) if evidence and isinstance(incident, dict) else None
-            g = ground(quote, text) if text is not None and isinstance(quote, str) and quote.strip() else None
-            spans.append([g.start, g.end] if g and g.grounded and g.start is not None and g.end is not None else None)
+        spans = evidence_spans(incidents, text, self.schema.evidence_field)
         marks = [(s[0], s[1], i) for i, s in enumerate(spans) if s]
         result = self.results[article_id]
         return {
@@ -170,48 +187,17 @@ class AnnotationSession:
                 {"id": i, "data": incident, "span": span}
                 for i, incident, span in zip(ids, incidents, spans, strict=True)
             ],
-            "run": self._run_records(result, incidents if problem is None else []),
+            "run": run_records(result, incidents if problem is None else [], self.schema, self.settings),
             "failed": f"{result.error.kind}: {result.error.message}" if result.error else None,
             "events": self._event_names(),
         }
-
-    def _run_records(self, result: ArticleResult, incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The run's records beside the gold, each with the gold incident it matches, if any."""
-        matched: dict[int, int] = {}
-        if result.incidents and incidents:
-            from llmx.core.scoring import score_run
-            from llmx.inputs.aliases import load_aliases
-
-            gold = [{k: v for k, v in i.items() if k != "pending"} for i in incidents]
-            records = [item.record for item in result.incidents]
-            score = score_run(
-                {result.article_id: records},
-                {result.article_id: gold},
-                self.schema.fields,
-                load_aliases(self.settings.aliases),
-                self.schema.evidence_field,
-            )
-            matched = {p.predicted_index: p.gold_index for p in score.articles[result.article_id].matched}
-        return [
-            {
-                "index": n,
-                "record": item.record,
-                "verification": [c.model_dump() for c in item.verification],
-                "grounding": item.grounding.status if item.grounding else None,
-                "gold": matched.get(n),
-            }
-            for n, item in enumerate(result.incidents)
-        ]
 
     def _event_names(self) -> list[str]:
         """Every event name in the gold folder, for the page's suggestions."""
         names: set[str] = set()
         for path in sorted(self.gold_dir.glob("*.json")) if self.gold_dir.is_dir() else []:
-            try:
-                data = json.loads(path.read_bytes().decode("utf-8-sig"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-                continue
-            for incident in data.get("incidents") or [] if isinstance(data, dict) else []:
+            data = self._cached(path)[0]
+            for incident in (data or {}).get("incidents") or []:
                 if isinstance(incident, dict) and isinstance(incident.get("event"), str):
                     names.add(incident["event"])
         return sorted(names)
@@ -227,7 +213,7 @@ class AnnotationSession:
             if edit.get("op") == "create":
                 self._create(article_id, path, edit)
                 return self._payload(article_id)
-            data, etag, problem = self._read(article_id)
+            data, etag, problem = self._read(article_id, fresh=True)
             if problem:
                 raise GoldError(problem)
             if data is None or etag is None:
