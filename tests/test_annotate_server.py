@@ -195,3 +195,16 @@ def test_annotate_on_a_port_in_use_is_one_clear_line(seed_run: Path) -> None:
         taken.listen()
         result = run_cli("annotate", seed_run, "--port", taken.getsockname()[1])
     assert result.exit_code == 2 and "pass another --port" in result.output and "Traceback" not in result.output
+
+
+def test_evidence_is_set_from_a_selection_of_the_article(served: Served) -> None:
+    text = {a.id: a.text for a in load_articles(["seeds/"])}[ARTICLE]
+    sentence = "The vehicle that was hit was part of a caravan of four cars."
+    start = text.index(sentence)
+    inc = served.get()["incidents"][0]
+    status, body = served.post(op("set", inc, field="evidence", start=start, end=start + len(sentence) + 1))
+    assert status == 200, body
+    assert json.loads(served.file().read_text())["incidents"][0]["evidence"] == sentence
+    assert body["article"]["incidents"][0]["span"] == [start, start + len(sentence)]
+    status, body = served.post(op("set", body["article"]["incidents"][0], field="evidence", start=5, end=2))
+    assert status == 422 and "select the sentence" in body["error"]

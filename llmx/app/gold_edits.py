@@ -104,7 +104,10 @@ def _set_field(incident: dict[str, Any], name: str, edit: dict[str, Any], ctx: E
     before = edit.get("before") or {}
     seen, now = before.get(name, ABSENT), incident.get(name, ABSENT)
     unset = bool(edit.get("unset"))
-    value = ABSENT if unset else _value(name, edit.get("value"), ctx.schema)
+    if name == ctx.schema.evidence_field and "start" in edit:  # the evidence, from a selection
+        value: Any = _selected(edit, ctx)
+    else:
+        value = ABSENT if unset else _value(name, edit.get("value"), ctx.schema)
     if now == value:
         return  # already so (the other tab made the same change)
     if now != seen:
@@ -146,16 +149,9 @@ def _new_incident(edit: dict[str, Any], ctx: EditContext) -> dict[str, Any]:
             raise GoldError("run_index: a number")
         return ctx.run_record(index)
     evidence = ctx.schema.evidence_field
-    start, end = edit.get("start"), edit.get("end")
     if evidence is None:
         raise GoldError(f"schema '{ctx.schema.name}' has no evidence field to select")
-    if ctx.text is None:
-        raise GoldError("no article text: pass --articles to llmx annotate")
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(ctx.text)):
-        raise GoldError(f"select the sentence in the article first (got offsets {start!r}..{end!r})")
-    quote = ctx.text[start:end].strip()
-    if not quote:
-        raise GoldError("the selection is only white space: select the sentence that reports the attack")
+    quote = _selected(edit, ctx)
     incident: dict[str, Any] = {}
     for name, info in ctx.schema.record_model.model_fields.items():
         if name == evidence:
@@ -163,6 +159,23 @@ def _new_incident(edit: dict[str, Any], ctx: EditContext) -> dict[str, Any]:
         elif _nullable(info.annotation):
             incident[name] = None  # "not reported" until the person fills it
     return incident
+
+
+def _selected(edit: dict[str, Any], ctx: EditContext) -> str:
+    """The article's text at the selection's offsets, white space trimmed. The page counts
+    offsets in the text it shows; where that differs from the article (a browser normalises
+    line ends), the selected words are looked up in the article instead."""
+    start, end, shown = edit.get("start"), edit.get("end"), edit.get("quote")
+    if ctx.text is None:
+        raise GoldError("no article text: pass --articles to llmx annotate")
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(ctx.text)):
+        raise GoldError(f"select the sentence in the article first (got offsets {start!r}..{end!r})")
+    quote = ctx.text[start:end].strip()
+    if isinstance(shown, str) and shown.strip() and quote != shown.strip() and shown.strip() in ctx.text:
+        quote = shown.strip()
+    if not quote:
+        raise GoldError("the selection is only white space: select the sentence that reports the attack")
+    return quote
 
 
 def _nullable(annotation: Any) -> bool:

@@ -113,6 +113,7 @@
         S.art = r.body.article;
         replayQueue();
         if (item.op.op === "add" && S.art.incidents.length > n) S.sel = S.art.incidents.length - 1;
+        if (item.op.op === "create") S.sel = firstPending();
       }
       if (r.body.index) { S.index = r.body.index; }
       render();
@@ -333,7 +334,7 @@
   }
   function hideTool() { document.getElementById("tool").style.display = "none"; S.range = null; window.getSelection().removeAllRanges(); }
   document.addEventListener("mouseup", function (e) {
-    if (e.target.closest("#tool")) return;
+    if (e.target.closest && e.target.closest("#tool")) return;
     setTimeout(function () {
       var s = selection(), tool = document.getElementById("tool");
       S.range = s;
