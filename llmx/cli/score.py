@@ -142,7 +142,8 @@ def compare(
 
 @click.group(name="gold")
 def gold_group() -> None:
-    """Gold annotations: one hand-made <article id>.json per article."""
+    """Gold annotations: one <article id>.json per article, written by hand or drafted from a run
+    (`gold draft`) and corrected in `llmx annotate`; `gold agree` measures two annotators."""
 
 
 @gold_group.command()
