@@ -1,0 +1,283 @@
+"""Fuse reports into events: blocking, the pair gate, complete-linkage clustering. Pure: no I/O.
+
+Reports are the records of a run, across its articles. Candidate pairs come from blocking, never
+from all pairs: reports are sorted by block (e.g. country) and first day, and each is paired
+only with the reports of its block that start before its date window closes (one sweep with
+``searchsorted``). Every pair that could be one event is produced exactly once, and nothing
+else. Candidates are checked by the rule (:mod:`llmx.core.event_rules`) in numpy, a chunk at a
+time, so working memory stays flat whatever the number of pairs.
+
+Pairs that pass are merged strongest first (union by size), and two groups merge only when
+every report of one passes the rule with every report of the other (complete linkage): an event
+never chains two reports the rule keeps apart ("A ~ B ~ C" with A and C three days apart), and
+never holds two records of one article (the extraction already merged what an article repeats).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+
+from llmx.core.event_rules import EventRule
+from llmx.core.fields import FieldSpec
+from llmx.core.normalize import Aliases, normalize
+
+Record = Mapping[str, Any]
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+CHUNK_PAIRS = 500_000  # candidate pairs checked at once: bounds the working memory
+
+
+@functools.lru_cache(maxsize=65536)
+def day_span(value: str) -> tuple[int, int, bool] | None:
+    """(first day, last day, known to the day) of ``YYYY-MM-DD`` or ``YYYY-MM`` as day ordinals;
+    None for anything else (a year alone is no date to fuse on)."""
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value).toordinal()
+            return day, day, True
+        if len(value) == 7:
+            first = dt.date.fromisoformat(value + "-01")
+            following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return first.toordinal(), following.toordinal() - 1, False
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass
+class _Column:
+    """One field as integer codes over its distinct normalised values, with its equality rule."""
+
+    codes: Ints  # per report; -1 for null
+    vocabulary: list[str]
+    canonical: Ints  # per code: the code of its alias-canonical form (itself if none)
+    threshold: float | None  # token_set_ratio at or above which two names are the same; None: exact
+
+    def __post_init__(self) -> None:
+        self._known: dict[int, bool] = {}
+
+    def equal(self, a: Ints, b: Ints) -> Bools:
+        """Equality of filled codes pair by pair; fuzzy scores are computed once per distinct pair."""
+        same = (a == b) | (self.canonical[a] == self.canonical[b])
+        if self.threshold is None or same.all():
+            return same
+        todo = np.nonzero(~same)[0]
+        width = len(self.vocabulary)
+        keys = np.minimum(a[todo], b[todo]) * width + np.maximum(a[todo], b[todo])
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        missing = [int(k) for k in distinct.tolist() if k not in self._known]
+        if missing:
+            left = [self.vocabulary[k // width] for k in missing]
+            right = [self.vocabulary[k % width] for k in missing]
+            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1)
+            self._known.update(zip(missing, (np.asarray(scores) >= self.threshold).tolist(), strict=True))
+        verdict = np.fromiter((self._known[int(k)] for k in distinct.tolist()), dtype=bool, count=len(distinct))
+        same[todo] = verdict[inverse.reshape(-1)]
+        return same
+
+
+def _column(values: list[Any], spec: FieldSpec | None, aliases: Aliases) -> _Column:
+    match = spec.match if spec else "exact"
+    fuzzy = match in ("alias", "fuzzy")
+    key = {v: (normalize(str(v)) if fuzzy else str(v)) for v in set(map(_hashable, values)) - {None}}
+    vocabulary = sorted(set(key.values()))
+    index = {k: i for i, k in enumerate(vocabulary)}
+    code_of = {v: index[k] for v, k in key.items()}
+    code_of[None] = -1
+    codes = np.fromiter((code_of[_hashable(v)] for v in values), dtype=np.int64, count=len(values))
+    canonical = np.arange(len(vocabulary), dtype=np.int64)
+    if match == "alias":
+        canon_index: dict[str, int] = {}
+        for i, name in enumerate(vocabulary):
+            canonical[i] = canon_index.setdefault(aliases.table.get(name, name), i)
+    threshold = spec.threshold if spec and fuzzy else None
+    return _Column(codes, vocabulary, canonical if len(vocabulary) else np.zeros(1, np.int64), threshold)
+
+
+def _hashable(value: Any) -> Any:
+    return value if value is None or isinstance(value, str | int | float | bool) else repr(value)
+
+
+@dataclass
+class Fusion:
+    """Which event each report is in (events numbered in order of their first report), and the
+    counts that show the blocking at work."""
+
+    labels: Ints
+    candidate_pairs: int
+    compatible_pairs: int
+
+    @property
+    def events(self) -> int:
+        return int(self.labels.max()) + 1 if len(self.labels) else 0
+
+
+class _Reports:
+    """The reports as columns, and the rule as vectorised checks over pairs of them."""
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        articles: Sequence[str],
+        published: Sequence[dt.date | None],
+        rule: EventRule,
+        specs: Mapping[str, FieldSpec],
+        aliases: Aliases,
+    ) -> None:
+        n = len(records)
+        self.n = n
+
+        def column(name: str) -> list[Any]:
+            return [r.get(name) for r in records]
+
+        article_codes: dict[str, int] = {}
+        self.article = np.fromiter((article_codes.setdefault(a, len(article_codes)) for a in articles), np.int64, n)
+        window = rule.window
+        self.days = window.days
+        self.lo, self.hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.timed, self.dated = np.zeros(n, bool), np.zeros(n, bool)
+        for i, (value, day) in enumerate(zip(column(window.name), published, strict=True)):
+            span = day_span(value) if isinstance(value, str) else None
+            if span is not None:
+                self.lo[i], self.hi[i], self.dated[i] = span
+                self.timed[i] = True
+            elif day is not None:  # undated: within published_days before its publication
+                self.lo[i], self.hi[i] = day.toordinal() - window.published_days, day.toordinal()
+                self.timed[i] = True
+        blocks = [_column(column(name), specs.get(name), aliases) for name in rule.block]
+        block_keys = np.stack([b.canonical[np.maximum(b.codes, 0)] * (b.codes >= 0) - (b.codes < 0) for b in blocks])
+        self.blocked = (block_keys >= 0).all(axis=0)
+        _, block = np.unique(block_keys.T, axis=0, return_inverse=True)
+        self.block = block.reshape(-1).astype(np.int64)
+        self.places = [_column(column(name), specs.get(name), aliases) for name in rule.places]
+        self.actors = [(_column(column(r.name), specs.get(r.name), aliases), r.anchor) for r in rule.compatible]
+        self.classes = []
+        for r in rule.classed:
+            names = sorted(set(r.classes.values()))
+            of = {value: names.index(group) for value, group in r.classes.items()}
+            self.classes.append(np.fromiter((of.get(str(v), -1) for v in column(r.name)), np.int64, count=n))
+
+    def gate(self, left: Ints, right: Ints) -> tuple[Ints, Ints, Ints]:
+        """The pairs (of one block and date window) the rule makes one event, and their strength."""
+        alive = self.article[left] != self.article[right]
+        for cls in self.classes:
+            a, b = cls[left], cls[right]
+            alive &= (a < 0) | (b < 0) | (a == b)
+        both_dated = self.dated[left] & self.dated[right]
+        could_anchor = np.zeros(len(left), bool)
+        for col in self.places:
+            could_anchor |= (col.codes[left] >= 0) & (col.codes[right] >= 0)
+        for col, anchor in self.actors:
+            if anchor:
+                could_anchor |= (col.codes[left] >= 0) & (col.codes[right] >= 0) & both_dated
+        keep = np.nonzero(alive & could_anchor)[0]
+        left, right, both_dated = left[keep], right[keep], both_dated[keep]
+        ok = np.ones(len(left), bool)
+        place_agree, actor_agree = np.zeros(len(left), bool), np.zeros(len(left), bool)
+        strength = np.zeros(len(left), np.int64)
+        checks = [*((c, "place") for c in self.places), *((c, "actor" if a else "") for c, a in self.actors)]
+        for col, role in checks:
+            a, b = col.codes[left], col.codes[right]
+            rows = np.nonzero(ok & (a >= 0) & (b >= 0))[0]
+            same = col.equal(a[rows], b[rows])
+            ok[rows[~same]] = False  # both name it, differently: never one event
+            agreed = np.zeros(len(left), bool)
+            agreed[rows[same]] = True
+            if role == "place":
+                place_agree |= agreed
+                strength += 2 * agreed
+            else:
+                actor_agree |= agreed & (role == "actor")
+                strength += agreed
+        ok &= place_agree | (actor_agree & both_dated)
+        strength += both_dated & (self.lo[left] == self.lo[right])
+        return left[ok], right[ok], strength[ok]
+
+    def candidates(self, chunk: int) -> Any:
+        """Chunks of (left, right) candidate pairs: same block, date windows within ``days``."""
+        eligible = np.nonzero(self.blocked & self.timed)[0]
+        if len(eligible) < 2:
+            return
+        base = int(self.lo[eligible].min())
+        stride = int(self.hi[eligible].max()) - base + self.days + 2
+        order = eligible[np.lexsort((self.lo[eligible], self.block[eligible]))]
+        key = self.block[order] * stride + (self.lo[order] - base)
+        limit = self.block[order] * stride + (self.hi[order] - base + self.days)
+        count = np.searchsorted(key, limit, side="right") - np.arange(1, len(order) + 1)
+        count = np.maximum(count, 0)
+        total = np.cumsum(count)
+        start = 0
+        while start < len(order):
+            before = int(total[start - 1]) if start else 0
+            stop = max(start + 1, int(np.searchsorted(total, before + chunk, side="right")))
+            c = count[start:stop]
+            pairs = int(c.sum())
+            if pairs:
+                left = np.repeat(np.arange(start, stop, dtype=np.int64), c)
+                offset = np.arange(pairs, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+                yield order[left], order[left + 1 + offset]
+            start = stop
+
+
+def fuse(
+    records: Sequence[Record],
+    articles: Sequence[str],
+    published: Sequence[dt.date | None],
+    rule: EventRule,
+    specs: Mapping[str, FieldSpec],
+    aliases: Aliases,
+    chunk: int = CHUNK_PAIRS,
+) -> Fusion:
+    """Label every report with its event. ``records[i]`` came from article ``articles[i]``,
+    published on ``published[i]`` (or None); give records in a canonical order (by article id,
+    then position) so event numbers do not depend on how they were read."""
+    reports = _Reports(records, articles, published, rule, specs, aliases)
+    n = reports.n
+    found: list[tuple[Ints, Ints, Ints]] = []
+    candidates = 0
+    for left, right in reports.candidates(chunk):
+        candidates += len(left)
+        found.append(reports.gate(np.minimum(left, right), np.maximum(left, right)))
+    if found:
+        left, right, strength = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    else:
+        left = right = strength = np.zeros(0, np.int64)
+    order = np.lexsort((right, left, -strength))
+    return Fusion(_cluster(n, left[order], right[order]), candidates, len(left))
+
+
+def _cluster(n: int, left: Ints, right: Ints) -> Ints:
+    """Complete-linkage merging of the passing pairs, in the order given; labels by first report."""
+    compatible = set((left * n + right).tolist())
+    root = list(range(n))
+    members: dict[int, list[int]] = {}
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        ra, rb = root[a], root[b]
+        if ra == rb:
+            continue
+        ma, mb = members.get(ra, [ra]), members.get(rb, [rb])
+        if (len(ma) > 1 or len(mb) > 1) and not all(
+            (x * n + y if x < y else y * n + x) in compatible for x in ma for y in mb
+        ):
+            continue
+        if len(ma) < len(mb):
+            ra, rb, ma, mb = rb, ra, mb, ma
+        for x in mb:
+            root[x] = ra
+        ma.extend(mb)
+        members[ra] = ma
+        members.pop(rb, None)
+    roots = np.asarray(root, dtype=np.int64)
+    _, first, inverse = np.unique(roots, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]

@@ -1,0 +1,40 @@
+"""A fake model that answers each article with its own gold records: a run *as if extraction
+were perfect*, to measure what comes after extraction (event fusion, its scores) on its own.
+
+It is a test double, not a model: what it answers is the annotators' work, so a run made with
+it says nothing about any model. Record it into a scratch cassette folder, never the project's.
+
+    script = gold_answers(load_articles(["events/"]), load_gold(Path("gold"), schema))
+    with StubServer(script=script) as server:
+        ...  # llmx extract events/ --base-url server.base_url --cassettes scratch/
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from llmx.inputs.articles import Article
+from llmx.testing.fake_model import Reply, Script, article_text
+
+ANNOTATION_KEYS = ("optional", "note", "event")
+_SPACE = re.compile(r"\s+")
+
+
+def gold_answers(
+    articles: Iterable[Article], gold: Mapping[str, Sequence[Mapping[str, Any]]], list_field: str = "incidents"
+) -> Script:
+    """A script that answers the request for each article with that article's gold records
+    (annotation keys removed); an article without gold gets an empty list."""
+    by_text = {_SPACE.sub(" ", article.text).strip(): article.id for article in articles}
+
+    def script(body: dict[str, Any], number: int) -> Reply:
+        article_id = by_text.get(_SPACE.sub(" ", article_text(body)).strip())
+        records = [
+            {k: v for k, v in record.items() if k not in ANNOTATION_KEYS} for record in gold.get(article_id or "", [])
+        ]
+        return Reply(content=json.dumps({list_field: records}))
+
+    return script
