@@ -188,3 +188,17 @@ def test_a_schema_rule_error_names_the_file(project: Path) -> None:
     assert "schemas/incident.py: field 'country': event agree 'blok'" in oracle_run_failed.output
     with pytest.raises(SchemaError):
         load_schema("incident", project / "schemas")
+
+
+def test_gold_that_names_no_event_does_not_score_fusion(project: Path) -> None:
+    oracle_run(project, "runs/n")
+    for path in (project / "gold").glob("*.json"):
+        data = json.loads(path.read_text())
+        for incident in data["incidents"]:
+            incident.pop("event", None)
+        path.write_text(json.dumps(data))
+    scored = run_cli("score", "runs/n", "--json")
+    assert scored.exit_code == 0 and json.loads(scored.output)["events"] is None  # not annotated: no score
+    assert "events (fusion" not in run_cli("score", "runs/n", "--no-details").output
+    page = run_cli("view", "runs/n", "--events")
+    assert page.exit_code == 0 and "fusion not scored: no gold record names an event" in page.output

@@ -10,7 +10,8 @@ conservative figure is the event's, and the others are kept there).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from rapidfuzz import fuzz
 
 from llmx.core.event_rules import EventRule, FuseOp
 from llmx.core.fields import FieldSpec
+from llmx.core.fusion import collector_paused
 from llmx.core.normalize import Aliases, normalize
 
 Record = Mapping[str, Any]
@@ -36,55 +38,82 @@ class FusedEvent:
     disputes: dict[str, list[Dispute]] = field(default_factory=dict)
 
 
-def _same_rule(spec: FieldSpec | None, aliases: Aliases) -> Callable[[Any, Any], bool]:
-    """Are two filled values the same value of this field?"""
-    match = spec.match if spec else "exact"
-    if match == "number":
-        tolerance = spec.tolerance if spec else 0.0
+class _Grouping:
+    """How one field's values are told apart: a cheap key (equal keys are the same value), then,
+    between distinct keys only, the field's looser rule (fuzzy names, number tolerance, dates)."""
 
-        def same_number(a: Any, b: Any) -> bool:
-            try:
-                return abs(float(a) - float(b)) <= tolerance
-            except (TypeError, ValueError):
-                return bool(a == b)
+    def __init__(self, spec: FieldSpec | None, aliases: Aliases) -> None:
+        self.match = spec.match if spec else "exact"
+        self.threshold = spec.threshold if spec else 85.0
+        self.tolerance = spec.tolerance if spec else 0.0
+        self.aliases = aliases
+        self._keys: dict[Any, Any] = {}
 
-        return same_number
-    if match == "date":
-        return lambda a, b: str(a).startswith(str(b)) or str(b).startswith(str(a))
-    if match in ("alias", "fuzzy"):
-        threshold = spec.threshold if spec else 85.0
-
-        def same_name(a: Any, b: Any) -> bool:
-            x, y = normalize(str(a)), normalize(str(b))
-            if x == y or (match == "alias" and aliases.table.get(x, x) == aliases.table.get(y, y)):
-                return True
-            return fuzz.token_set_ratio(x, y) >= threshold
-
-        return same_name
-    if match == "ignore":
-        return lambda a, b: normalize(str(a)) == normalize(str(b))
-    return lambda a, b: bool(a == b) and type(a) is type(b)
-
-
-def _groups(values: list[tuple[int, Any]], same: Callable[[Any, Any], bool]) -> list[list[tuple[int, Any]]]:
-    """Filled values grouped by equality with each group's first value, in report order."""
-    groups: list[list[tuple[int, Any]]] = []
-    for position, value in values:
-        for group in groups:
-            if group[0][1] == value or same(group[0][1], value):
-                group.append((position, value))
-                break
+    def key(self, value: Any) -> Any:
+        known = self._keys.get(value) if isinstance(value, str) else None
+        if known is not None:
+            return known
+        if self.match in ("alias", "fuzzy"):
+            name = normalize(str(value))
+            found: Any = self.aliases.table.get(name, name) if self.match == "alias" else name
+        elif self.match == "ignore":
+            found = str(value).casefold().strip()
+        elif self.match == "date":
+            found = str(value)
+        elif self.match == "number":
+            found = value if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
         else:
-            groups.append([(position, value)])
-    return groups
+            found = (type(value).__name__, value if isinstance(value, str | int | float | bool) else repr(value))
+        if isinstance(value, str) and len(self._keys) < 200_000:
+            self._keys[value] = found
+        return found
+
+    def same(self, a: Any, b: Any) -> bool:
+        """Two values of different keys: the same value all the same?"""
+        if self.match in ("alias", "fuzzy"):
+            return fuzz.token_set_ratio(normalize(str(a)), normalize(str(b))) >= self.threshold
+        if self.match == "date":
+            return str(a).startswith(str(b)) or str(b).startswith(str(a))
+        if self.match == "number" and self.tolerance:
+            try:
+                return abs(float(a) - float(b)) <= self.tolerance
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def groups(self, values: list[tuple[int, Any]]) -> list[list[tuple[int, Any]]]:
+        """Filled values grouped: by key, then groups merged by the looser rule, in report order."""
+        by_key: dict[Any, list[tuple[int, Any]]] = {}
+        for position, value in values:
+            by_key.setdefault(self.key(value), []).append((position, value))
+        groups = list(by_key.values())
+        if len(groups) < 2 or self.match in ("exact", "ignore") or (self.match == "number" and not self.tolerance):
+            return groups
+        merged: list[list[tuple[int, Any]]] = []
+        for group in groups:
+            for target in merged:
+                if self.same(target[0][1], group[0][1]):
+                    target.extend(group)
+                    break
+            else:
+                merged.append(group)
+        rank = {position: i for i, (position, _) in enumerate(values)}
+        for group in merged:
+            group.sort(key=lambda item: rank[item[0]])  # each group in report order again
+        return merged
 
 
 def _commonest(group: list[tuple[int, Any]]) -> Any:
     """The spelling most reports of a group use; the earliest report's on a tie."""
-    counts: dict[str, list[Any]] = {}
-    for _, value in group:
-        counts.setdefault(repr(value), []).append(value)
-    return max(counts.values(), key=len)[0]
+    if len(group) == 1:
+        return group[0][1]
+    try:
+        counts = Counter(value for _, value in group)  # insertion-ordered: max keeps the earliest
+    except TypeError:  # unhashable values (a custom schema's lists): count their text
+        texts = Counter(repr(value) for _, value in group)
+        best = max(texts, key=texts.__getitem__)
+        return next(value for _, value in group if repr(value) == best)
+    return max(counts, key=counts.__getitem__)
 
 
 def _fused(op: FuseOp, groups: list[list[tuple[int, Any]]]) -> Any:
@@ -113,8 +142,20 @@ def fuse_fields(
     aliases: Aliases,
 ) -> list[FusedEvent]:
     """Each event (its reports' positions, earliest first) with its fused fields and disputes."""
+    with collector_paused():
+        return _fuse_fields(records, events, field_names, rule, specs, aliases)
+
+
+def _fuse_fields(
+    records: Sequence[Record],
+    events: Sequence[Sequence[int]],
+    field_names: Sequence[str],
+    rule: EventRule,
+    specs: Mapping[str, FieldSpec],
+    aliases: Aliases,
+) -> list[FusedEvent]:
     ops = {name: rule.fuse(name) for name in field_names}
-    rules = {name: _same_rule(specs.get(name), aliases) for name in field_names}
+    rules = {name: _Grouping(specs.get(name), aliases) for name in field_names}
     fused: list[FusedEvent] = []
     for members in events:
         members = list(members)
@@ -128,8 +169,11 @@ def fuse_fields(
             continue
         event = FusedEvent(members, {})
         for name in field_names:
-            filled = [(p, records[p].get(name)) for p in members if records[p].get(name) is not None]
-            groups = _groups(filled, rules[name])
+            filled = [(p, value) for p in members if (value := records[p].get(name)) is not None]
+            if filled and all(value == filled[0][1] for _, value in filled):  # the common case: one value
+                event.fields[name] = [filled[0][1]] if ops[name] == "union" else filled[0][1]
+                continue
+            groups = rules[name].groups(filled)
             event.fields[name] = _fused(ops[name], groups)
             if len(groups) > 1 and ops[name] != "union":
                 event.disputes[name] = [Dispute(_commonest(g), [p for p, _ in g]) for g in groups]

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,19 @@ Record = Mapping[str, Any]
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
 CHUNK_PAIRS = 500_000  # candidate pairs checked at once: bounds the working memory
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: fusion makes millions of small objects and no cycles,
+    and each collection would rescan every live record (as in scoring, llmx.core.scoring)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -53,9 +68,16 @@ def day_span(value: str) -> tuple[int, int, bool] | None:
     return None
 
 
+MEMO_LIMIT = 64_000_000  # name pairs (per field, summed over blocks) a memo table may hold: 64 MB
+
+
 @dataclass
 class _Column:
-    """One field as integer codes over its distinct normalised values, with its equality rule."""
+    """One field as integer codes over its distinct normalised values, with its equality rule.
+
+    Fuzzy equality of two names is computed once per distinct pair and kept in a memo table
+    indexed by the pair's position among its block's names, so each chunk of pairs looks it up in
+    one numpy gather (a block with more distinct names than the table can hold uses a dict)."""
 
     codes: Ints  # per report; -1 for null
     vocabulary: list[str]
@@ -64,36 +86,80 @@ class _Column:
 
     def __post_init__(self) -> None:
         self._known: dict[int, bool] = {}
+        self._memo: tuple[Ints, Ints, Ints, NDArray[np.uint8]] | None = None
 
-    def equal(self, a: Ints, b: Ints) -> Bools:
-        """Equality of filled codes pair by pair; fuzzy scores are computed once per distinct pair."""
+    def index(self, block: Ints) -> None:
+        """Number each report's name within its block: the key of a pair of names of one block."""
+        if self.threshold is None:
+            return
+        filled = self.codes >= 0
+        span = len(self.vocabulary) + 1
+        distinct, inverse = np.unique(block[filled] * span + self.codes[filled], return_inverse=True)
+        owner = distinct // span
+        first = np.searchsorted(owner, owner, side="left")
+        width = np.bincount(owner)[owner] if len(owner) else np.zeros(0, np.int64)
+        block_start = np.concatenate([[0], np.cumsum(np.bincount(owner) ** 2)])
+        if block_start[-1] > MEMO_LIMIT:
+            return
+        local, widths, offsets = (np.full(len(self.codes), -1, np.int64) for _ in range(3))
+        inverse = inverse.reshape(-1)
+        local[filled] = (np.arange(len(distinct)) - first)[inverse]
+        widths[filled] = width[inverse]
+        offsets[filled] = block_start[owner][inverse]
+        self._memo = (local, widths, offsets, np.zeros(int(block_start[-1]), np.uint8))  # 0 unknown, 1 no, 2 yes
+
+    def equal(self, i: Ints, j: Ints) -> Bools:
+        """Equality of the filled names of reports ``i`` and ``j`` (same block), pair by pair."""
+        a, b = self.codes[i], self.codes[j]
         same = (a == b) | (self.canonical[a] == self.canonical[b])
         if self.threshold is None or same.all():
             return same
         todo = np.nonzero(~same)[0]
+        if self._memo is None:
+            same[todo] = self._equal_by_dict(a[todo], b[todo])
+            return same
+        local, widths, offsets, memo = self._memo
+        li, lj = local[i[todo]], local[j[todo]]
+        keys = offsets[i[todo]] + np.minimum(li, lj) * widths[i[todo]] + np.maximum(li, lj)
+        unknown = np.nonzero(memo[keys] == 0)[0]
+        if len(unknown):
+            new, first = np.unique(keys[unknown], return_index=True)
+            left = [self.vocabulary[c] for c in a[todo][unknown][first].tolist()]
+            right = [self.vocabulary[c] for c in b[todo][unknown][first].tolist()]
+            scores = np.asarray(cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1))
+            memo[new] = 1 + (scores >= self.threshold)
+        same[todo] = memo[keys] == 2
+        return same
+
+    def _equal_by_dict(self, a: Ints, b: Ints) -> Bools:
         width = len(self.vocabulary)
-        keys = np.minimum(a[todo], b[todo]) * width + np.maximum(a[todo], b[todo])
+        keys = np.minimum(a, b) * width + np.maximum(a, b)
         distinct, inverse = np.unique(keys, return_inverse=True)
         missing = [int(k) for k in distinct.tolist() if k not in self._known]
         if missing:
             left = [self.vocabulary[k // width] for k in missing]
             right = [self.vocabulary[k % width] for k in missing]
-            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1)
+            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1)
             self._known.update(zip(missing, (np.asarray(scores) >= self.threshold).tolist(), strict=True))
         verdict = np.fromiter((self._known[int(k)] for k in distinct.tolist()), dtype=bool, count=len(distinct))
-        same[todo] = verdict[inverse.reshape(-1)]
-        return same
+        return verdict[inverse.reshape(-1)]
 
 
 def _column(values: list[Any], spec: FieldSpec | None, aliases: Aliases) -> _Column:
     match = spec.match if spec else "exact"
     fuzzy = match in ("alias", "fuzzy")
-    key = {v: (normalize(str(v)) if fuzzy else str(v)) for v in set(map(_hashable, values)) - {None}}
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # lists or dicts in a custom schema: compare their text
+        values = [v if v is None or isinstance(v, str | int | float | bool) else repr(v) for v in values]
+        distinct = dict.fromkeys(values)
+    distinct.pop(None, None)
+    key = {v: (normalize(str(v)) if fuzzy else str(v)) for v in distinct}
     vocabulary = sorted(set(key.values()))
     index = {k: i for i, k in enumerate(vocabulary)}
     code_of = {v: index[k] for v, k in key.items()}
     code_of[None] = -1
-    codes = np.fromiter((code_of[_hashable(v)] for v in values), dtype=np.int64, count=len(values))
+    codes = np.fromiter(map(code_of.__getitem__, values), dtype=np.int64, count=len(values))
     canonical = np.arange(len(vocabulary), dtype=np.int64)
     if match == "alias":
         canon_index: dict[str, int] = {}
@@ -101,10 +167,6 @@ def _column(values: list[Any], spec: FieldSpec | None, aliases: Aliases) -> _Col
             canonical[i] = canon_index.setdefault(aliases.table.get(name, name), i)
     threshold = spec.threshold if spec and fuzzy else None
     return _Column(codes, vocabulary, canonical if len(vocabulary) else np.zeros(1, np.int64), threshold)
-
-
-def _hashable(value: Any) -> Any:
-    return value if value is None or isinstance(value, str | int | float | bool) else repr(value)
 
 
 @dataclass
@@ -122,7 +184,9 @@ class Fusion:
 
 
 class _Reports:
-    """The reports as columns, and the rule as vectorised checks over pairs of them."""
+    """The reports that can be fused (in a block, with a day), sorted by block and first day, as
+    columns; and the rule as vectorised checks over pairs of their positions. Candidate pairs are
+    near each other in this order, so the checks read memory almost in sequence."""
 
     def __init__(
         self,
@@ -134,37 +198,43 @@ class _Reports:
         aliases: Aliases,
     ) -> None:
         n = len(records)
-        self.n = n
-
-        def column(name: str) -> list[Any]:
-            return [r.get(name) for r in records]
-
-        article_codes: dict[str, int] = {}
-        self.article = np.fromiter((article_codes.setdefault(a, len(article_codes)) for a in articles), np.int64, n)
         window = rule.window
         self.days = window.days
-        self.lo, self.hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        self.timed, self.dated = np.zeros(n, bool), np.zeros(n, bool)
-        for i, (value, day) in enumerate(zip(column(window.name), published, strict=True)):
+        lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        timed, dated = np.zeros(n, bool), np.zeros(n, bool)
+        for i, (record, day) in enumerate(zip(records, published, strict=True)):
+            value = record.get(window.name)
             span = day_span(value) if isinstance(value, str) else None
             if span is not None:
-                self.lo[i], self.hi[i], self.dated[i] = span
-                self.timed[i] = True
+                lo[i], hi[i], dated[i] = span
+                timed[i] = True
             elif day is not None:  # undated: within published_days before its publication
-                self.lo[i], self.hi[i] = day.toordinal() - window.published_days, day.toordinal()
-                self.timed[i] = True
-        blocks = [_column(column(name), specs.get(name), aliases) for name in rule.block]
+                lo[i], hi[i] = day.toordinal() - window.published_days, day.toordinal()
+                timed[i] = True
+        blocks = [_column([r.get(name) for r in records], specs.get(name), aliases) for name in rule.block]
         block_keys = np.stack([b.canonical[np.maximum(b.codes, 0)] * (b.codes >= 0) - (b.codes < 0) for b in blocks])
-        self.blocked = (block_keys >= 0).all(axis=0)
         _, block = np.unique(block_keys.T, axis=0, return_inverse=True)
-        self.block = block.reshape(-1).astype(np.int64)
+        block = block.reshape(-1).astype(np.int64)
+        eligible = np.nonzero((block_keys >= 0).all(axis=0) & timed)[0]
+        self.order = eligible[np.lexsort((lo[eligible], block[eligible]))]  # position → index in records
+        self.block, self.lo, self.hi, self.dated = block[self.order], lo[self.order], hi[self.order], dated[self.order]
+        chosen = [records[k] for k in self.order.tolist()]
+
+        def column(name: str) -> list[Any]:
+            return [r.get(name) for r in chosen]
+
+        article_codes: dict[str, int] = {}
+        named = [articles[k] for k in self.order.tolist()]
+        self.article = np.fromiter((article_codes.setdefault(a, len(article_codes)) for a in named), np.int64)
         self.places = [_column(column(name), specs.get(name), aliases) for name in rule.places]
         self.actors = [(_column(column(r.name), specs.get(r.name), aliases), r.anchor) for r in rule.compatible]
+        for col in [*self.places, *(c for c, _ in self.actors)]:
+            col.index(self.block)
         self.classes = []
         for r in rule.classed:
             names = sorted(set(r.classes.values()))
             of = {value: names.index(group) for value, group in r.classes.items()}
-            self.classes.append(np.fromiter((of.get(str(v), -1) for v in column(r.name)), np.int64, count=n))
+            self.classes.append(np.fromiter((of.get(str(v), -1) for v in column(r.name)), np.int64))
 
     def gate(self, left: Ints, right: Ints) -> tuple[Ints, Ints, Ints]:
         """The pairs (of one block and date window) the rule makes one event, and their strength."""
@@ -188,7 +258,7 @@ class _Reports:
         for col, role in checks:
             a, b = col.codes[left], col.codes[right]
             rows = np.nonzero(ok & (a >= 0) & (b >= 0))[0]
-            same = col.equal(a[rows], b[rows])
+            same = col.equal(left[rows], right[rows])
             ok[rows[~same]] = False  # both name it, differently: never one event
             agreed = np.zeros(len(left), bool)
             agreed[rows[same]] = True
@@ -202,21 +272,19 @@ class _Reports:
         strength += both_dated & (self.lo[left] == self.lo[right])
         return left[ok], right[ok], strength[ok]
 
-    def candidates(self, chunk: int) -> Any:
-        """Chunks of (left, right) candidate pairs: same block, date windows within ``days``."""
-        eligible = np.nonzero(self.blocked & self.timed)[0]
-        if len(eligible) < 2:
+    def candidates(self, chunk: int) -> Iterator[tuple[Ints, Ints]]:
+        """Chunks of (left, right) candidate positions: same block, date windows within ``days``."""
+        if len(self.order) < 2:
             return
-        base = int(self.lo[eligible].min())
-        stride = int(self.hi[eligible].max()) - base + self.days + 2
-        order = eligible[np.lexsort((self.lo[eligible], self.block[eligible]))]
-        key = self.block[order] * stride + (self.lo[order] - base)
-        limit = self.block[order] * stride + (self.hi[order] - base + self.days)
-        count = np.searchsorted(key, limit, side="right") - np.arange(1, len(order) + 1)
+        base = int(self.lo.min())
+        stride = int(self.hi.max()) - base + self.days + 2
+        key = self.block * stride + (self.lo - base)
+        limit = self.block * stride + (self.hi - base + self.days)
+        count = np.searchsorted(key, limit, side="right") - np.arange(1, len(key) + 1)
         count = np.maximum(count, 0)
         total = np.cumsum(count)
         start = 0
-        while start < len(order):
+        while start < len(key):
             before = int(total[start - 1]) if start else 0
             stop = max(start + 1, int(np.searchsorted(total, before + chunk, side="right")))
             c = count[start:stop]
@@ -224,7 +292,7 @@ class _Reports:
             if pairs:
                 left = np.repeat(np.arange(start, stop, dtype=np.int64), c)
                 offset = np.arange(pairs, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
-                yield order[left], order[left + 1 + offset]
+                yield left, left + 1 + offset
             start = stop
 
 
@@ -240,13 +308,28 @@ def fuse(
     """Label every report with its event. ``records[i]`` came from article ``articles[i]``,
     published on ``published[i]`` (or None); give records in a canonical order (by article id,
     then position) so event numbers do not depend on how they were read."""
+    with collector_paused():
+        return _fuse(records, articles, published, rule, specs, aliases, chunk)
+
+
+def _fuse(
+    records: Sequence[Record],
+    articles: Sequence[str],
+    published: Sequence[dt.date | None],
+    rule: EventRule,
+    specs: Mapping[str, FieldSpec],
+    aliases: Aliases,
+    chunk: int,
+) -> Fusion:
     reports = _Reports(records, articles, published, rule, specs, aliases)
-    n = reports.n
+    n = len(records)
     found: list[tuple[Ints, Ints, Ints]] = []
     candidates = 0
     for left, right in reports.candidates(chunk):
         candidates += len(left)
-        found.append(reports.gate(np.minimum(left, right), np.maximum(left, right)))
+        a, b, strength = reports.gate(left, right)
+        a, b = reports.order[a], reports.order[b]  # positions → indices in records
+        found.append((np.minimum(a, b), np.maximum(a, b), strength))
     if found:
         left, right, strength = (np.concatenate(parts) for parts in zip(*found, strict=True))
     else:
