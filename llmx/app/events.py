@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmx.core.event_columns import day_span
 from llmx.core.event_fields import fuse_fields
 from llmx.core.event_scoring import EventScore, score_events
-from llmx.core.fusion import day_span, fuse
+from llmx.core.fusion import fuse
 from llmx.core.scoring import Score
 from llmx.errors import RunError, SchemaError, UsageError
 from llmx.inputs.aliases import load_aliases

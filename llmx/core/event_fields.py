@@ -17,9 +17,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from llmx.core.event_columns import collector_paused
 from llmx.core.event_rules import EventRule, FuseOp
 from llmx.core.fields import FieldSpec
-from llmx.core.fusion import collector_paused
 from llmx.core.normalize import Aliases, normalize
 
 Record = Mapping[str, Any]

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from llmx.inputs.articles import Article
+from llmx.inputs.gold import ANNOTATION_KEYS
 from llmx.testing.fake_model import Reply, Script, article_text
 
-ANNOTATION_KEYS = ("optional", "note", "event")
 _SPACE = re.compile(r"\s+")
 
 
