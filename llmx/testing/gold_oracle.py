@@ -18,7 +18,7 @@ from typing import Any
 
 from llmx.inputs.articles import Article
 from llmx.inputs.gold import ANNOTATION_KEYS
-from llmx.testing.fake_model import Reply, Script, article_text
+from llmx.testing.fake_model import Reply, Script, article_text, schema_answer
 
 _SPACE = re.compile(r"\s+")
 
@@ -27,13 +27,16 @@ def gold_answers(
     articles: Iterable[Article], gold: Mapping[str, Sequence[Mapping[str, Any]]], list_field: str = "incidents"
 ) -> Script:
     """A script that answers the request for each article with that article's gold records
-    (annotation keys removed); an article without gold gets an empty list."""
+    (annotation keys removed; a field the schema has and gold does not annotate is what
+    :func:`schema_answer` gives it, null when nullable); an article without gold gets []."""
     by_text = {_SPACE.sub(" ", article.text).strip(): article.id for article in articles}
 
     def script(body: dict[str, Any], number: int) -> Reply:
         article_id = by_text.get(_SPACE.sub(" ", article_text(body)).strip())
+        (template,) = json.loads(schema_answer(body).content)[list_field]
         records = [
-            {k: v for k, v in record.items() if k not in ANNOTATION_KEYS} for record in gold.get(article_id or "", [])
+            {**template, **{k: v for k, v in record.items() if k not in ANNOTATION_KEYS}}
+            for record in gold.get(article_id or "", [])
         ]
         return Reply(content=json.dumps({list_field: records}))
 
