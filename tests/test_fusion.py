@@ -87,6 +87,10 @@ def test_weapon_classes_and_other() -> None:
     assert events_of([a, {**a, "weapon": "air/drone strike"}])[0] == [{0, 1}]  # one class: aerial
     assert events_of([a, {**a, "weapon": "other"}])[0] == [{0, 1}]  # in no class: agrees with any
     assert events_of([a, {**a, "weapon": "rocket"}])[0] == [{0}, {1}]
+    # classes are sub-blocks; a report in no class is compared with every class, each pair once
+    groups, fusion = events_of([a, {**a, "weapon": "other"}, {**a, "weapon": "other"}, {**a, "weapon": "rocket"}])
+    assert groups == [{0, 1, 2}, {3}] or groups == [{0}, {1, 2, 3}]
+    assert fusion.compatible_pairs == 5  # other-other, other-drone x2, other-rocket x2; never drone-rocket
 
 
 def test_places_compare_at_the_most_precise_level_both_name() -> None:

@@ -16,6 +16,7 @@ import click
 @click.option(
     "--articles",
     multiple=True,
+    metavar="INPUT",
     help="Where the articles are, for their publication dates (default: the inputs run.json recorded). Repeatable.",
 )
 @click.option("--schema", "schema_name", help="Schema whose EVENT rule fuses the reports (default: the run's).")

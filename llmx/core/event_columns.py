@@ -112,7 +112,9 @@ class Column:
             new, first = np.unique(keys[unknown], return_index=True)
             left = [self.vocabulary[c] for c in a[todo][unknown][first].tolist()]
             right = [self.vocabulary[c] for c in b[todo][unknown][first].tolist()]
-            scores = np.asarray(cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1))
+            scores = np.asarray(
+                cpdist(left, right, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, workers=-1)
+            )
             memo[new] = 1 + (scores >= self.threshold)
         same[todo] = memo[keys] == 2
         return same
@@ -125,7 +127,7 @@ class Column:
         if missing:
             left = [self.vocabulary[k // width] for k in missing]
             right = [self.vocabulary[k % width] for k in missing]
-            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1)
+            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, workers=-1)
             self._known.update(zip(missing, (np.asarray(scores) >= self.threshold).tolist(), strict=True))
         verdict = np.fromiter((self._known[int(k)] for k in distinct.tolist()), dtype=bool, count=len(distinct))
         return verdict[inverse.reshape(-1)]

@@ -9,7 +9,7 @@ time, so working memory stays flat whatever the number of pairs.
 
 Pairs that pass are merged strongest first (union by size), and two groups merge only when
 every report of one passes the rule with every report of the other (complete linkage): an event
-never chains two reports the rule keeps apart ("A ~ B ~ C" with A and C three days apart), and
+never chains two reports the rule keeps apart ("A ~ B ~ C" with A and C two days apart), and
 never holds two records of one article (the extraction already merged what an article repeats).
 """
 
@@ -81,7 +81,10 @@ class _Reports:
         _, block = np.unique(block_keys.T, axis=0, return_inverse=True)
         block = block.reshape(-1).astype(np.int64)
         eligible = np.nonzero((block_keys >= 0).all(axis=0) & timed)[0]
-        self.order = eligible[np.lexsort((lo[eligible], block[eligible]))]  # position → index in records
+        rep, sub, self.copy = self._sub_blocks(records, eligible, block, rule)
+        sorted_ = np.lexsort((lo[rep], sub, block[rep]))
+        self.order = rep[sorted_]  # position → index in records
+        self.copy, self.sub = self.copy[sorted_], sub[sorted_]
         self.block, self.lo, self.hi, self.dated = block[self.order], lo[self.order], hi[self.order], dated[self.order]
         chosen = [records[k] for k in self.order.tolist()]
 
@@ -101,9 +104,35 @@ class _Reports:
             of = {value: names.index(group) for value, group in r.classes.items()}
             self.classes.append(np.fromiter((of.get(str(v), -1) for v in values(r.name)), np.int64))
 
+    @staticmethod
+    def _sub_blocks(
+        records: Sequence[Record], eligible: Ints, block: Ints, rule: EventRule
+    ) -> tuple[Ints, Ints, Bools]:
+        """Within a block, reports of different weapon classes never fuse, so each class is a
+        sub-block; a report in no class (which agrees with any) goes in a sub-block of its own
+        and, as a copy, in every class sub-block of its block (copies never pair with copies)."""
+        if not rule.classed:
+            return eligible, np.zeros(len(eligible), np.int64), np.zeros(len(eligible), bool)
+        first = rule.classed[0]
+        names = sorted(set(first.classes.values()))
+        of = {value: names.index(group) for value, group in first.classes.items()}
+        cls = np.fromiter((of.get(str(records[k].get(first.name)), -1) for k in eligible.tolist()), np.int64)
+        wild = len(names)
+        classed = cls >= 0
+        present: dict[int, list[int]] = {}
+        for b, c in set(zip(block[eligible[classed]].tolist(), cls[classed].tolist(), strict=True)):
+            present.setdefault(b, []).append(c)
+        rep, sub, copy = [eligible], [np.where(classed, cls, wild)], [np.zeros(len(eligible), bool)]
+        for k in eligible[~classed].tolist():
+            copies = sorted(present.get(int(block[k]), []))
+            rep.append(np.full(len(copies), k, np.int64))
+            sub.append(np.asarray(copies, np.int64))
+            copy.append(np.ones(len(copies), bool))
+        return np.concatenate(rep), np.concatenate(sub), np.concatenate(copy)
+
     def gate(self, left: Ints, right: Ints) -> tuple[Ints, Ints, Ints]:
         """The pairs (of one block and date window) the rule makes one event, and their strength."""
-        alive = self.article[left] != self.article[right]
+        alive = (self.article[left] != self.article[right]) & ~(self.copy[left] & self.copy[right])
         for cls in self.classes:
             a, b = cls[left], cls[right]
             alive &= (a < 0) | (b < 0) | (a == b)
@@ -143,8 +172,9 @@ class _Reports:
             return
         base = int(self.lo.min())
         stride = int(self.hi.max()) - base + self.days + 2
-        key = self.block * stride + (self.lo - base)
-        limit = self.block * stride + (self.hi - base + self.days)
+        blocks = self.block * (int(self.sub.max()) + 1) + self.sub
+        key = blocks * stride + (self.lo - base)
+        limit = blocks * stride + (self.hi - base + self.days)
         count = np.searchsorted(key, limit, side="right") - np.arange(1, len(key) + 1)
         count = np.maximum(count, 0)
         total = np.cumsum(count)
