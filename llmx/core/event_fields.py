@@ -155,6 +155,7 @@ def _fuse_fields(
     aliases: Aliases,
 ) -> list[FusedEvent]:
     ops = {name: rule.fuse(name) for name in field_names}
+    unions = [name for name, op in ops.items() if op == "union"]
     rules = {name: _Grouping(specs.get(name), aliases) for name in field_names}
     fused: list[FusedEvent] = []
     for members in events:
@@ -162,17 +163,23 @@ def _fuse_fields(
         if len(members) == 1:
             record = records[members[0]]
             values = {name: record.get(name) for name in field_names}
-            for name, op in ops.items():
-                if op == "union":
-                    values[name] = [] if values[name] is None else [values[name]]
+            for name in unions:
+                values[name] = [] if values[name] is None else [values[name]]
             fused.append(FusedEvent(members, values))
             continue
         event = FusedEvent(members, {})
+        reports = [records[p] for p in members]
         for name in field_names:
-            filled = [(p, value) for p in members if (value := records[p].get(name)) is not None]
-            if filled and all(value == filled[0][1] for _, value in filled):  # the common case: one value
-                event.fields[name] = [filled[0][1]] if ops[name] == "union" else filled[0][1]
+            given = [r.get(name) for r in reports]
+            nulls = given.count(None)
+            if nulls == len(given):
+                event.fields[name] = [] if ops[name] == "union" else None
                 continue
+            first = next(v for v in given if v is not None)
+            if given.count(first) + nulls == len(given):  # the common case: one value (or null)
+                event.fields[name] = [first] if ops[name] == "union" else first
+                continue
+            filled = [(p, v) for p, v in zip(members, given, strict=True) if v is not None]
             groups = rules[name].groups(filled)
             event.fields[name] = _fused(ops[name], groups)
             if len(groups) > 1 and ops[name] != "union":
