@@ -175,8 +175,8 @@ def render(rows: list[dict[str, Any]], command: str) -> str:
         "Peak RSS includes the input (the records as Python dicts, built before timing starts); "
         "fusion's own memory is the peak above it (most of it the fused events themselves). CPU time "
         "is the process's (fuzzy matching uses both cores); the load average is the machine's when "
-        "the size finished (2 cores, shared with a local model server and other work): wall time is "
-        "CPU time on an idle machine, and grows with the load. Targets: 1M incidents in under 60 s, "
+        "the size finished (2 cores, shared with a local model server and other work): wall time grows "
+        "with it, CPU time is what the work itself costs. Targets: 1M incidents in under 60 s, "
         "memory per incident flat across sizes, cost per incident close to flat (× near 1).",
     ]
     return "\n".join(lines) + "\n"
