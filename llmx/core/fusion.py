@@ -3,9 +3,10 @@
 Reports are the records of a run, across its articles. Candidate pairs come from blocking, never
 from all pairs: reports are sorted by block (e.g. country), class (weapon class: two classes never
 fuse) and first day, and each is paired only with the reports of its block and class that start
-before its date window closes (one sweep with ``searchsorted``). Every pair that could be one event is produced exactly once, and nothing
-else. Candidates are checked by the rule (:mod:`llmx.core.event_rules`) in numpy, a chunk at a
-time, so working memory stays flat whatever the number of pairs.
+before its date window closes (one sweep with ``searchsorted``). Every pair that could be one
+event is produced exactly once, and nothing else. Candidates are checked by the rule
+(:mod:`llmx.core.event_rules`) in numpy, a chunk at a time, so working memory stays flat
+whatever the number of pairs.
 
 Pairs that pass are merged strongest first (union by size), and two groups merge only when
 every report of one passes the rule with every report of the other (complete linkage): an event
