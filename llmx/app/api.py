@@ -104,8 +104,9 @@ def extract(
     environ: Mapping[str, str] | None = None,
     on_result: Callable[[ArticleResult], None] | None = None,
 ) -> Run:
-    """Extract incidents from ``articles`` (paths, folders, globs, JSONL files, Article objects
-    or (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
+    """Extract incidents from ``articles`` (paths, folders, globs, CSV / TSV / Parquet / JSONL
+    corpora with the project's ``*_column`` settings, saved HTML pages, Article objects or
+    (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
     with ``in_memory`` into no folder at all (cassettes are still read and written).
 
     With no ``base_url``, key or ``local``, cassettes replay strictly (``policy="replay"``); with a

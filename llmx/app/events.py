@@ -24,9 +24,11 @@ from llmx.core.fusion import fuse
 from llmx.core.scoring import Score
 from llmx.errors import RunError, SchemaError, UsageError
 from llmx.inputs.aliases import load_aliases
-from llmx.inputs.articles import load_articles
+from llmx.inputs.articles import iter_articles
 from llmx.inputs.config import Settings
+from llmx.inputs.corpus import read_kept_texts
 from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.inputs.tables import Columns
 from llmx.runs.events import DisputedValue, Event, EventReport, ReportKey, events_csv, events_jsonl
 from llmx.runs.files import atomic_write
 from llmx.runs.folder import read_manifest, read_results
@@ -56,21 +58,27 @@ class RunEvents:
         return {(r.article_id, r.incident): event.event_id for event in self.events for r in event.reports}
 
 
-def publication_dates(run: Path, articles: list[str], notes: list[str]) -> dict[str, dt.date | None]:
-    """Article id → publication date, from ``articles`` or the inputs run.json recorded."""
-    inputs = list(articles)
-    if not inputs:
-        manifest = read_manifest(run)
-        inputs = list(manifest.inputs) if manifest else []
-        if not inputs:
+def publication_dates(
+    run: Path, articles: list[str], notes: list[str], settings: Settings | None = None
+) -> dict[str, dt.date | None]:
+    """Article id → publication date: from ``articles`` (read with the project's columns), else
+    from the inputs run.json recorded (with the columns it recorded); the articles the run kept
+    itself (saved HTML pages) win. Articles are streamed: only their dates are kept."""
+    kept = {aid: article.date for aid, article in read_kept_texts(run).items()}
+    if articles:
+        read = iter_articles(articles, Columns.of(settings) if settings else None)
+        return {**{article.id: article.date for article in read}, **kept}
+    manifest = read_manifest(run)
+    if manifest is None or not manifest.inputs:
+        if not kept:
             notes.append(f"no publication dates: {run}/run.json does not say where the articles are (pass --articles)")
-            return {}
-        try:
-            return {article.id: article.date for article in load_articles(inputs)}
-        except UsageError as error:  # inputs moved since the run: fuse on the records' own dates
-            notes.append(f"no publication dates: the run's inputs cannot be read ({error}); pass --articles")
-            return {}
-    return {article.id: article.date for article in load_articles(inputs)}
+        return kept
+    try:
+        read = iter_articles(manifest.inputs, Columns.of(manifest.settings), html=False)
+        return {**{article.id: article.date for article in read}, **kept}
+    except UsageError as error:  # inputs moved since the run: fuse on the records' own dates
+        notes.append(f"no publication dates: the run's inputs cannot be read ({error}); pass --articles")
+        return kept
 
 
 def event_schema(results: list[ArticleResult], settings: Settings, schema_name: str | None = None) -> SchemaSpec:
@@ -162,7 +170,7 @@ def fuse_run(
     results = read_results(run)
     schema = event_schema(results, settings, schema_name)
     notes: list[str] = []
-    published = publication_dates(run, articles or [], notes)
+    published = publication_dates(run, articles or [], notes, settings)
     fused = fuse_results(run, results, settings, schema, published)
     fused.notes = notes
     return fused
@@ -197,7 +205,7 @@ def score_run_events(
     if schema.event is None or not gold_has_events(gold):
         return None, []
     notes: list[str] = []
-    fused = fuse_results(run, results, settings, schema, publication_dates(run, [], notes))
+    fused = fuse_results(run, results, settings, schema, publication_dates(run, [], notes, settings))
     return score_fused(fused, score), notes
 
 

@@ -32,7 +32,7 @@ def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | No
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
-    fused = fuse_run(run, load_settings(), list(articles), schema_name)
+    fused = fuse_run(run, load_settings(require_project=True), list(articles), schema_name)
     written = write_events(fused, csv=fmt == "csv")
     several = [e for e in fused.events if e.size > 1]
     table = Table(title=f"llmx events {run}", show_header=False, title_justify="left")

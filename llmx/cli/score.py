@@ -53,7 +53,7 @@ def score(
 
     if html:
         check_page_path(html)  # before the work, not after
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     try:
         scored = score_run_folder(run, settings, gold_dir, schema_name, min_similarity)
     except NothingToScore as error:
@@ -118,7 +118,7 @@ def compare(
     from llmx.cli.report import compare_report, score_json
     from llmx.inputs.config import load_settings
 
-    comparison = compare_runs(run_a, run_b, load_settings(), gold_dir, schema_name, min_similarity)
+    comparison = compare_runs(run_a, run_b, load_settings(require_project=True), gold_dir, schema_name, min_similarity)
     if as_json:
         payload = {
             "a": {**score_json(comparison.a.score, comparison.a.facts), "events": events_json(comparison.a.events)},
@@ -158,7 +158,7 @@ def check(folder: Path | None, schema_name: str | None) -> None:
     from llmx.inputs.gold import load_gold, unannotated
     from llmx.inputs.schemas import load_schema
 
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
     gold = load_gold(folder or settings.gold, schema)
     total = sum(len(records) for records in gold.values())

@@ -48,19 +48,20 @@ def view(
     from llmx.errors import UsageError
     from llmx.inputs.config import load_settings
 
+    settings = load_settings(require_project=True)
     if show_events:
         if run_b is not None:
             raise UsageError("--events shows one run: drop RUN_B (or view the runs one at a time)")
         target = output or run / "events.html"
         check_page_path(target)
-        html, notes = build_events_page(run, load_settings(), gold_dir, list(articles))
+        html, notes = build_events_page(run, settings, gold_dir, list(articles))
         for note in notes:
             err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         out.print(str(write_events_page(html, target)), highlight=False, soft_wrap=True)
         return
     target = output or (run_b / f"view-vs-{run.name}.html" if run_b else run / "view.html")
     check_page_path(target)  # before the work, not after
-    page = build_page([run, *([run_b] if run_b else [])], load_settings(), gold_dir, list(articles))
+    page = build_page([run, *([run_b] if run_b else [])], settings, gold_dir, list(articles))
     for note in page.notes:
         err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     out.print(str(write_page(page, target)), highlight=False, soft_wrap=True)
