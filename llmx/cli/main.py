@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from llmx.cli.events import events
 from llmx.cli.init import init
 from llmx.cli.local import local_group
 from llmx.cli.score import compare, gold_group, score
@@ -52,6 +53,7 @@ def main() -> None:
       llmx extract seeds/            # replay cassettes, or call the model for what changed
       llmx score runs/<run>          # precision / recall / F1 against gold/
       llmx compare runs/<a> runs/<b> # did the prompt edit help?
+      llmx events runs/<run>         # one row per attack across the articles that report it
     """
 
 
@@ -285,3 +287,4 @@ main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
 main.add_command(view)
+main.add_command(events)

@@ -47,6 +47,7 @@ def score(
     from llmx.app.evaluation import NothingToScore, score_run_folder
     from llmx.app.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
     from llmx.cli.console import err, out
+    from llmx.cli.event_report import events_json, events_panel
     from llmx.cli.report import score_json, score_report
     from llmx.inputs.config import load_settings
 
@@ -60,7 +61,9 @@ def score(
             raise ScoreThresholdError(f"{error} (--min-f1 {min_f1} cannot pass)") from error
         raise
     if as_json:
-        click.echo(json.dumps(score_json(scored.score, scored.facts), indent=2))
+        click.echo(
+            json.dumps({**score_json(scored.score, scored.facts), "events": events_json(scored.events)}, indent=2)
+        )
     else:
         show = details if details is not None else len(scored.score.articles) <= 20
         fields = list(scored.schema.fields)
@@ -68,6 +71,10 @@ def score(
             scored.score, scored.facts, f"llmx score {run}", fields, scored.schema.evidence_field, show
         )
         out.print(report)
+        if scored.events is not None:
+            out.print(events_panel(scored.events))
+        for note in scored.notes:
+            err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         if scored.missing_gold:
             err.print(f"[yellow]not scored[/] (no gold): {', '.join(scored.missing_gold)}")
     if html:
@@ -107,14 +114,15 @@ def compare(
     Articles only in one run, or failed in one, are listed apart and kept out of the deltas."""
     from llmx.app.evaluation import compare_runs
     from llmx.cli.console import out
+    from llmx.cli.event_report import events_compare, events_json
     from llmx.cli.report import compare_report, score_json
     from llmx.inputs.config import load_settings
 
     comparison = compare_runs(run_a, run_b, load_settings(require_project=True), gold_dir, schema_name, min_similarity)
     if as_json:
         payload = {
-            "a": score_json(comparison.a.score, comparison.a.facts),
-            "b": score_json(comparison.b.score, comparison.b.facts),
+            "a": {**score_json(comparison.a.score, comparison.a.facts), "events": events_json(comparison.a.events)},
+            "b": {**score_json(comparison.b.score, comparison.b.facts), "events": events_json(comparison.b.events)},
             "only_a": comparison.only_a,
             "only_b": comparison.only_b,
             "failed_a": comparison.failed_a,
@@ -123,6 +131,9 @@ def compare(
         click.echo(json.dumps(payload, indent=2))
     else:
         out.print(compare_report(comparison, run_a.name, run_b.name))
+        change = events_compare(comparison.a.events, comparison.b.events, run_a.name, run_b.name)
+        if change is not None:
+            out.print(change)
     if fail_if_worse is not None:
         drops = comparison.regressions(fail_if_worse)
         if drops:

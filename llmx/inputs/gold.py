@@ -2,7 +2,9 @@
 
 Each incident is validated against the same schema as the extraction, field by field, plus
 two annotation keys: ``optional`` (background an annotator may or may not include: neither
-rewarded nor penalised) and ``note`` (why it was annotated that way). A field absent from a
+rewarded nor penalised), ``note`` (why it was annotated that way) and ``event`` (a name shared by
+the gold records of every article that reports one attack: ``llmx score`` scores event fusion
+against it; a record without one is an event of its own). A field absent from a
 gold incident is "not annotated": it is not scored for that incident, so adding a field to the
 schema never invalidates existing gold (``llmx gold check`` lists what is not annotated yet).
 """
@@ -19,7 +21,7 @@ from llmx.errors import GoldError
 from llmx.inputs.schemas import SchemaSpec
 
 GOLD_VERSION = 1
-ANNOTATION_KEYS = ("optional", "note")
+ANNOTATION_KEYS = ("optional", "note", "event")
 
 
 class GoldFile(BaseModel):
@@ -65,6 +67,8 @@ def validate_incidents(path: Path, gold: GoldFile, schema: SchemaSpec) -> list[d
         record: dict[str, Any] = {}
         for name, value in incident.items():
             if name in ANNOTATION_KEYS:
+                if name == "event" and not (isinstance(value, str) and value.strip()):
+                    raise GoldError(f"{path}: incident {number}: 'event' must be a name (a non-empty string)")
                 record[name] = value
                 continue
             adapter = _adapter(schema, name)
