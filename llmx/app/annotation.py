@@ -74,7 +74,7 @@ class AnnotationSession:
             raise UsageError(f"{run}: the run holds no article to annotate")
         schema = project_schema(results, settings, schema_name)
         notes: list[str] = []
-        texts = load_texts([run], articles or [], notes)
+        texts = load_texts([run], articles or [], notes, settings=settings)
         by_id = {r.article_id: r for r in results}
         order = sorted(by_id)
         if list_file is not None:

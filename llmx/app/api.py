@@ -24,6 +24,7 @@ from llmx.cassettes.store import CassettePolicy
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.inputs.articles import Article, ArticleInput
 from llmx.inputs.config import Settings, load_settings
+from llmx.runs.events import Event
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult, RunSummary
 
@@ -103,8 +104,9 @@ def extract(
     environ: Mapping[str, str] | None = None,
     on_result: Callable[[ArticleResult], None] | None = None,
 ) -> Run:
-    """Extract incidents from ``articles`` (paths, folders, globs, JSONL files, Article objects
-    or (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
+    """Extract incidents from ``articles`` (paths, folders, globs, CSV / TSV / Parquet / JSONL
+    corpora with the project's ``*_column`` settings, saved HTML pages, Article objects or
+    (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
     with ``in_memory`` into no folder at all (cassettes are still read and written).
 
     With no ``base_url``, key or ``local``, cassettes replay strictly (``policy="replay"``); with a
@@ -169,3 +171,23 @@ def view(
     target = Path(output) if output else folders[-1] / "view.html"
     page = build_page(folders, project.settings, Path(gold) if gold else None)
     return write_page(page, target)
+
+
+def events(
+    run: str | Path,
+    *,
+    project: Project | None = None,
+    articles: list[str] | None = None,
+    write: bool = False,
+) -> list[Event]:
+    """The run's incidents fused across articles into events, earliest first: each with its fused
+    ``fields``, every report it came from (article id, incident index, evidence, offsets) and
+    the ``disputes`` (field → each value and the reports that gave it). Publication dates come
+    from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl."""
+    from llmx.app.events import fuse_run, write_events
+
+    project = project or load_project()
+    fused = fuse_run(Path(run), project.settings, articles)
+    if write:
+        write_events(fused)
+    return fused.events

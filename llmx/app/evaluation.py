@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmx.app.events import score_run_events
+from llmx.core.event_scoring import EventScore
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.core.scoring import PRF, Score, score_run
 from llmx.errors import RunError
@@ -38,6 +40,8 @@ class Scored:
     results: list[ArticleResult]
     missing_gold: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # article id → failure kind
+    events: EventScore | None = None  # event fusion against gold's `event` names (None: not annotated)
+    notes: list[str] = field(default_factory=list)  # what a reader of the score should know
     drafts: list[str] = field(default_factory=list)  # articles of the run whose gold is a draft: left out
 
 
@@ -112,7 +116,8 @@ def score_results(
         failed,
     )
     missing = sorted(set(in_run) - set(gold) - set(drafts))
-    return Scored(run, score, run_facts(results, settings), schema, results, missing, failed, drafts)
+    events, notes = score_run_events(run, results, settings, schema, gold, score)
+    return Scored(run, score, run_facts(results, settings), schema, results, missing, failed, events, notes, drafts)
 
 
 def score_run_folder(

@@ -115,5 +115,5 @@ def draft_gold(
     results = read_results(run)
     schema = project_schema(results, settings, schema_name)
     notes: list[str] = []
-    texts = load_texts([run], articles or [], notes, required=False)
+    texts = load_texts([run], articles or [], notes, required=False, settings=settings)
     return write_drafts(results, texts, schema, out or settings.gold, str(run))

@@ -55,7 +55,9 @@ def annotate(
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
-    session = AnnotationSession.open(run, load_settings(), gold_dir, list(articles), list_file, schema_name, agree_with)
+    session = AnnotationSession.open(
+        run, load_settings(require_project=True), gold_dir, list(articles), list_file, schema_name, agree_with
+    )
     for note in session.notes:
         err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
 
@@ -84,7 +86,7 @@ def sample(
     from llmx.cli.gold_report import sample_report
     from llmx.inputs.config import load_settings
 
-    found = pick(list(runs), load_settings(), count, gold_dir, out_file, schema_name)
+    found = pick(list(runs), load_settings(require_project=True), count, gold_dir, out_file, schema_name)
     if found.chosen:
         out.print(sample_report(found))
     if found.annotated:

@@ -31,7 +31,7 @@ def draft(run: Path, out_dir: Path | None, articles: tuple[str, ...], schema_nam
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     outcome = draft_gold(run, settings, out_dir, list(articles), schema_name)
     if outcome.kept:
         err.print(
@@ -66,7 +66,7 @@ def agree(a: Path, b: Path, schema_name: str | None, min_similarity: float, as_j
     from llmx.cli.gold_report import agreement_report
     from llmx.inputs.config import load_settings
 
-    found = measure(a, b, load_settings(), schema_name, min_similarity or MIN_SIMILARITY)
+    found = measure(a, b, load_settings(require_project=True), schema_name, min_similarity or MIN_SIMILARITY)
     if as_json:
         click.echo(json.dumps(agreement_json(found), indent=2, ensure_ascii=False, default=str))
     else:

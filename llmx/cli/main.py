@@ -18,6 +18,8 @@ import click
 
 from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
 from llmx.cli.annotate import annotate, sample
+from llmx.cli.events import events
+from llmx.cli.init import init
 from llmx.cli.local import local_group
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
@@ -44,15 +46,16 @@ class LlmxGroup(click.Group):
 
 
 @click.group(cls=LlmxGroup)
-@click.version_option(package_name="llmx")
+@click.version_option(package_name="llmx-incidents")
 def main() -> None:
     """Turn news articles into a scored dataset of incidents with an LLM.
 
     \b
-    The daily loop:
+    The daily loop (`llmx init` starts a project):
       llmx extract seeds/            # replay cassettes, or call the model for what changed
       llmx score runs/<run>          # precision / recall / F1 against gold/
       llmx compare runs/<a> runs/<b> # did the prompt edit help?
+      llmx events runs/<run>         # one row per attack across the articles that report it
     """
 
 
@@ -111,8 +114,16 @@ def main() -> None:
 @click.option("--timeout", type=float, help="Seconds per request.")
 @click.option("--article-timeout", type=float, help="Seconds per article in all, re-asks included.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    default="jsonl",
+    help="Also write the table as extractions.csv (csv) or extractions.parquet (parquet).",
 )
+@click.option("--id-column", help="Column of a CSV/TSV/Parquet/JSONL corpus with the article id (default: id).")
+@click.option("--text-column", help="Column with the article text (default: text).")
+@click.option("--date-column", help="Column with the publication date, YYYY-MM-DD (default: date, if there).")
+@click.option("--title-column", help="Column with the headline (default: title, if there).")
 @click.option(
     "--max-cost",
     type=float,
@@ -138,7 +149,9 @@ def extract(
     redo_changed: bool,
     **options: Any,
 ) -> None:
-    """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
+    """Extract incidents from articles: .txt files, folders, globs, corpora (CSV, TSV, Parquet,
+    JSONL: one article per row, columns named by --id-column/--text-column/...) and saved HTML
+    pages (main text and date taken by trafilatura).
 
     With no API key and no --base-url/--local, cassettes are replayed strictly: nothing is sent
     anywhere, and a request that changed since it was recorded is an error naming the change.
@@ -149,7 +162,7 @@ def extract(
     from llmx.cli.report import summary_table
     from llmx.inputs.config import load_settings
 
-    settings = load_settings(overrides=options)
+    settings = load_settings(overrides=options, require_project=True)
     api_key = api_key_from_env(settings, os.environ)
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
     chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
@@ -210,7 +223,7 @@ def _execute_with_progress(job: Any, label: str) -> Any:
         show_batch_status(job.batch, progress)
 
     def start(run: Any) -> None:  # shown once every check has passed: an error stays one line
-        progress.update(task, total=len(run.todo))
+        progress.update(task, total=run.todo_count)
         progress.start()
 
     if batch:
@@ -251,11 +264,11 @@ def _report_failures(outcome: Any, inputs: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
-    """Export a run as a flat table (one row per incident) for a spreadsheet."""
+    """Export a run as a flat table (one row per incident) for a spreadsheet, or as Parquet (-o FILE)."""
     from llmx.runs.export import render, write_export
     from llmx.runs.files import check_writable_file
     from llmx.runs.folder import read_results
@@ -264,10 +277,13 @@ def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
         check_writable_file(output, force)  # before reading: a mistake costs nothing
         write_export(read_results(run), fmt, output, force)
         click.echo(f"wrote {output}", err=True)
+    elif fmt == "parquet":
+        raise UsageError("Parquet is a binary file: pass -o FILE, e.g. -o incidents.parquet")
     else:
         click.echo(render(read_results(run), fmt), nl=False)
 
 
+main.add_command(init)
 main.add_command(local_group)
 main.add_command(score)
 main.add_command(compare)
@@ -275,3 +291,4 @@ main.add_command(gold_group)
 main.add_command(view)
 main.add_command(annotate)
 main.add_command(sample)
+main.add_command(events)

@@ -47,12 +47,13 @@ def score(
     from llmx.app.evaluation import NothingToScore, score_run_folder
     from llmx.app.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
     from llmx.cli.console import err, out
+    from llmx.cli.event_report import events_json, events_panel
     from llmx.cli.report import score_json, score_report
     from llmx.inputs.config import load_settings
 
     if html:
         check_page_path(html)  # before the work, not after
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     try:
         scored = score_run_folder(run, settings, gold_dir, schema_name, min_similarity)
     except NothingToScore as error:
@@ -61,7 +62,14 @@ def score(
         raise
     if as_json:
         click.echo(
-            json.dumps({**score_json(scored.score, scored.facts), "gold_drafts_left_out": scored.drafts}, indent=2)
+            json.dumps(
+                {
+                    **score_json(scored.score, scored.facts),
+                    "events": events_json(scored.events),
+                    "gold_drafts_left_out": scored.drafts,
+                },
+                indent=2,
+            )
         )
     else:
         show = details if details is not None else len(scored.score.articles) <= 20
@@ -70,6 +78,10 @@ def score(
             scored.score, scored.facts, f"llmx score {run}", fields, scored.schema.evidence_field, show
         )
         out.print(report)
+        if scored.events is not None:
+            out.print(events_panel(scored.events))
+        for note in scored.notes:
+            err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         if scored.missing_gold:
             err.print(f"[yellow]not scored[/] (no gold): {', '.join(scored.missing_gold)}")
         if scored.drafts:
@@ -116,14 +128,15 @@ def compare(
     Articles only in one run, or failed in one, are listed apart and kept out of the deltas."""
     from llmx.app.evaluation import compare_runs
     from llmx.cli.console import out
+    from llmx.cli.event_report import events_compare, events_json
     from llmx.cli.report import compare_report, score_json
     from llmx.inputs.config import load_settings
 
-    comparison = compare_runs(run_a, run_b, load_settings(), gold_dir, schema_name, min_similarity)
+    comparison = compare_runs(run_a, run_b, load_settings(require_project=True), gold_dir, schema_name, min_similarity)
     if as_json:
         payload = {
-            "a": score_json(comparison.a.score, comparison.a.facts),
-            "b": score_json(comparison.b.score, comparison.b.facts),
+            "a": {**score_json(comparison.a.score, comparison.a.facts), "events": events_json(comparison.a.events)},
+            "b": {**score_json(comparison.b.score, comparison.b.facts), "events": events_json(comparison.b.events)},
             "only_a": comparison.only_a,
             "only_b": comparison.only_b,
             "failed_a": comparison.failed_a,
@@ -132,6 +145,9 @@ def compare(
         click.echo(json.dumps(payload, indent=2))
     else:
         out.print(compare_report(comparison, run_a.name, run_b.name))
+        change = events_compare(comparison.a.events, comparison.b.events, run_a.name, run_b.name)
+        if change is not None:
+            out.print(change)
     if fail_if_worse is not None:
         drops = comparison.regressions(fail_if_worse)
         if drops:
@@ -157,7 +173,7 @@ def check(folder: Path | None, schema_name: str | None) -> None:
     from llmx.inputs.gold import read_gold_folder, unannotated
     from llmx.inputs.schemas import load_schema
 
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
     found = read_gold_folder(folder or settings.gold, schema)
     gold = found.gold

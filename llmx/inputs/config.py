@@ -67,6 +67,11 @@ class Settings(BaseModel):
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
     max_cost: float | None = Field(None, gt=0, description="USD this run folder may spend; then no new article starts")
     batch_poll_seconds: float = Field(30.0, gt=0, description="how often --batch asks whether a batch is done")
+    # The columns of a table corpus (CSV, TSV, Parquet, JSONL) that hold each part of an article.
+    id_column: str = Field("id", min_length=1, description="the column of a table corpus that holds the article id")
+    text_column: str = Field("text", min_length=1, description="the column that holds the article text")
+    date_column: str = Field("date", min_length=1, description="the column that holds the publication date")
+    title_column: str = Field("title", min_length=1, description="the column that holds the headline")
 
     @field_validator("mode")
     @classmethod
@@ -95,11 +100,19 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_settings(start: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Config file values, then the options given on the command line (``None`` = not given)."""
+def load_settings(
+    start: Path | None = None, overrides: dict[str, Any] | None = None, require_project: bool = False
+) -> Settings:
+    """Config file values, then the options given on the command line (``None`` = not given).
+    With ``require_project``, a folder with no config here or above is an error saying to run ``llmx init``."""
     start = (start or Path.cwd()).resolve()
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
     path = find_config(start)
+    if path is None and require_project:
+        raise ConfigError(
+            f"{start}: not an llmx project (no llmx.toml, nor a pyproject.toml with [tool.llmx], here or above); "
+            "run `llmx init` to start one here, or cd into your project"
+        )
     raw: dict[str, Any] = {}
     root = start
     if path is not None:

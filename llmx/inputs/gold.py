@@ -1,9 +1,10 @@
 """Gold annotations: ``gold/<article id>.json``, one file per article, hand-made.
 
 Each incident is validated against the same schema as the extraction, field by field, plus
-annotation keys: ``optional`` (background an annotator may or may not include: neither
-rewarded nor penalised), ``note`` (why it was annotated that way) and ``event`` (a name shared
-by the gold incidents of every article that reports one attack). A field absent from a
+two annotation keys: ``optional`` (background an annotator may or may not include: neither
+rewarded nor penalised), ``note`` (why it was annotated that way) and ``event`` (a name shared by
+the gold records of every article that reports one attack: ``llmx score`` scores event fusion
+against it; a record without one is an event of its own). A field absent from a
 gold incident is "not annotated": it is not scored for that incident, so adding a field to the
 schema never invalidates existing gold (``llmx gold check`` lists what is not annotated yet).
 
@@ -84,6 +85,8 @@ def validate_incidents(path: Path, gold: GoldFile, schema: SchemaSpec) -> list[d
         record: dict[str, Any] = {}
         for name, value in incident.items():
             if name in ANNOTATION_KEYS or name in REVIEW_KEYS:
+                if name == "event" and not (isinstance(value, str) and value.strip()):
+                    raise GoldError(f"{path}: incident {number}: 'event' must be a name (a non-empty string)")
                 record[name] = value
                 continue
             adapter = _adapter(schema, name)
