@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
+from llmx.cli.annotate import annotate, sample
 from llmx.cli.events import events
 from llmx.cli.init import init
 from llmx.cli.local import local_group
@@ -287,4 +289,6 @@ main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
 main.add_command(view)
+main.add_command(annotate)
+main.add_command(sample)
 main.add_command(events)

@@ -62,7 +62,14 @@ def score(
         raise
     if as_json:
         click.echo(
-            json.dumps({**score_json(scored.score, scored.facts), "events": events_json(scored.events)}, indent=2)
+            json.dumps(
+                {
+                    **score_json(scored.score, scored.facts),
+                    "events": events_json(scored.events),
+                    "gold_drafts_left_out": scored.drafts,
+                },
+                indent=2,
+            )
         )
     else:
         show = details if details is not None else len(scored.score.articles) <= 20
@@ -77,6 +84,13 @@ def score(
             err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         if scored.missing_gold:
             err.print(f"[yellow]not scored[/] (no gold): {', '.join(scored.missing_gold)}")
+        if scored.drafts:
+            err.print(
+                f"[yellow]left out {len(scored.drafts)} draft gold file(s)[/] (not reviewed; `llmx annotate {run}`): "
+                + ", ".join(scored.drafts),
+                highlight=False,
+                soft_wrap=True,
+            )
     if html:
         notes: list[str] = []
         texts = load_texts([run], [], notes, required=False)
@@ -144,7 +158,8 @@ def compare(
 
 @click.group(name="gold")
 def gold_group() -> None:
-    """Gold annotations: one hand-made <article id>.json per article."""
+    """Gold annotations: one <article id>.json per article, written by hand or drafted from a run
+    (`gold draft`) and corrected in `llmx annotate`; `gold agree` measures two annotators."""
 
 
 @gold_group.command()
@@ -155,17 +170,26 @@ def check(folder: Path | None, schema_name: str | None) -> None:
     Fields a gold incident leaves out are "not annotated" (not scored) and listed."""
     from llmx.cli.console import out
     from llmx.inputs.config import load_settings
-    from llmx.inputs.gold import load_gold, unannotated
+    from llmx.inputs.gold import read_gold_folder, unannotated
     from llmx.inputs.schemas import load_schema
 
     settings = load_settings(require_project=True)
     schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
-    gold = load_gold(folder or settings.gold, schema)
+    found = read_gold_folder(folder or settings.gold, schema)
+    gold = found.gold
     total = sum(len(records) for records in gold.values())
     optional = sum(1 for records in gold.values() for r in records if r.get("optional"))
-    if not gold:
+    if not gold and not found.drafts:
         raise GoldError(f"{folder or settings.gold}: no gold files")
     out.print(f"[green]ok[/]: {len(gold)} gold files, {total} incidents ({optional} optional), schema '{schema.name}'")
+    if found.drafts:
+        pending = sum(1 for records in found.drafts.values() for r in records if r.get("pending"))
+        out.print(
+            f"[yellow]{len(found.drafts)} draft(s)[/], not scored until reviewed ({pending} incidents pending; "
+            f"`llmx annotate RUN`): {', '.join(sorted(found.drafts))}",
+            highlight=False,
+            soft_wrap=True,
+        )
     missing = unannotated(gold, schema)
     if missing:
         listed = ", ".join(f"{name} ({count} of {total} incidents)" for name, count in sorted(missing.items()))
