@@ -12,6 +12,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   ├── PromptError             unknown prompt, template syntax error, undefined variable
     │   ├── SchemaError             unknown schema, schema file that fails to import
     │   ├── GoldError               a gold file that does not validate
+    │   │   └── EditConflict        an annotate edit made on what another tab changed meanwhile
     │   ├── RunError                a run folder that is missing, unreadable or unscorable
     │   │   ├── RunLocked           another llmx is writing this run folder               .path
     │   │   └── RunMismatch         resuming a run made with other settings      .path .differences
@@ -70,6 +71,11 @@ class SchemaError(UsageError):
 
 class GoldError(UsageError):
     pass
+
+
+class EditConflict(GoldError):
+    """An edit in the annotate page made on a version of the gold file that another tab (or an
+    editor) has changed since: refused, so neither change is lost; the page reloads the file."""
 
 
 class RunError(UsageError):

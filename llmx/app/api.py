@@ -25,6 +25,7 @@ from llmx.core.fields import MIN_SIMILARITY
 from llmx.errors import UsageError
 from llmx.inputs.articles import Article, ArticleInput
 from llmx.inputs.config import Settings, load_settings
+from llmx.runs.events import Event
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult, RunSummary
 
@@ -186,3 +187,23 @@ def view(
     target = Path(output) if output else folders[-1] / "view.html"
     page = build_page(folders, project.settings, Path(gold) if gold else None)
     return write_page(page, target)
+
+
+def events(
+    run: str | Path,
+    *,
+    project: Project | None = None,
+    articles: list[str] | None = None,
+    write: bool = False,
+) -> list[Event]:
+    """The run's incidents fused across articles into events, earliest first: each with its fused
+    ``fields``, every report it came from (article id, incident index, evidence, offsets) and
+    the ``disputes`` (field → each value and the reports that gave it). Publication dates come
+    from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl."""
+    from llmx.app.events import fuse_run, write_events
+
+    project = project or load_project()
+    fused = fuse_run(Path(run), project.settings, articles)
+    if write:
+        write_events(fused)
+    return fused.events

@@ -149,3 +149,28 @@ def write_page(page: ViewPage, output: Path) -> Path:
     check_page_path(output)
     atomic_write(output, render_view(page.runs))
     return output
+
+
+def build_events_page(
+    run: Path, settings: Settings, gold_dir: Path | None = None, articles: list[str] | None = None
+) -> tuple[str, list[str]]:
+    """The events page of a run (``llmx view RUN --events``) and the notes for its reader; against
+    gold when gold names events (false and missed merges marked)."""
+    from llmx.app.events import fuse_run, score_fused
+    from llmx.viewer.events_page import render_events
+
+    fused = fuse_run(run, settings, articles)
+    notes = list(fused.notes)
+    texts = load_texts([run], articles or [], notes, required=False, settings=settings)
+    scored = _score_if_gold(run, read_results(run), settings, gold_dir, notes)
+    score = score_fused(fused, scored.score) if scored and scored.events is not None else None
+    if scored and scored.events is None:
+        notes.append("fusion not scored: no gold record names an event")
+    names = list(fused.schema.record_model.model_fields)
+    return render_events(fused.events, texts, run.name or str(run), names, score), notes
+
+
+def write_events_page(html: str, output: Path) -> Path:
+    check_page_path(output)
+    atomic_write(output, html)
+    return output

@@ -16,7 +16,10 @@ from typing import Any
 
 import click
 
+from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
+from llmx.cli.annotate import annotate, sample
 from llmx.cli.cassettes import cassettes_group
+from llmx.cli.events import events
 from llmx.cli.init import init
 from llmx.cli.local import local_group
 from llmx.cli.ray_extract import engine_options, extract_on_ray, ray_options
@@ -54,6 +57,7 @@ def main() -> None:
       llmx extract seeds/            # replay cassettes, or call the model for what changed
       llmx score runs/<run>          # precision / recall / F1 against gold/
       llmx compare runs/<a> runs/<b> # did the prompt edit help?
+      llmx events runs/<run>         # one row per attack across the articles that report it
     """
 
 
@@ -146,9 +150,6 @@ def extract(
     fmt: str,
     out_dir: Path | None,
     redo_changed: bool,
-    engine: str,
-    ray_address: str | None,
-    ray_workers: int,
     **options: Any,
 ) -> None:
     """Extract incidents from articles: .txt files, folders, globs, corpora (CSV, TSV, Parquet,
@@ -164,6 +165,7 @@ def extract(
     from llmx.cli.report import summary_table
     from llmx.inputs.config import load_settings
 
+    ray = ray_options(use_batch, options)  # first: --engine and --ray-* are not settings
     settings = load_settings(overrides=options, require_project=True)
     api_key = api_key_from_env(settings, os.environ)
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
@@ -187,7 +189,6 @@ def extract(
         batch=batch,
     )
     label = "batch" if batch is not None else chosen
-    ray = ray_options(engine, batch, ray_address, ray_workers)
     outcome = extract_on_ray(job, f"ray, {chosen}", ray) if ray else _execute_with_progress(job, label)
     if outcome.batch is not None and outcome.batch.pending:
         from llmx.cli.batch import print_pending
@@ -293,3 +294,6 @@ main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
 main.add_command(view)
+main.add_command(annotate)
+main.add_command(sample)
+main.add_command(events)

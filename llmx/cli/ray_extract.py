@@ -45,11 +45,13 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def ray_options(engine: str, batch: Any, address: str | None, workers: int) -> Any:
-    """The Ray engine's options, or None for the plain engine."""
+def ray_options(use_batch: bool, options: dict[str, Any]) -> Any:
+    """The Ray engine's options (taken out of ``options``: they are no settings), or None for the
+    plain engine."""
+    engine, address, workers = options.pop("engine"), options.pop("ray_address"), options.pop("ray_workers")
     if engine != "ray":
         return None
-    if batch is not None:
+    if use_batch:
         raise UsageError("--engine ray and --batch are two ways to run a large corpus: pick one")
     from llmx.app.ray_engine import RayOptions
 

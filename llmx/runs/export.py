@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,16 @@ def to_csv(results: list[ArticleResult]) -> str:
                 )
             row["verification"] = "; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in item.verification)
             writer.writerow(row)
+    return buffer.getvalue()
+
+
+def table_csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
+    """Any table as CSV text through the same cell rules as the run export (``llmx events``)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({name: _cell(value) for name, value in row.items()})
     return buffer.getvalue()
 
 

@@ -31,6 +31,28 @@ def atomic_write(path: Path, text: str | bytes) -> None:
         raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder", path) from error
 
 
+def atomic_create(path: Path, text: str) -> bool:
+    """Write ``text`` to a new file ``path``, whole or not at all; False (nothing written) when
+    ``path`` already exists, even if another process created it a moment ago (a hard link of
+    the finished temp file is made only where no file is)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temporary)
+    except OSError as error:
+        raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder", path) from error
+    return True
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
