@@ -1,5 +1,5 @@
 """The Ray engine against the stub server: throughput at 1, 2 and 4 workers, and the share of
-429s under one shared rate limit. ``python bench/ray_scale.py`` (needs ``pip install 'llmx[ray]'``).
+429s under one shared rate limit. ``python bench/ray_scale.py`` (needs ``pip install 'llmx-incidents[ray]'``).
 
 - throughput: a stub that answers every request after ``--latency`` seconds (1 s by default),
   ``--concurrency`` articles in flight per worker (32), each article one request (the stub's

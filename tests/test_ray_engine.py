@@ -25,7 +25,7 @@ from llmx.testing.stub_server import StubServer
 from tests.helpers import ROOT, run_cli
 
 if os.environ.get("LLMX_REQUIRE_RAY") != "1":
-    pytest.importorskip("ray", reason="the Ray engine's extra is not installed: pip install 'llmx[ray]'")
+    pytest.importorskip("ray", reason="the Ray engine's extra is not installed: pip install 'llmx-incidents[ray]'")
 import ray
 import ray.data
 

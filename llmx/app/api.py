@@ -117,7 +117,7 @@ def extract(
     model, what is recorded replays and the rest is called and recorded (``"auto"``). The key is
     taken from ``api_key``, else from ``OPENAI_API_KEY`` in ``environ`` (default ``os.environ``).
 
-    ``engine="ray"`` runs it on Ray Data (``pip install 'llmx[ray]'``): a local Ray, or the
+    ``engine="ray"`` runs it on Ray Data (``pip install 'llmx-incidents[ray]'``): a local Ray, or the
     cluster at ``ray_address`` (else ``RAY_ADDRESS``), with ``ray_workers`` workers; the inputs
     are files and folders (Parquet, JSONL, CSV, .txt) and the results are ordered as written."""
     project = project or load_project()

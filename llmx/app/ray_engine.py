@@ -1,5 +1,5 @@
 """``llmx extract … --engine ray``: the same extraction on Ray Data, for corpora and clusters
-one process cannot serve (``pip install 'llmx[ray]'``).
+one process cannot serve (``pip install 'llmx-incidents[ray]'``).
 
 The driver (this module) reads the inputs as a Ray Dataset (in parallel, by Ray), hands
 batches to a pool of :class:`llmx.app.ray_worker.ExtractWorker` (one extractor and one gateway
@@ -47,7 +47,7 @@ def _start_ray(address: str | None) -> bool:
     try:
         import ray
     except ImportError:
-        raise UsageError("--engine ray needs Ray: pip install 'llmx[ray]'") from None
+        raise UsageError("--engine ray needs Ray: pip install 'llmx-incidents[ray]'") from None
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None

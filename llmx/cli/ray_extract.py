@@ -24,8 +24,8 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--engine",
                 type=click.Choice(["plain", "ray"]),
                 default="plain",
-                help="plain: this process; ray: Ray Data workers (pip install 'llmx[ray]'), for large corpora "
-                "and clusters.",
+                help="plain: this process; ray: Ray Data workers (pip install 'llmx-incidents[ray]'), for large "
+                "corpora and clusters.",
             ),
             click.option(
                 "--ray-address",
