@@ -10,8 +10,9 @@ from typing import Any
 import openai
 from click.testing import CliRunner, Result
 
+from llmx.cassettes.folder import CassetteStore
 from llmx.cassettes.gateway import Gateway, RecordingGateway, ReplayGateway
-from llmx.cassettes.store import CassettePolicy, CassetteStore
+from llmx.cassettes.store import CassettePolicy
 from llmx.cli.main import main
 from llmx.extraction.extractor import Extractor
 from llmx.inputs.articles import Article

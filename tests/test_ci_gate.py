@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from llmx.cassettes.store import CassetteStore, canonical_json
+from llmx.cassettes.folder import CassetteStore
+from llmx.cassettes.store import canonical_json
 from llmx.testing.fake_model import Reply, Script
 from llmx.testing.stub_server import StubServer
 from tests.helpers import ROOT, run_cli

@@ -26,7 +26,7 @@ from llmx.batch.api import BatchApi, submit
 from llmx.batch.collect import CollectingGateway
 from llmx.batch.ledger import BatchStore
 from llmx.batch.rounds import BatchOptions, BatchReport, settle
-from llmx.cassettes.store import CassetteStore
+from llmx.cassettes.stores import open_store
 from llmx.errors import BatchPending, UsageError
 from llmx.runs.results import ArticleResult, Usage
 
@@ -99,7 +99,7 @@ def extract_batch(
     if not job.endpoint.live_possible:
         raise UsageError("--batch needs a provider: set OPENAI_API_KEY, or pass --base-url URL")
     options = job.batch or BatchOptions(poll_seconds=job.settings.batch_poll_seconds)
-    store = CassetteStore(job.settings.cassettes)
+    store = open_store(job.settings.cassette_store, job.settings.cassettes)
     store.check_writable()
     with ExtractionRun(job) as run:
         on_start(run)

@@ -18,9 +18,11 @@ import click
 
 from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
 from llmx.cli.annotate import annotate, sample
+from llmx.cli.cassettes import cassettes_group
 from llmx.cli.events import events
 from llmx.cli.init import init
 from llmx.cli.local import local_group
+from llmx.cli.ray_extract import engine_options, extract_on_ray, ray_options
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
 from llmx.core.modes import STRATEGIES
@@ -137,6 +139,7 @@ def main() -> None:
 )
 @click.option("--poll", "batch_poll_seconds", type=float, help="With --batch: seconds between status checks.")
 @click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
+@engine_options
 def extract(
     inputs: tuple[str, ...],
     policy: Any,
@@ -162,6 +165,7 @@ def extract(
     from llmx.cli.report import summary_table
     from llmx.inputs.config import load_settings
 
+    ray = ray_options(use_batch, options)  # first: --engine and --ray-* are not settings
     settings = load_settings(overrides=options, require_project=True)
     api_key = api_key_from_env(settings, os.environ)
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
@@ -185,7 +189,7 @@ def extract(
         batch=batch,
     )
     label = "batch" if batch is not None else chosen
-    outcome = _execute_with_progress(job, label)
+    outcome = extract_on_ray(job, f"ray, {chosen}", ray) if ray else _execute_with_progress(job, label)
     if outcome.batch is not None and outcome.batch.pending:
         from llmx.cli.batch import print_pending
 
@@ -285,6 +289,7 @@ def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
 
 main.add_command(init)
 main.add_command(local_group)
+main.add_command(cassettes_group)
 main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -45,6 +45,8 @@ class Settings(BaseModel):
     prompts_dir: Path = Path("prompts")
     schemas_dir: Path = Path("schemas")
     cassettes: Path = Path("cassettes")
+    # folder: a readable file per request (fixtures in git); sqlite: one file for large runs (bench/STORE.md)
+    cassette_store: Literal["folder", "sqlite"] = Field("folder", description="how cassettes are kept")
     runs_dir: Path = Path("runs")
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")

@@ -96,23 +96,28 @@ class ModelServer:
 
     async def post(self, body: dict[str, Any], path: str = "/chat/completions") -> dict[str, Any]:
         live.check_allowed(f"POST {self.url.rstrip('/')}{path}")
-        if self._proven:
-            return await self._post(body, path)
-        async with self._first:
-            if self._fatal is not None:
-                raise self._fatal
-            if self._proven:
-                return await self._post(body, path)
-            try:
-                answer = await self._post(body, path)
-            except EndpointError as error:
-                self._fatal = error
-                raise
-            except Exception:
-                self._proven = True  # reachable, this request just failed: the others may go
-                raise
-            self._proven = True
-            return answer
+        if not self._proven:
+            async with self._first:
+                if self._fatal is not None:
+                    raise self._fatal
+                if not self._proven:
+                    return await self._prove(body, path)
+        # Proven while this one waited: it goes now, beside the others that waited (not after them,
+        # one by one under the lock: that made the first `concurrency` requests a queue).
+        return await self._post(body, path)
+
+    async def _prove(self, body: dict[str, Any], path: str) -> dict[str, Any]:
+        """The first request, alone: a server that cannot work at all is found once."""
+        try:
+            answer = await self._post(body, path)
+        except EndpointError as error:
+            self._fatal = error
+            raise
+        except Exception:
+            self._proven = True  # reachable, this request just failed: the others may go
+            raise
+        self._proven = True
+        return answer
 
     async def _post(self, body: dict[str, Any], path: str) -> dict[str, Any]:
         parts = urlsplit(self.url)
