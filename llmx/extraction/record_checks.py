@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import NoneType
 from typing import Any
 
-from llmx.core.checks import resolved_date, verify_record
+from llmx.core.checks import NO_ATTACK_WORD, resolved_date, verify_record
 from llmx.core.consolidate import consolidate
 from llmx.core.grounding import Grounding, ground
 from llmx.core.normalize import Aliases
+from llmx.core.sentences import Sentence, scope_span, sentence_at, split_sentences
 from llmx.core.verify import ArticleFacts, Correction, Finding, apply_findings, reask_message
 from llmx.inputs.schemas import SchemaSpec
 from llmx.runs.results import ExtractedRecord
@@ -40,10 +41,30 @@ class Problems:
     unsupported: bool = False
 
 
+# Which checks read the record's own passage when a scope is set (the event check always reads
+# the quote itself): measured in bench/NOTES.md ("Checks scoped to the record").
+SCOPED_CHECKS: frozenset[str] = frozenset({"count", "date", "present"})
+
+
 @dataclass
 class RecordChecks:
     schema: SchemaSpec
     aliases: Aliases = field(default_factory=Aliases)
+    scope: int | None = None  # sentences either side of the evidence the checks read; None: the article
+    scoped_checks: frozenset[str] = SCOPED_CHECKS
+
+    def scoped(self, record: dict[str, Any], grounding: Grounding | None, facts: ArticleFacts) -> ArticleFacts:
+        """The facts a record's values are held to: its evidence sentences and ``scope``
+        neighbours within their paragraph, when a scope is set and the evidence is found."""
+        if self.scope is None or grounding is None or grounding.start is None or grounding.end is None:
+            return facts
+        sentences = _sentences(facts.text)
+        indices = sentence_at(sentences, grounding.start, grounding.end)
+        if not indices:
+            return facts
+        spans = scope_span(sentences, indices, self.scope)
+        passage = "\n".join(facts.text[start:end] for start, end in spans)
+        return ArticleFacts(text=facts.text, published=facts.published, scope=passage)
 
     @cached_property
     def nullable(self) -> set[str]:
@@ -58,7 +79,14 @@ class RecordChecks:
         the values the article does not support."""
         evidence = self.schema.evidence_field
         grounding = ground(record.get(evidence), facts.text) if evidence else None
-        findings = verify_record(record, self.schema.verify, facts, self.aliases)
+        near = self.scoped(record, grounding, facts)
+        scoped = {n: s for n, s in self.schema.verify.items() if s.check in self.scoped_checks}
+        whole = {n: s for n, s in self.schema.verify.items() if n not in scoped}
+        findings = verify_record(record, whole, facts, self.aliases)
+        if scoped:
+            findings += verify_record(record, scoped, near, self.aliases)
+            order = list(self.schema.verify)
+            findings.sort(key=lambda f: order.index(f.field))
         if grounding is not None and not grounding.grounded:  # the grounding message says it already
             findings = [f for f in findings if f.field != evidence]
         return grounding, findings
@@ -128,16 +156,30 @@ class RecordChecks:
                 repeated[i] = True
         return repeated
 
-    def finish(self, records: list[dict[str, Any]], facts: ArticleFacts) -> Settled:
+    def finish(self, records: list[dict[str, Any]], facts: ArticleFacts, marked: bool = False) -> Settled:
+        """``marked``: the records come from sentences the model marked as attacks (the
+        evidence strategy), so a quote without an attack word is kept, its finding listed: words
+        the event check does not know ("destroyed by an ATGM") are no reason to set it aside."""
         evidence = self.schema.evidence_field
         merged_records, counts = consolidate(records, evidence)
         settled = Settled([], [], counts.duplicates_removed, counts.merged)
         for record in merged_records:
             grounding, findings = self._findings(record, facts)
-            settled_record, corrections = self._settle(record, findings, facts)
+            settled_record, corrections = self._settle(record, findings, self.scoped(record, grounding, facts))
             item = ExtractedRecord(record=settled_record, grounding=grounding, verification=corrections)
             # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
             grounded = grounding is None or grounding.grounded
             no_event = grounded and any(f.field == evidence for f in findings)
+            if no_event and marked and all(NO_ATTACK_WORD in f.reason for f in findings if f.field == evidence):
+                # words the check does not know are no reason to set aside what the model marked
+                for correction in corrections:
+                    if correction.field == evidence:
+                        correction.reason += "; kept: the detection pass marked this sentence as an attack"
+                no_event = False
             (settled.dropped if no_event else settled.records).append(item)
         return settled
+
+
+@lru_cache(maxsize=64)
+def _sentences(text: str) -> list[Sentence]:
+    return split_sentences(text)

@@ -30,6 +30,7 @@ class Article(BaseModel):
     text: str
     date: dt.date | None = None
     source: str = ""
+    title: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -155,17 +156,14 @@ def _read_all(inputs: Iterable[ArticleInput]) -> Iterator[Article]:
             yield from read_file(path)
 
 
-def load_articles(inputs: Iterable[ArticleInput], max_chars: int | None = None) -> list[Article]:
+def load_articles(inputs: Iterable[ArticleInput]) -> list[Article]:
+    """Every article, ids checked unique. Length is not refused here: an article over
+    ``max_article_chars`` fails alone when it is extracted (``too_long``), the rest go on."""
     articles: list[Article] = []
     seen: dict[str, str] = {}
     for article in _read_all(inputs):
         if article.id in seen:
             raise ArticleError(f"{article.source}: duplicate article id '{article.id}' (also in {seen[article.id]})")
-        if max_chars is not None and len(article.text) > max_chars:
-            raise ArticleError(
-                f"{article.source}: {len(article.text):,} characters is over the {max_chars:,} limit "
-                "(max_article_chars); split the article or raise the limit if your model's context allows"
-            )
         seen[article.id] = article.source
         articles.append(article)
     return articles
