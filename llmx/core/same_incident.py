@@ -54,13 +54,20 @@ def incident_groups(
             i = parent[i]
         return i
 
-    pairs = zip(table.pred_index.tolist(), table.gold_index.tolist(), table.similarity.tolist(), conflict.tolist())
+    pairs = zip(
+        table.pred_index.tolist(), table.gold_index.tolist(), table.similarity.tolist(), conflict.tolist(), strict=True
+    )
     candidates = sorted(
-        ((similarity, i, j) for i, j, similarity, clash in pairs if i < j and not clash and similarity >= MIN_SIMILARITY),
+        (
+            (similarity, i, j)
+            for i, j, similarity, clash in pairs
+            if i < j and not clash and similarity >= MIN_SIMILARITY
+        ),
         reverse=True,
     )
     members: dict[int, set[int]] = {i: {i} for i in range(count)}
-    clashes = {(i, j) for i, j, c in zip(table.pred_index.tolist(), table.gold_index.tolist(), conflict.tolist()) if c}
+    indices = zip(table.pred_index.tolist(), table.gold_index.tolist(), conflict.tolist(), strict=True)
+    clashes = {(i, j) for i, j, c in indices if c}
     for _, i, j in candidates:  # most similar first; never join two groups that hold a clashing pair
         a, b = root(i), root(j)
         if a == b or any((x, y) in clashes or (y, x) in clashes for x in members[a] for y in members[b]):

@@ -47,7 +47,9 @@ class Kind(StrEnum):
 class MarkedAttack(BaseModel):
     what: str = Field(description="A few words: what attack, on what place.")
     kind: Kind = Field(description="Did the sentences report an attack that happened?")
-    sentences: list[Annotated[int, Field(ge=1)]] = Field(description="Numbers of the sentences that report this attack.")
+    sentences: list[Annotated[int, Field(ge=1)]] = Field(
+        description="Numbers of the sentences that report this attack."
+    )
 
 
 class Attacks(BaseModel):
@@ -80,14 +82,15 @@ def headline(article: Article) -> str:
 
 
 def headline_lines(article: Article, sentences: list[Sentence]) -> int:
-    """1 when the article has no title and its first sentence is its whole first line and short:
-    the headline, which the prompts show as such (its attack is reported again below it)."""
+    """1 when the article has no title and its first sentence is its whole first line, short and
+    without a final stop: the headline, which the prompts show as such (its attack is reported
+    again below it)."""
     if getattr(article, "title", None) or len(sentences) < 2:
         return 0
     first = sentences[0]
     line_end = article.text.find("\n")
     whole_line = line_end < 0 or article.text[first.end : line_end].strip() == ""
-    return int(whole_line and line_end >= 0 and len(first.text) <= HEADLINE_CHARS)
+    return int(whole_line and line_end >= 0 and len(first.text) <= HEADLINE_CHARS and first.text[-1] not in ".!?")
 
 
 def fill_model(schema: SchemaSpec) -> type[BaseModel]:

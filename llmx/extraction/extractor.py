@@ -19,6 +19,7 @@ from instructor.core.exceptions import IncompleteOutputException, InstructorRetr
 from llmx.cassettes.gateway import CallLog, Gateway
 from llmx.core.normalize import Aliases
 from llmx.core.redact import Redactor
+from llmx.core.sentences import chunk_chars
 from llmx.core.verify import ArticleFacts
 from llmx.errors import (
     ArticleTimeout,
@@ -31,7 +32,6 @@ from llmx.errors import (
     ModelError,
     PromptError,
 )
-from llmx.core.sentences import chunk_chars
 from llmx.extraction.evidence_first import EvidenceFirst
 from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
@@ -290,5 +290,5 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
         strict=strict,
         evidence_first=evidence,
         max_article_chars=settings.max_article_chars,
-        check_scope=None if settings.check_scope == "article" else settings.check_scope,
+        check_scope=settings.check_scope if isinstance(settings.check_scope, int) else None,  # "article": None
     )

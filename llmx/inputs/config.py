@@ -47,7 +47,9 @@ class Settings(BaseModel):
         1_000_000, ge=100, description="a longer article fails alone (too_long); the rest of the run goes on"
     )
     context_tokens: int = Field(8192, ge=1024, description="the model's context window: no request is sized past it")
-    chunk_tokens: int = Field(1500, ge=100, description="evidence strategy: most article tokens one marking request reads")
+    chunk_tokens: int = Field(
+        1500, ge=100, description="evidence strategy: most article tokens one marking request reads"
+    )
     check_scope: int | str = Field(
         1, description="checks read a record's sentences and this many neighbours either side, or 'article'"
     )

@@ -70,7 +70,6 @@ class Provenance(BaseModel):
     latency_s: float = 0.0
     cassette_keys: list[str] = []
 
-
     @classmethod
     def of(cls, recipe: Recipe, recipe_sha256: str, **facts: Any) -> Provenance:
         """An article's provenance: the recipe fields it repeats (so a line stands on its own),

@@ -1,0 +1,230 @@
+"""The evidence strategy end to end with a fake model: sentences marked per chunk, one record
+filled per attack, records folded by the same-incident rule, any length read in chunks with
+offsets into the whole article, and an article over the hard cap failing alone."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmx.core.realis import reports_happened
+from llmx.core.same_incident import incident_groups
+from llmx.core.sentences import chunk_sentences, split_sentences
+from llmx.inputs.articles import Article
+from llmx.inputs.config import Settings
+from llmx.inputs.schemas import load_schema
+from llmx.model.server import make_client
+from llmx.runs.results import ArticleResult
+from llmx.testing.fake_model import Script, function_model, mock_transport
+from llmx.testing.stub_server import StubServer
+from tests.helpers import ROOT, BoundExtractor, make_extractor, run_cli
+
+NUMBERED = re.compile(r"^\[(\d+)\] (.*)$", re.M)
+EMPTY_RECORD = {
+    "date": None,
+    "date_text": None,
+    "location": None,
+    "admin_region": None,
+    "country": None,
+    "attacker": None,
+    "claimed_by": None,
+    "target": None,
+    "weapon": "drone",
+    "intercepted": None,
+    "killed": None,
+    "injured": None,
+}
+
+
+def marking(body: dict[str, Any]) -> bool:
+    return body["response_format"]["json_schema"]["name"] == "Attacks"
+
+
+def reader(places: list[str]) -> Script:
+    """A fake model that marks every numbered sentence naming one of ``places`` (one attack per
+    place named) and fills a record whose location is the place its mark names."""
+
+    def answer(body: dict[str, Any], _number: int) -> dict[str, Any]:
+        user = body["messages"][1]["content"]
+        if marking(body):
+            attacks = [
+                {"what": f"attack on {place}", "kind": "attack that happened", "sentences": [int(n)]}
+                for n, text in NUMBERED.findall(user)
+                for place in places
+                if place in text
+            ]
+            return {"attacks": attacks}
+        what = re.search(r"The attack: attack on (.*)", user)
+        return {**EMPTY_RECORD, "location": what.group(1) if what else None}
+
+    return function_model(answer)
+
+
+def extractor(tmp_path: Path, script: Script, seen: list[dict[str, Any]], **settings: Any) -> BoundExtractor:
+    from llmx.extraction.extractor import build_extractor
+
+    client = make_client("sk-test", "http://fake/v1", 5, mock_transport(script, seen))
+    bound = make_extractor(tmp_path / "cassettes", client)
+    bound.extractor = build_extractor(
+        Settings(
+            model="m",
+            prompts_dir=ROOT / "prompts",
+            schemas_dir=ROOT / "schemas",
+            aliases=ROOT / "schemas" / "aliases.yaml",
+            **settings,
+        )
+    )
+    return bound
+
+
+def run(bound: BoundExtractor, article: Article) -> ArticleResult:
+    return asyncio.run(bound.extract(article))
+
+
+@pytest.fixture(autouse=True)
+def _live(live_requests: None) -> None:
+    """An in-process fake answers; nothing leaves the process."""
+
+
+def test_sentences_keep_offsets_paragraphs_and_abbreviations() -> None:
+    text = 'Drones hit Erbil on Monday. "It was loud," Mr. Ali said.\n\nRockets struck U.S. troops in Kirkuk.'
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "Drones hit Erbil on Monday.",
+        '"It was loud," Mr. Ali said.',
+        "Rockets struck U.S. troops in Kirkuk.",
+    ]
+    assert [s.paragraph for s in sentences] == [0, 0, 1]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_chunks_hold_whole_sentences_end_at_paragraphs_and_overlap() -> None:
+    paragraphs = [" ".join(f"Sentence {p}-{i} is here." for i in range(6)) for p in range(10)]
+    sentences = split_sentences("\n\n".join(paragraphs))
+    chunks = chunk_sentences(sentences, max_chars=400, overlap=2)
+    assert chunks[0].first == 0 and chunks[-1].last == len(sentences) - 1
+    for before, after in itertools.pairwise(chunks):
+        assert after.first == before.last - 1  # two sentences shared
+        assert sentences[before.last].paragraph != sentences[before.last + 1].paragraph  # ends with a paragraph
+        assert sum(len(s.text) + 1 for s in sentences[before.first : before.last + 1]) <= 400
+
+
+def test_each_marked_attack_gets_one_record_grounded_in_its_own_sentence(tmp_path: Path) -> None:
+    text = (
+        "Drones hit Erbil and Kirkuk overnight\n\n"
+        "Drones struck an airport in Erbil on Monday, officials said. Nobody was hurt.\n\n"
+        "In a separate attack, rockets hit a base near Kirkuk on Monday."
+    )
+    article = Article(id="a1", text=text, date=dt.date(2024, 1, 9))
+    seen: list[dict[str, Any]] = []
+    result = run(extractor(tmp_path, reader(["Erbil", "Kirkuk"]), seen), article)
+    assert [i.record["location"] for i in result.incidents] == ["Erbil", "Kirkuk"]
+    for item in result.incidents:
+        assert item.grounding and item.grounding.status == "exact"
+        assert text[item.grounding.start : item.grounding.end] == item.record["evidence"]
+    mark, *fills = seen
+    assert marking(mark) and len(fills) == 2
+    assert "[1] Drones struck an airport in Erbil" in mark["messages"][1]["content"]  # the headline is not numbered
+    assert "Headline: Drones hit Erbil and Kirkuk overnight" in fills[0]["messages"][1]["content"]
+    assert "Published: 2024-01-09" in fills[0]["messages"][1]["content"]
+    assert "evidence" not in json.dumps(fills[0]["response_format"])  # the evidence is the sentence, not an answer
+    assert result.provenance.passes == 2
+
+    replayed = make_extractor(tmp_path / "cassettes", None, mode="replay")
+    replayed.extractor = extractor(tmp_path, reader([]), []).extractor
+    again = run(replayed, article)  # every request was cassetted: replay gives the same records
+    assert [i.record for i in again.incidents] == [i.record for i in result.incidents]
+
+
+def test_two_sentences_about_one_attack_become_one_record(tmp_path: Path) -> None:
+    text = "A drone hit the Erbil airport on Monday. The attack on the Erbil airport damaged a hangar."
+    result = run(extractor(tmp_path, reader(["Erbil"]), []), Article(id="a2", text=text))
+    assert len(result.incidents) == 1 and result.provenance.duplicates_removed == 1
+    assert result.incidents[0].record["evidence"] == "A drone hit the Erbil airport on Monday."
+
+
+def test_one_sentence_reporting_two_places_stays_two_records() -> None:
+    schema = load_schema("incident", ROOT / "schemas")
+    sentence = "Drones struck Kharkiv and Izmail on Sunday."
+    records = [{**EMPTY_RECORD, "location": place, "evidence": sentence} for place in ("Kharkiv", "Izmail")]
+    same = [{**EMPTY_RECORD, "location": "Kharkiv", "evidence": sentence}] * 2
+    from llmx.core.normalize import Aliases
+
+    assert incident_groups(records, schema.fields, Aliases(), "evidence") == [[0], [1]]
+    assert incident_groups(same, schema.fields, Aliases(), "evidence") == [[0, 1]]
+
+
+def test_a_long_article_is_read_in_chunks_with_offsets_into_the_whole_article(tmp_path: Path) -> None:
+    filler = " ".join(f"Officials met delegates for talks number {i}." for i in range(40))
+    paragraphs = [filler] * 12
+    paragraphs[2] += " A drone hit Erbil on Monday."
+    paragraphs[10] += " Rockets struck Kirkuk on Tuesday."
+    text = "\n\n".join(paragraphs)
+    assert len(text) > 20_000
+    seen: list[dict[str, Any]] = []
+    result = run(extractor(tmp_path, reader(["Erbil", "Kirkuk"]), seen, chunk_tokens=500), Article(id="a3", text=text))
+    marks = [body for body in seen if marking(body)]
+    assert len(marks) >= 10  # 20,000+ characters at 1,750 characters a chunk
+    assert [i.record["location"] for i in result.incidents] == ["Erbil", "Kirkuk"]
+    kirkuk = result.incidents[1].grounding
+    assert kirkuk is not None and kirkuk.start == text.index("Rockets struck Kirkuk")
+
+
+def test_a_sentence_the_model_marked_without_attack_words_is_kept_a_threat_is_set_aside(tmp_path: Path) -> None:
+    text = (
+        "The tank was destroyed by an ATGM near Avdiivka on Friday.\n\n"
+        "The group warned it would launch drones at Haifa if the war widened."
+    )
+    result = run(extractor(tmp_path, reader(["ATGM", "Haifa"]), []), Article(id="a4", text=text))
+    assert [i.record["evidence"] for i in result.incidents] == [
+        "The tank was destroyed by an ATGM near Avdiivka on Friday."
+    ]
+    assert [d.record["evidence"] for d in result.dropped] == [
+        "The group warned it would launch drones at Haifa if the war widened."
+    ]
+    assert reports_happened("Rebels fired rockets at the base on Monday and warned they would strike again.")
+    assert not reports_happened("The ministry signed a contract for 300 attack drones to be delivered next year.")
+
+
+def test_a_count_must_be_stated_near_the_records_own_sentence(tmp_path: Path) -> None:
+    text = (
+        "A drone hit the Erbil airport on Monday.\n\n"
+        "Elsewhere, a US strike in Syria killed five fighters, the Pentagon said."
+    )
+
+    def answer(body: dict[str, Any], _number: int) -> dict[str, Any]:
+        if marking(body):
+            return {"attacks": [{"what": "drone on Erbil", "kind": "attack that happened", "sentences": [1]}]}
+        return {**EMPTY_RECORD, "location": "Erbil airport", "killed": 5}
+
+    article = Article(id="a5", text=text)
+    scoped = run(extractor(tmp_path, function_model(answer), []), article)
+    (item,) = scoped.incidents
+    assert item.record["killed"] is None and item.verification[0].field == "killed"
+    whole = run(extractor(tmp_path / "b", function_model(answer), [], check_scope="article"), article)
+    assert whole.incidents[0].record["killed"] == 5  # the article-wide check lets the other attack's toll through
+
+
+def test_an_article_over_the_cap_fails_alone_and_the_run_goes_on(project: Path) -> None:
+    folder = project / "mixed"
+    folder.mkdir()
+    (folder / "short.txt").write_text("A drone hit the Erbil airport on Monday.")
+    (folder / "huge.txt").write_text("Rockets struck a base on Monday. " * 4_000)  # 131,999 characters once stripped
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace("[tool.llmx]\n", "[tool.llmx]\nmax_article_chars = 100000\n"))
+    with StubServer() as server:
+        result = run_cli("extract", str(folder), "--base-url", server.base_url, "--cassettes", "tape", "--out", "r")
+    lines = [json.loads(line) for line in (project / "r" / "extractions.jsonl").read_text().splitlines()]
+    status = {line["article_id"]: line for line in lines}
+    assert status["short"]["status"] == "ok" and len(status["short"]["incidents"]) == 1
+    assert status["huge"]["status"] == "failed" and status["huge"]["error"]["kind"] == "too_long"
+    assert "131,999 characters is over the 100,000 limit" in status["huge"]["error"]["message"]
+    assert all("huge" not in json.dumps(body) for body in server.requests)  # refused before any request
+    assert "too_long" in result.output
