@@ -196,6 +196,7 @@ def test_a_sentence_the_model_marked_without_attack_words_is_kept_a_threat_is_se
 def test_a_count_must_be_stated_near_the_records_own_sentence(tmp_path: Path) -> None:
     text = (
         "A drone hit the Erbil airport on Monday.\n\n"
+        "Talks on the coalition resumed. Officials met in Baghdad. They spoke for hours. Nothing was agreed.\n\n"
         "Elsewhere, a US strike in Syria killed five fighters, the Pentagon said."
     )
 

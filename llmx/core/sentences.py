@@ -143,17 +143,12 @@ def context_around(sentences: list[Sentence], indices: list[int], text: str, max
 
 
 def scope_span(sentences: list[Sentence], indices: list[int], neighbours: int = 1) -> list[tuple[int, int]]:
-    """Character spans of the sentences ``indices`` and ``neighbours`` sentences either side,
-    within their paragraph: what a record-scoped check may read."""
+    """Character spans of the sentences ``indices`` and ``neighbours`` sentences either side
+    (across paragraph breaks: "No one was hurt." is often a paragraph of its own): what a
+    record-scoped check may read."""
     spans: list[tuple[int, int]] = []
     for i in sorted(set(indices)):
-        own = sentences[i]
-        low = i
-        while low > 0 and i - low < neighbours and sentences[low - 1].paragraph == own.paragraph:
-            low -= 1
-        high = i
-        while high + 1 < len(sentences) and high - i < neighbours and sentences[high + 1].paragraph == own.paragraph:
-            high += 1
+        low, high = max(i - neighbours, 0), min(i + neighbours, len(sentences) - 1)
         spans.append((sentences[low].start, sentences[high].end))
     return spans
 

@@ -163,14 +163,14 @@ class EvidenceFirst:
             Chunk(c.number, c.first + body, c.last + body)
             for c in chunk_sentences(sentences[body:], self.chunk_chars, self.overlap)
         ]
-        answers = await asyncio.gather(
-            *(ask(self.marks_model, self.mark_messages(article, sentences, chunk)) for chunk in chunks)
+        answers = await gather_all(
+            [ask(self.marks_model, self.mark_messages(article, sentences, chunk)) for chunk in chunks]
         )
         marks = unique_marks(
             [mark for chunk, answer in zip(chunks, answers, strict=True) for mark in chunk_marks(chunk, answer)]
         )
-        filled = await asyncio.gather(
-            *(ask(self.record_model, self.fill_messages(article, sentences, mark)) for mark in marks)
+        filled = await gather_all(
+            [ask(self.record_model, self.fill_messages(article, sentences, mark)) for mark in marks]
         )
         evidence = self.schema.evidence_field
         records = []
@@ -182,6 +182,17 @@ class EvidenceFirst:
         groups = incident_groups(records, self.schema.fields, self.aliases, evidence)
         folded = [fold(records, group) for group in groups]
         return Found(folded, marks=len(marks), chunks=len(chunks), folded=len(records) - len(folded))
+
+
+async def gather_all(requests: list[Awaitable[BaseModel]]) -> list[BaseModel]:
+    """Every request of a pass runs to its end before the first failure is raised: under
+    ``--batch`` each miss is put into the batch (so all chunks of an article wait for one
+    round, not one round each), and no task is left running with an unread exception."""
+    answers = await asyncio.gather(*requests, return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return [answer for answer in answers if isinstance(answer, BaseModel)]
 
 
 def chunk_marks(chunk: Chunk, answer: BaseModel) -> list[Mark]:

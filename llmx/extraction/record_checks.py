@@ -51,7 +51,7 @@ class RecordChecks:
     schema: SchemaSpec
     aliases: Aliases = field(default_factory=Aliases)
     scope: int | None = None  # sentences either side of the evidence the checks read; None: the article
-    scoped_checks: frozenset[str] = SCOPED_CHECKS
+    scoped_checks: frozenset[str] = field(default_factory=lambda: SCOPED_CHECKS)
 
     def scoped(self, record: dict[str, Any], grounding: Grounding | None, facts: ArticleFacts) -> ArticleFacts:
         """The facts a record's values are held to: its evidence sentences and ``scope``

@@ -51,7 +51,7 @@ class Settings(BaseModel):
         1500, ge=100, description="evidence strategy: most article tokens one marking request reads"
     )
     check_scope: int | str = Field(
-        1, description="checks read a record's sentences and this many neighbours either side, or 'article'"
+        3, description="checks read a record's sentences and this many neighbours either side, or 'article'"
     )
     prompts_dir: Path = Path("prompts")
     schemas_dir: Path = Path("schemas")
