@@ -518,8 +518,8 @@ GOLD = sorted((ROOT / "gold").glob("*.json"))
 
 
 def article_for(gold: Path) -> ArticleFacts:
-    """The article a gold file annotates: a seed or a challenge article of the same id."""
-    (path,) = [p for folder in ("seeds", "challenge") for p in (ROOT / folder).glob(f"{gold.stem}.txt")]
+    """The article a gold file annotates: a seed, challenge or long-set article of the same id."""
+    (path,) = [p for folder in ("seeds", "challenge", "long") for p in (ROOT / folder).glob(f"{gold.stem}.txt")]
     article = parse_text(path.stem, path.read_text(encoding="utf-8"), str(path))
     return ArticleFacts(text=article.text, published=article.date)
 

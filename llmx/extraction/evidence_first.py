@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -70,6 +70,7 @@ class Found:
     marks: int = 0
     chunks: int = 0
     folded: int = 0  # records folded into another of the same incident
+    passages: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # evidence → marked sentences' spans
 
 
 def headline(article: Article) -> str:
@@ -106,12 +107,22 @@ def sent_as(model: type[BaseModel], strict: bool) -> type[BaseModel]:
     """``model`` whose JSON schema, as sent to the server, has no llmx keys and no defaults
     (what a grammar server needs; the same treatment as the schema of a single pass)."""
     sent = model_schema_for_llm(model, strict)
+    if strict:  # strict structured outputs refuse number bounds; the bound is checked here anyway (chunk_marks)
+        sent = _without_bounds(sent)
 
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
         return sent
 
     namespace = {"__module__": model.__module__, "model_json_schema": classmethod(model_json_schema)}
     return type(model.__name__, (model, instructor.OpenAISchema), namespace)
+
+
+def _without_bounds(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_bounds(v) for k, v in node.items() if k not in ("minimum", "maximum")}
+    if isinstance(node, list):
+        return [_without_bounds(v) for v in node]
+    return node
 
 
 @dataclass(kw_only=True)
@@ -181,7 +192,11 @@ class EvidenceFirst:
             records.append(values)
         groups = incident_groups(records, self.schema.fields, self.aliases, evidence)
         folded = [fold(records, group) for group in groups]
-        return Found(folded, marks=len(marks), chunks=len(chunks), folded=len(records) - len(folded))
+        passages: dict[str, list[tuple[int, int]]] = {}
+        for record, group in zip(folded, groups, strict=True):
+            spans = [(sentences[i].start, sentences[i].end) for g in group for i in marks[g].sentences]
+            passages.setdefault(str(record.get(evidence)), []).extend(spans)
+        return Found(folded, marks=len(marks), chunks=len(chunks), folded=len(records) - len(folded), passages=passages)
 
 
 async def gather_all(requests: list[Awaitable[BaseModel]]) -> list[BaseModel]:

@@ -135,7 +135,7 @@ class Extractor:
         facts = ArticleFacts(text=article.text, published=article.date)
         state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
         passes = repeats = 0
-        marked = False
+        marked, passages = False, None
         try:
             if self.max_article_chars is not None and len(article.text) > self.max_article_chars:
                 raise ArticleTooLong(
@@ -146,7 +146,7 @@ class Extractor:
             async with asyncio.timeout(self.article_timeout):
                 if self.evidence_first is not None:
                     found = await self.evidence_first.extract(article, self._asker(gateway, article, log))
-                    records, marked, repeats, passes = found.records, True, found.folded, 2
+                    records, marked, repeats, passes, passages = found.records, True, found.folded, 2, found.passages
                 else:
                     records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
                     passes = 1
@@ -174,7 +174,7 @@ class Extractor:
                     last_output=self.redact(getattr(failure, "last_output", None)),
                 ),
             )
-        settled = self.checks.finish(records, facts, marked=marked)
+        settled = self.checks.finish(records, facts, marked=marked, passages=passages)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
