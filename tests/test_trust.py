@@ -279,8 +279,8 @@ def test_a_broken_or_foreign_cassette_is_named(shipped_recordings: None, seed_ru
 
 
 def test_a_miss_names_the_folder_and_gives_the_whole_command(project: Path) -> None:
-    prompt = project / "prompts" / "incident.jinja"
-    prompt.write_text(prompt.read_text().replace("You extract", "You carefully extract"))
+    prompt = project / "prompts" / "incident_mark.jinja"  # the first request of the default (evidence) strategy
+    prompt.write_text(prompt.read_text().replace("You find", "You carefully find"))
     result = run_cli("extract", SEED, "--out", "runs/miss")
     assert result.exit_code == 3
     assert f"no cassette in {project / 'cassettes' / '000_e376b6ba81a78c64'}" in result.output
@@ -305,7 +305,7 @@ def test_a_template_error_on_a_later_article_names_it_before_any_request(project
         "{% block system %}x{% endblock %}{% block user %}{{ article.text }}"
         "{% if 'Hezbollah' in article.text %}{{ article.nothing.deeper }}{% endif %}{% endblock %}"
     )
-    result = run_cli("extract", "seeds/", "--prompt", "picky", "--out", "runs/picky")
+    result = run_cli("extract", "seeds/", "--prompt", "picky", "--strategy", "single", "--out", "runs/picky")
     line = one_error_line(result.output)
     assert result.exit_code == 2 and "article 000_e376b6ba81a78c64" in line
     assert not (project / "runs" / "picky").exists()  # nothing started, nothing half-written

@@ -47,7 +47,8 @@ class Kind(StrEnum):
 class MarkedAttack(BaseModel):
     what: str = Field(description="A few words: what attack, on what place.")
     kind: Kind = Field(description="Did the sentences report an attack that happened?")
-    sentences: list[Annotated[int, Field(ge=1)]] = Field(
+    # "minimum" guides a grammar server; not validated here: a number out of the chunk is dropped (chunk_marks)
+    sentences: list[Annotated[int, Field(json_schema_extra={"minimum": 1})]] = Field(
         description="Numbers of the sentences that report this attack."
     )
 

@@ -266,8 +266,8 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
     evidence = None
     if settings.strategy == "evidence":
         evidence = EvidenceFirst(
-            mark_prompt=load_prompt(f"{prompt.name}_mark", settings.prompts_dir),
-            fill_prompt=load_prompt(f"{prompt.name}_fill", settings.prompts_dir),
+            mark_prompt=_pass_prompt(prompt.name, "mark", settings),
+            fill_prompt=_pass_prompt(prompt.name, "fill", settings),
             schema=schema,
             aliases=aliases,
             # the instructions and the answer take ~1,500 tokens of the context beside the chunk
@@ -292,3 +292,14 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
         max_article_chars=settings.max_article_chars,
         check_scope=settings.check_scope if isinstance(settings.check_scope, int) else None,  # "article": None
     )
+
+
+def _pass_prompt(name: str, role: str, settings: Settings) -> PromptTemplate:
+    """``<prompt>_mark`` or ``<prompt>_fill``: a missing one says what the strategy needs."""
+    try:
+        return load_prompt(f"{name}_{role}", settings.prompts_dir)
+    except PromptError as error:
+        raise PromptError(
+            f"{error}; the evidence strategy needs {name}_mark.jinja and {name}_fill.jinja beside "
+            f"{name}.jinja (copy incident_mark/incident_fill), or use --strategy single"
+        ) from error
