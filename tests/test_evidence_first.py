@@ -55,7 +55,7 @@ def reader(places: list[str]) -> Script:
         user = body["messages"][1]["content"]
         if marking(body):
             attacks = [
-                {"what": f"attack on {place}", "kind": "attack that happened", "sentences": [int(n)]}
+                {"what": f"attack on {place}", "sentences": [int(n)]}
                 for n, text in NUMBERED.findall(user)
                 for place in places
                 if place in text
@@ -202,7 +202,7 @@ def test_a_count_must_be_stated_near_the_records_own_sentence(tmp_path: Path) ->
 
     def answer(body: dict[str, Any], _number: int) -> dict[str, Any]:
         if marking(body):
-            return {"attacks": [{"what": "drone on Erbil", "kind": "attack that happened", "sentences": [1]}]}
+            return {"attacks": [{"what": "drone on Erbil", "sentences": [1]}]}
         return {**EMPTY_RECORD, "location": "Erbil airport", "killed": 5}
 
     article = Article(id="a5", text=text)

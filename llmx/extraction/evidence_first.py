@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Annotated, Any
 
 import instructor
@@ -38,23 +37,22 @@ Ask = Callable[[type[BaseModel], list[dict[str, str]]], Awaitable[BaseModel]]
 HEADLINE_CHARS = 200
 
 
-class Kind(StrEnum):
-    happened = "attack that happened"
-    threat = "threat, warning or plan"
-    other = "not an attack"
-
-
 class MarkedAttack(BaseModel):
     what: str = Field(description="A few words: what attack, on what place.")
-    kind: Kind = Field(description="Did the sentences report an attack that happened?")
     # "minimum" guides a grammar server; not validated here: a number out of the chunk is dropped (chunk_marks)
     sentences: list[Annotated[int, Field(json_schema_extra={"minimum": 1})]] = Field(
         description="Numbers of the sentences that report this attack."
     )
 
 
+MAX_MARKS = 12  # per chunk: bounds an answer that repeats itself (a grammar server stops there)
+
+
 class Attacks(BaseModel):
-    attacks: list[MarkedAttack] = Field(description="One item per attack the sentences report; empty if none.")
+    attacks: list[MarkedAttack] = Field(
+        description="One item per attack the sentences report; empty if none.",
+        json_schema_extra={"maxItems": MAX_MARKS},  # sent, not validated: strict mode strips it (sent_as)
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,7 @@ def sent_as(model: type[BaseModel], strict: bool) -> type[BaseModel]:
     """``model`` whose JSON schema, as sent to the server, has no llmx keys and no defaults
     (what a grammar server needs; the same treatment as the schema of a single pass)."""
     sent = model_schema_for_llm(model, strict)
-    if strict:  # strict structured outputs refuse number bounds; the bound is checked here anyway (chunk_marks)
+    if strict:  # strict structured outputs refuse bounds; they are applied here anyway (chunk_marks)
         sent = _without_bounds(sent)
 
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -120,7 +118,7 @@ def sent_as(model: type[BaseModel], strict: bool) -> type[BaseModel]:
 
 def _without_bounds(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _without_bounds(v) for k, v in node.items() if k not in ("minimum", "maximum")}
+        return {k: _without_bounds(v) for k, v in node.items() if k not in ("minimum", "maximum", "maxItems")}
     if isinstance(node, list):
         return [_without_bounds(v) for v in node]
     return node
@@ -216,9 +214,7 @@ def chunk_marks(chunk: Chunk, answer: BaseModel) -> list[Mark]:
     (a mark left with none is no mark)."""
     out = []
     size = chunk.last - chunk.first + 1
-    for attack in getattr(answer, "attacks", []):
-        if attack.kind != Kind.happened:  # the model's own word that it was a threat or no attack
-            continue
+    for attack in getattr(answer, "attacks", [])[:MAX_MARKS]:
         indices = sorted({chunk.first + n - 1 for n in attack.sentences if 1 <= n <= size})
         if indices:
             out.append(Mark(tuple(indices), " ".join(attack.what.split())))
