@@ -28,9 +28,11 @@ from pydantic import BaseModel, Field, create_model
 
 from llmx.core.normalize import Aliases, normalize
 from llmx.core.same_incident import fold, incident_groups
-from llmx.core.sentences import Chunk, Sentence, chunk_sentences, context_around, split_sentences
+from llmx.core.sentences import Chunk, Sentence, chunk_chars, chunk_sentences, context_around, split_sentences
+from llmx.errors import PromptError
 from llmx.inputs.articles import Article
-from llmx.inputs.prompts import PromptTemplate, defuse_delimiters
+from llmx.inputs.config import Settings
+from llmx.inputs.prompts import PromptTemplate, defuse_delimiters, load_prompt
 from llmx.inputs.schemas import SchemaSpec, model_schema_for_llm
 
 Ask = Callable[[type[BaseModel], list[dict[str, str]]], Awaitable[BaseModel]]
@@ -184,17 +186,17 @@ class EvidenceFirst:
         )
         evidence = self.schema.evidence_field
         records = []
-        for mark, record in zip(marks, filled, strict=True):
-            values = record.model_dump(mode="json")
+        for mark, answer in zip(marks, filled, strict=True):
+            values = answer.model_dump(mode="json")
             if evidence:
                 values[evidence] = evidence_text(article.text, sentences, mark.sentences)
             records.append(values)
         groups = incident_groups(records, self.schema.fields, self.aliases, evidence)
         folded = [fold(records, group) for group in groups]
         passages: dict[str, list[tuple[int, int]]] = {}
-        for record, group in zip(folded, groups, strict=True):
+        for one, group in zip(folded, groups, strict=True):
             spans = [(sentences[i].start, sentences[i].end) for g in group for i in marks[g].sentences]
-            passages.setdefault(str(record.get(evidence)), []).extend(spans)
+            passages.setdefault(str(one.get(evidence or "")), []).extend(spans)
         return Found(folded, marks=len(marks), chunks=len(chunks), folded=len(records) - len(folded), passages=passages)
 
 
@@ -242,3 +244,32 @@ def evidence_text(text: str, sentences: list[Sentence], indices: tuple[int, ...]
     if adjacent and len(indices) <= 3 and first.paragraph == last.paragraph:
         return text[first.start : last.end]
     return first.text
+
+
+def build_evidence_first(
+    settings: Settings, prompt: str, schema: SchemaSpec, aliases: Aliases, strict: bool
+) -> EvidenceFirst | None:
+    """The evidence strategy's passes, when the settings ask for it: ``<prompt>_mark`` and
+    ``<prompt>_fill``, chunks sized from ``chunk_tokens`` within ``context_tokens``."""
+    if settings.strategy != "evidence":
+        return None
+    return EvidenceFirst(
+        mark_prompt=_pass_prompt(prompt, "mark", settings),
+        fill_prompt=_pass_prompt(prompt, "fill", settings),
+        schema=schema,
+        aliases=aliases,
+        # the instructions and the answer take ~1,500 tokens of the context beside the chunk
+        chunk_chars=chunk_chars(settings.chunk_tokens, settings.context_tokens, 1_500),
+        strict=strict,
+    )
+
+
+def _pass_prompt(name: str, role: str, settings: Settings) -> PromptTemplate:
+    """``<prompt>_mark`` or ``<prompt>_fill``: a missing one says what the strategy needs."""
+    try:
+        return load_prompt(f"{name}_{role}", settings.prompts_dir)
+    except PromptError as error:
+        raise PromptError(
+            f"{error}; the evidence strategy needs {name}_mark.jinja and {name}_fill.jinja beside "
+            f"{name}.jinja (copy incident_mark/incident_fill), or use --strategy single"
+        ) from error

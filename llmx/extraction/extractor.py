@@ -19,7 +19,6 @@ from instructor.core.exceptions import IncompleteOutputException, InstructorRetr
 from llmx.cassettes.gateway import CallLog, Gateway
 from llmx.core.normalize import Aliases
 from llmx.core.redact import Redactor
-from llmx.core.sentences import chunk_chars
 from llmx.core.verify import ArticleFacts
 from llmx.errors import (
     ArticleTimeout,
@@ -32,7 +31,7 @@ from llmx.errors import (
     ModelError,
     PromptError,
 )
-from llmx.extraction.evidence_first import EvidenceFirst
+from llmx.extraction.evidence_first import EvidenceFirst, build_evidence_first
 from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
 from llmx.extraction.record_checks import RecordChecks
@@ -263,17 +262,7 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
     schema = load_schema(settings.schema_name, settings.schemas_dir)
     aliases = load_aliases(settings.aliases)
     strict = settings.strict and settings.mode != "md_json"  # md_json sends no schema: nothing to be strict about
-    evidence = None
-    if settings.strategy == "evidence":
-        evidence = EvidenceFirst(
-            mark_prompt=_pass_prompt(prompt.name, "mark", settings),
-            fill_prompt=_pass_prompt(prompt.name, "fill", settings),
-            schema=schema,
-            aliases=aliases,
-            # the instructions and the answer take ~1,500 tokens of the context beside the chunk
-            chunk_chars=chunk_chars(settings.chunk_tokens, settings.context_tokens, 1_500),
-            strict=strict,
-        )
+    evidence = build_evidence_first(settings, prompt.name, schema, aliases, strict)
     return Extractor(
         prompt=prompt,
         schema=schema,
@@ -292,14 +281,3 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
         max_article_chars=settings.max_article_chars,
         check_scope=settings.check_scope if isinstance(settings.check_scope, int) else None,  # "article": None
     )
-
-
-def _pass_prompt(name: str, role: str, settings: Settings) -> PromptTemplate:
-    """``<prompt>_mark`` or ``<prompt>_fill``: a missing one says what the strategy needs."""
-    try:
-        return load_prompt(f"{name}_{role}", settings.prompts_dir)
-    except PromptError as error:
-        raise PromptError(
-            f"{error}; the evidence strategy needs {name}_mark.jinja and {name}_fill.jinja beside "
-            f"{name}.jinja (copy incident_mark/incident_fill), or use --strategy single"
-        ) from error
