@@ -84,10 +84,11 @@ def test_score_json_lists_each_matched_pair(seed_run: Path) -> None:
 
 
 def test_resuming_with_other_settings_is_refused_naming_what_differs(shipped_recordings: None, seed_run: Path) -> None:
-    result = run_cli("extract", "seeds/", "--prompt", "incident_v2", "--out", "runs/r1")
+    v2 = ("--prompt", "incident_v2", "--strategy", "single")  # the recorded prompt before the last edit
+    result = run_cli("extract", "seeds/", *v2, "--out", "runs/r1")
     line = one_error_line(result.output)
     assert result.exit_code == 2 and "prompt 'incident' → 'incident_v2'" in line and "--redo-changed" in line
-    redo = run_cli("extract", "seeds/", "--prompt", "incident_v2", "--out", "runs/r1", "--redo-changed")
+    redo = run_cli("extract", "seeds/", *v2, "--out", "runs/r1", "--redo-changed")
     assert redo.exit_code == 0, redo.output
     assert {r.provenance.prompt for r in read_results(seed_run)} == {"incident_v2"}
     assert json.loads((seed_run / "run.json").read_text())["recipe"]["prompt"] == "incident_v2"
@@ -270,7 +271,9 @@ def test_a_404_page_stops_the_run_with_a_hint_not_html(project: Path, live_reque
 
 
 def test_a_broken_or_foreign_cassette_is_named(shipped_recordings: None, seed_run: Path, project: Path) -> None:
-    (tape,) = sorted((project / "cassettes" / "000_e376b6ba81a78c64").glob("*.json"))[:1]
+    used = next(r for r in read_results(seed_run) if r.article_id == "000_e376b6ba81a78c64")
+    assert used.provenance is not None
+    tape = project / "cassettes" / "000_e376b6ba81a78c64" / f"{used.provenance.cassette_keys[0][:20]}.json"
     data = json.loads(tape.read_text())
     data["version"] = 99
     tape.write_text(json.dumps(data))
