@@ -47,12 +47,16 @@ def marking(body: dict[str, Any]) -> bool:
     return body["response_format"]["json_schema"]["name"] == "Attacks"
 
 
-def reader(places: list[str]) -> Script:
+def reader(places: list[str], attack_words: tuple[str, ...] = ()) -> Script:
     """A fake model that marks every numbered sentence naming one of ``places`` (one attack per
-    place named) and fills a record whose location is the place its mark names."""
+    place named), fills a record whose location is the place its mark names, and, asked about
+    one sentence again, says it reports an attack when it names one of ``attack_words``."""
 
     def answer(body: dict[str, Any], _number: int) -> dict[str, Any]:
         user = body["messages"][1]["content"]
+        if body["response_format"]["json_schema"]["name"] == "Confirmation":
+            sentence = user.split("<article>", 1)[1]
+            return {"answer": "yes" if any(word in sentence for word in attack_words) else "no"}
         if marking(body):
             attacks = [
                 {"what": f"attack on {place}", "sentences": [int(n)]}
@@ -177,18 +181,24 @@ def test_a_long_article_is_read_in_chunks_with_offsets_into_the_whole_article(tm
     assert kirkuk is not None and kirkuk.start == text.index("Rockets struck Kirkuk")
 
 
-def test_a_sentence_the_model_marked_without_attack_words_is_kept_a_threat_is_set_aside(tmp_path: Path) -> None:
+def test_unknown_words_are_a_reason_to_ask_and_a_threat_is_set_aside(tmp_path: Path) -> None:
     text = (
-        "The tank was destroyed by an ATGM near Avdiivka on Friday.\n\n"
+        "A Russian tank was knocked out near Avdiivka on Friday.\n\n"
+        "The budget vote in parliament was postponed to Monday.\n\n"
         "The group warned it would launch drones at Haifa if the war widened."
     )
-    result = run(extractor(tmp_path, reader(["ATGM", "Haifa"]), []), Article(id="a4", text=text))
-    assert [i.record["evidence"] for i in result.incidents] == [
-        "The tank was destroyed by an ATGM near Avdiivka on Friday."
-    ]
-    assert [d.record["evidence"] for d in result.dropped] == [
-        "The group warned it would launch drones at Haifa if the war widened."
-    ]
+    seen: list[dict[str, Any]] = []
+    result = run(
+        extractor(tmp_path, reader(["Avdiivka", "budget", "Haifa"], ("knocked",)), seen), Article(id="a4", text=text)
+    )
+    asked = [b for b in seen if b["response_format"]["json_schema"]["name"] == "Confirmation"]
+    assert len(asked) == 2  # the two sentences without an attack word, each asked about alone; not the threat
+    (kept,) = result.incidents
+    assert kept.record["evidence"] == "A Russian tank was knocked out near Avdiivka on Friday."
+    assert "kept: asked about this sentence alone" in kept.verification[-1].reason
+    dropped = {d.record["evidence"]: d.verification[-1].reason for d in result.dropped}
+    assert "said it reports no attack" in dropped["The budget vote in parliament was postponed to Monday."]
+    assert "a threat, a plan" in dropped["The group warned it would launch drones at Haifa if the war widened."]
     assert reports_happened("Rebels fired rockets at the base on Monday and warned they would strike again.")
     assert not reports_happened("The ministry signed a contract for 300 attack drones to be delivered next year.")
 

@@ -21,40 +21,31 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-import instructor
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 
+from llmx.core.checks import NO_ATTACK_WORD, check_event
 from llmx.core.normalize import Aliases, normalize
 from llmx.core.same_incident import fold, incident_groups
 from llmx.core.sentences import Chunk, Sentence, chunk_chars, chunk_sentences, context_around, split_sentences
+from llmx.core.verify import ArticleFacts
 from llmx.errors import PromptError
+from llmx.extraction.evidence_requests import (
+    MAX_MARKS,
+    Attacks,
+    Confirmation,
+    fill_model,
+    headline,
+    headline_lines,
+    sent_as,
+)
 from llmx.inputs.articles import Article
 from llmx.inputs.config import Settings
 from llmx.inputs.prompts import PromptTemplate, defuse_delimiters, load_prompt
-from llmx.inputs.schemas import SchemaSpec, model_schema_for_llm
+from llmx.inputs.schemas import SchemaSpec
 
 Ask = Callable[[type[BaseModel], list[dict[str, str]]], Awaitable[BaseModel]]
-HEADLINE_CHARS = 200
-
-
-class MarkedAttack(BaseModel):
-    what: str = Field(description="A few words: what attack, on what place.")
-    # "minimum" guides a grammar server; not validated here: a number out of the chunk is dropped (chunk_marks)
-    sentences: list[Annotated[int, Field(json_schema_extra={"minimum": 1})]] = Field(
-        description="Numbers of the sentences that report this attack."
-    )
-
-
-MAX_MARKS = 12  # per chunk: bounds an answer that repeats itself (a grammar server stops there)
-
-
-class Attacks(BaseModel):
-    attacks: list[MarkedAttack] = Field(
-        description="One item per attack the sentences report; empty if none.",
-        json_schema_extra={"maxItems": MAX_MARKS},  # sent, not validated: strict mode strips it (sent_as)
-    )
 
 
 @dataclass(frozen=True)
@@ -72,64 +63,14 @@ class Found:
     chunks: int = 0
     folded: int = 0  # records folded into another of the same incident
     passages: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # evidence → marked sentences' spans
-
-
-def headline(article: Article) -> str:
-    """The article's title, or its first line when it has none (a short one: a headline)."""
-    title = getattr(article, "title", None)
-    if title:
-        return str(title)
-    first = article.text.strip().split("\n", 1)[0].strip()
-    return first if len(first) <= HEADLINE_CHARS else first[: HEADLINE_CHARS - 3] + "..."
-
-
-def headline_lines(article: Article, sentences: list[Sentence]) -> int:
-    """1 when the article has no title and its first sentence is its whole first line, short and
-    without a final stop: the headline, which the prompts show as such (its attack is reported
-    again below it)."""
-    if getattr(article, "title", None) or len(sentences) < 2:
-        return 0
-    first = sentences[0]
-    line_end = article.text.find("\n")
-    whole_line = line_end < 0 or article.text[first.end : line_end].strip() == ""
-    return int(whole_line and line_end >= 0 and len(first.text) <= HEADLINE_CHARS and first.text[-1] not in ".!?")
-
-
-def fill_model(schema: SchemaSpec) -> type[BaseModel]:
-    """The record model without its evidence field: the evidence is the marked sentence."""
-    evidence = schema.evidence_field
-    fields: dict[str, Any] = {
-        name: (info.annotation, info) for name, info in schema.record_model.model_fields.items() if name != evidence
-    }
-    return create_model(schema.record_model.__name__, __doc__=schema.record_model.__doc__, **fields)
-
-
-def sent_as(model: type[BaseModel], strict: bool) -> type[BaseModel]:
-    """``model`` whose JSON schema, as sent to the server, has no llmx keys and no defaults
-    (what a grammar server needs; the same treatment as the schema of a single pass)."""
-    sent = model_schema_for_llm(model, strict)
-    if strict:  # strict structured outputs refuse bounds; they are applied here anyway (chunk_marks)
-        sent = _without_bounds(sent)
-
-    def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return sent
-
-    namespace = {"__module__": model.__module__, "model_json_schema": classmethod(model_json_schema)}
-    return type(model.__name__, (model, instructor.OpenAISchema), namespace)
-
-
-def _without_bounds(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _without_bounds(v) for k, v in node.items() if k not in ("minimum", "maximum", "maxItems")}
-    if isinstance(node, list):
-        return [_without_bounds(v) for v in node]
-    return node
+    confirmed: dict[str, bool] = field(default_factory=dict)  # evidence without attack words → the model's answer
 
 
 @dataclass(kw_only=True)
 class EvidenceFirst:
     mark_prompt: PromptTemplate
     fill_prompt: PromptTemplate
+    confirm_prompt: PromptTemplate
     schema: SchemaSpec
     aliases: Aliases
     chunk_chars: int
@@ -139,6 +80,8 @@ class EvidenceFirst:
     def __post_init__(self) -> None:
         self.marks_model = sent_as(Attacks, self.strict)
         self.record_model = sent_as(fill_model(self.schema), self.strict)
+        self.confirm_model = sent_as(Confirmation, self.strict)
+        self.event = next((spec for spec in self.schema.verify.values() if spec.check == "event"), None)
 
     def mark_messages(self, article: Article, sentences: list[Sentence], chunk: Chunk) -> list[dict[str, str]]:
         shown = [
@@ -163,10 +106,23 @@ class EvidenceFirst:
             what=defuse_delimiters(mark.what),
         )
 
+    def confirm_messages(self, article: Article, evidence: str) -> list[dict[str, str]]:
+        return self.confirm_prompt.render(
+            article, self.schema, headline=defuse_delimiters(headline(article)), evidence=defuse_delimiters(evidence)
+        )
+
+    def unknown_words(self, text: str, evidence: str) -> bool:
+        """The quote has none of the event check's attack words: a reason to ask, not to drop."""
+        if self.event is None:
+            return False
+        reason = check_event(evidence, {}, ArticleFacts(text=text), self.event)
+        return reason is not None and NO_ATTACK_WORD in reason
+
     def check_renders(self, article: Article) -> None:
         sentences = split_sentences(article.text) or [Sentence(0, 0, len(article.text), 0, article.text)]
         self.mark_messages(article, sentences, Chunk(0, 0, 0))
         self.fill_messages(article, sentences, Mark((0,), "an attack"))
+        self.confirm_messages(article, sentences[0].text)
 
     async def extract(self, article: Article, ask: Ask) -> Found:
         sentences = split_sentences(article.text)
@@ -191,13 +147,25 @@ class EvidenceFirst:
             if evidence:
                 values[evidence] = evidence_text(article.text, sentences, mark.sentences)
             records.append(values)
+        # A marked sentence without the check's attack words ("sank ... using sea drones") is asked
+        # about once more, on its own: yes keeps the record, no sets it aside (finish).
+        unknown = sorted({r[evidence] for r in records if evidence and self.unknown_words(article.text, r[evidence])})
+        answers = await gather_all([ask(self.confirm_model, self.confirm_messages(article, q)) for q in unknown])
+        confirmed = {q: getattr(a, "answer", "no") == "yes" for q, a in zip(unknown, answers, strict=True)}
         groups = incident_groups(records, self.schema.fields, self.aliases, evidence)
         folded = [fold(records, group) for group in groups]
         passages: dict[str, list[tuple[int, int]]] = {}
         for one, group in zip(folded, groups, strict=True):
             spans = [(sentences[i].start, sentences[i].end) for g in group for i in marks[g].sentences]
             passages.setdefault(str(one.get(evidence or "")), []).extend(spans)
-        return Found(folded, marks=len(marks), chunks=len(chunks), folded=len(records) - len(folded), passages=passages)
+        return Found(
+            folded,
+            marks=len(marks),
+            chunks=len(chunks),
+            folded=len(records) - len(folded),
+            passages=passages,
+            confirmed=confirmed,
+        )
 
 
 async def gather_all(requests: list[Awaitable[BaseModel]]) -> list[BaseModel]:
@@ -256,6 +224,7 @@ def build_evidence_first(
     return EvidenceFirst(
         mark_prompt=_pass_prompt(prompt, "mark", settings),
         fill_prompt=_pass_prompt(prompt, "fill", settings),
+        confirm_prompt=_pass_prompt(prompt, "confirm", settings),
         schema=schema,
         aliases=aliases,
         # the instructions and the answer take ~1,500 tokens of the context beside the chunk
@@ -270,6 +239,6 @@ def _pass_prompt(name: str, role: str, settings: Settings) -> PromptTemplate:
         return load_prompt(f"{name}_{role}", settings.prompts_dir)
     except PromptError as error:
         raise PromptError(
-            f"{error}; the evidence strategy needs {name}_mark.jinja and {name}_fill.jinja beside "
-            f"{name}.jinja (copy incident_mark/incident_fill), or use --strategy single"
+            f"{error}; the evidence strategy needs {name}_mark, {name}_fill and {name}_confirm.jinja beside "
+            f"{name}.jinja (copy the incident_ ones), or use --strategy single"
         ) from error

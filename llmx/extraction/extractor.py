@@ -83,6 +83,7 @@ class Extractor:
             + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else "")
             + (
                 f"+{self.evidence_first.mark_prompt.sha256}+{self.evidence_first.fill_prompt.sha256}"
+                f"+{self.evidence_first.confirm_prompt.sha256}"
                 if self.evidence_first
                 else ""
             ),
@@ -134,7 +135,7 @@ class Extractor:
         facts = ArticleFacts(text=article.text, published=article.date)
         state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
         passes = repeats = 0
-        marked, passages = False, None
+        confirmed, passages = None, None
         try:
             if self.max_article_chars is not None and len(article.text) > self.max_article_chars:
                 raise ArticleTooLong(
@@ -145,7 +146,8 @@ class Extractor:
             async with asyncio.timeout(self.article_timeout):
                 if self.evidence_first is not None:
                     found = await self.evidence_first.extract(article, self._asker(gateway, article, log))
-                    records, marked, repeats, passes, passages = found.records, True, found.folded, 2, found.passages
+                    records, repeats, passes = found.records, found.folded, 2
+                    passages, confirmed = found.passages, found.confirmed
                 else:
                     records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
                     passes = 1
@@ -173,7 +175,7 @@ class Extractor:
                     last_output=self.redact(getattr(failure, "last_output", None)),
                 ),
             )
-        settled = self.checks.finish(records, facts, marked=marked, passages=passages)
+        settled = self.checks.finish(records, facts, confirmed=confirmed, passages=passages)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(

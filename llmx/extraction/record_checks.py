@@ -177,12 +177,12 @@ class RecordChecks:
         self,
         records: list[dict[str, Any]],
         facts: ArticleFacts,
-        marked: bool = False,
+        confirmed: dict[str, bool] | None = None,
         passages: dict[str, list[tuple[int, int]]] | None = None,
     ) -> Settled:
-        """``marked``: the records come from sentences the model marked as attacks (the
-        evidence strategy), so a quote without an attack word is kept, its finding listed: words
-        the event check does not know ("destroyed by an ATGM") are no reason to set it aside.
+        """``confirmed``: quotes without an attack word that the model was asked about again (the
+        evidence strategy): words the event check does not know ("destroyed by an ATGM") are a
+        reason to ask, not to drop, so a "yes" keeps the record, its finding listed.
         ``passages``: evidence text → the spans of every sentence marked for it, which the
         record-scoped checks read too."""
         evidence = self.schema.evidence_field
@@ -197,12 +197,18 @@ class RecordChecks:
             # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
             grounded = grounding is None or grounding.grounded
             no_event = grounded and any(f.field == evidence for f in findings)
-            if no_event and marked and all(NO_ATTACK_WORD in f.reason for f in findings if f.field == evidence):
-                # words the check does not know are no reason to set aside what the model marked
+            quote = str(record.get(evidence)) if evidence else ""
+            if no_event and confirmed is not None and quote in confirmed:
+                unknown_words = all(NO_ATTACK_WORD in f.reason for f in findings if f.field == evidence)
+                answer = unknown_words and confirmed[quote]
                 for correction in corrections:
-                    if correction.field == evidence:
-                        correction.reason += "; kept: the detection pass marked this sentence as an attack"
-                no_event = False
+                    if correction.field == evidence and unknown_words:
+                        correction.reason += (
+                            "; kept: asked about this sentence alone, the model said it reports an attack"
+                            if answer
+                            else "; asked about this sentence alone, the model said it reports no attack"
+                        )
+                no_event = not answer
             (settled.dropped if no_event else settled.records).append(item)
         return settled
 
