@@ -17,6 +17,7 @@ from llmx.core.normalize import normalize
 
 _CUES = re.compile(
     r"\b(?:warn\w*|threat\w*|vow\w*|would|could|might|will|plan\w*|ready to|prepar\w*|drill\w*|exercise\w*|"
+    r"expect\w*|likely|if|unless|"
     r"rehears\w*|contract\w*|purchas\w*|bought|buy\w*|order\w*|deliver\w*|procure\w*|produc\w*|manufactur\w*|"
     r"supply|supplies|acquir\w*|unveil\w*|display\w*|test\w*|video)\b"
 )
@@ -25,7 +26,9 @@ _REALIS = re.compile(
     r"attacked|shelled|bombed|sank|sunk|damaged|downed|detonated|blew up|raided|ambushed|stormed|set ablaze)\b"
 )
 # What turns a following past verb into a hypothesis: "if it launched", "would be destroyed".
-_IRREALIS_BEFORE = re.compile(r"\b(?:if|unless|would|could|might|will|to be|threatened to|vowed to)\b")
+_IRREALIS_BEFORE = re.compile(
+    r"\b(?:if|unless|would|could|might|will|to be|threatened to|vowed to|expected to|likely to|set to|going to)\b"
+)
 _WINDOW = 4  # words before a past verb searched for one of those
 
 
