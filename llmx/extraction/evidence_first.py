@@ -135,7 +135,12 @@ class EvidenceFirst:
             [ask(self.marks_model, self.mark_messages(article, sentences, chunk)) for chunk in chunks]
         )
         marks = unique_marks(
-            [mark for chunk, answer in zip(chunks, answers, strict=True) for mark in chunk_marks(chunk, answer)]
+            [
+                run
+                for chunk, answer in zip(chunks, answers, strict=True)
+                for mark in chunk_marks(chunk, answer)
+                for run in passage_runs(mark, sentences)
+            ]
         )
         filled = await gather_all(
             [ask(self.record_model, self.fill_messages(article, sentences, mark)) for mark in marks]
@@ -189,6 +194,23 @@ def chunk_marks(chunk: Chunk, answer: BaseModel) -> list[Mark]:
         if indices:
             out.append(Mark(tuple(indices), " ".join(attack.what.split())))
     return out
+
+
+OTHER_SENTENCES = "the attack this passage reports"
+
+
+def passage_runs(mark: Mark, sentences: list[Sentence]) -> list[Mark]:
+    """A mark as runs of adjacent sentences of one paragraph, each filled on its own: the 1.5B
+    model lists the right sentences but groups several attacks under one item ("sentences":
+    [1, ..., 10] for five attacks). The runs are folded back by the same-incident rule when they
+    report one attack. The model's words name the run holding its first sentence."""
+    runs: list[list[int]] = []
+    for i in mark.sentences:
+        if runs and i == runs[-1][-1] + 1 and sentences[i].paragraph == sentences[runs[-1][-1]].paragraph:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return [Mark(tuple(run), mark.what if n == 0 else OTHER_SENTENCES) for n, run in enumerate(runs)]
 
 
 def unique_marks(marks: list[Mark]) -> list[Mark]:
