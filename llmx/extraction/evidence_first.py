@@ -54,6 +54,7 @@ class Mark:
 
     sentences: tuple[int, ...]
     what: str
+    origin: int = 0  # which item of which chunk's answer it came from (passage_runs splits one item)
 
 
 @dataclass
@@ -138,7 +139,7 @@ class EvidenceFirst:
             [
                 run
                 for chunk, answer in zip(chunks, answers, strict=True)
-                for mark in chunk_marks(chunk, answer)
+                for mark in chunk_marks(chunk, answer, origin=chunk.number * (MAX_MARKS + 1))
                 for run in passage_runs(mark, sentences)
             ]
         )
@@ -157,7 +158,9 @@ class EvidenceFirst:
         unknown = sorted({r[evidence] for r in records if evidence and self.unknown_words(article.text, r[evidence])})
         answers = await gather_all([ask(self.confirm_model, self.confirm_messages(article, q)) for q in unknown])
         confirmed = {q: getattr(a, "answer", "no") == "yes" for q, a in zip(unknown, answers, strict=True)}
-        groups = incident_groups(records, self.schema.fields, self.aliases, evidence)
+        # runs of one item are one attack unless their records name different places, actors or days
+        together = {(i, j) for i, a in enumerate(marks) for j, b in enumerate(marks) if i < j and a.origin == b.origin}
+        groups = incident_groups(records, self.schema.fields, self.aliases, evidence, together)
         folded = [fold(records, group) for group in groups]
         passages: dict[str, list[tuple[int, int]]] = {}
         for one, group in zip(folded, groups, strict=True):
@@ -184,15 +187,15 @@ async def gather_all(requests: list[Awaitable[BaseModel]]) -> list[BaseModel]:
     return [answer for answer in answers if isinstance(answer, BaseModel)]
 
 
-def chunk_marks(chunk: Chunk, answer: BaseModel) -> list[Mark]:
+def chunk_marks(chunk: Chunk, answer: BaseModel, origin: int = 0) -> list[Mark]:
     """The chunk's answer as article sentence indices; numbers outside the chunk are dropped
     (a mark left with none is no mark)."""
     out = []
     size = chunk.last - chunk.first + 1
-    for attack in getattr(answer, "attacks", [])[:MAX_MARKS]:
+    for item, attack in enumerate(getattr(answer, "attacks", [])[:MAX_MARKS]):
         indices = sorted({chunk.first + n - 1 for n in attack.sentences if 1 <= n <= size})
         if indices:
-            out.append(Mark(tuple(indices), " ".join(attack.what.split())))
+            out.append(Mark(tuple(indices), " ".join(attack.what.split()), origin + item))
     return out
 
 
@@ -210,7 +213,7 @@ def passage_runs(mark: Mark, sentences: list[Sentence]) -> list[Mark]:
             runs[-1].append(i)
         else:
             runs.append([i])
-    return [Mark(tuple(run), mark.what if n == 0 else OTHER_SENTENCES) for n, run in enumerate(runs)]
+    return [Mark(tuple(run), mark.what if n == 0 else OTHER_SENTENCES, mark.origin) for n, run in enumerate(runs)]
 
 
 def unique_marks(marks: list[Mark]) -> list[Mark]:
