@@ -4,7 +4,8 @@
     python bench/quality.py --local              # record what is missing from the local model first
     python bench/quality.py --sets dev,long      # only some sets (dev, long, devset)
 
-Sets: ``dev`` = seeds/ + challenge/ (short, written to isolate one trap each), ``long`` = long/
+Sets: ``dev`` = seeds/ + challenge/ (short, written to isolate one trap each), ``seeds`` = the
+five seed articles alone, ``long`` = long/
 (4,000-7,300 characters, many incidents each, see long/README.md), ``devset`` = ten real
 published articles in ../shared/devset (measured when the folder is there; its cassettes go to
 runs/cassettes-devset, never into the repository, since requests hold the article text).
@@ -21,6 +22,7 @@ request), and add the F1 of the fields those checks hold. Writes bench/QUALITY.m
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 from datetime import date
@@ -31,18 +33,19 @@ import llmx
 from llmx import Scored
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVSET = ROOT.parent / "shared" / "devset"
+DEVSET = Path(os.environ.get("LLMX_DEVSET", ROOT.parent / "shared" / "devset"))  # a worktree sets LLMX_DEVSET
 SETS: dict[str, tuple[list[Path], Path | None, Path | None]] = {  # name: (inputs, gold, cassettes)
     "dev": ([ROOT / "seeds", ROOT / "challenge"], None, None),
+    "seeds": ([ROOT / "seeds"], None, None),  # the five real seed articles alone
     "long": ([ROOT / "long"], None, None),
     "devset": ([DEVSET / "articles"], DEVSET / "gold", ROOT / "runs" / "cassettes-devset"),
 }
 # name: (prompt, strategy, check_scope, sets it is measured on)
 ROWS: dict[str, tuple[str, str, int | str, tuple[str, ...]]] = {
     "v2 single (before)": ("incident_v2", "single", "article", ("dev",)),
-    "v3 single": ("incident", "single", "article", ("dev", "long", "devset")),
+    "v3 single": ("incident", "single", "article", ("dev", "seeds", "long", "devset")),
     "v3 two_pass": ("incident", "two_pass", "article", ("dev",)),
-    "evidence (default)": ("incident", "evidence", 1, ("dev", "long", "devset")),
+    "evidence (default)": ("incident", "evidence", 3, ("dev", "seeds", "long", "devset")),
 }
 SCOPES: dict[str, int | str] = {"checks: article": "article", "checks: ±0": 0, "checks: ±2": 2}
 SCOPED_FIELDS = ("date", "killed", "injured", "location", "admin_region", "attacker")
