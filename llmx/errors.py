@@ -7,7 +7,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
 
     LlmxError                       exit 1 unless noted
     ├── UsageError                  bad input from the user                              (exit 2)
-    │   ├── ArticleError            a missing, empty, binary or oversized article, bad JSONL
+    │   ├── ArticleError            a missing, empty or binary article, bad JSONL
     │   ├── ConfigError             [tool.llmx] / llmx.toml / option values               .option
     │   ├── PromptError             unknown prompt, template syntax error, undefined variable
     │   ├── SchemaError             unknown schema, schema file that fails to import
@@ -27,6 +27,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   │   └── TruncatedOutputError  finish_reason "length"
     │   ├── RefusalError            the model refused
     │   ├── ArticleTimeout          one article took longer than article_timeout in all
+    │   ├── ArticleTooLong          one article over max_article_chars: it fails alone, before any request
     │   ├── BatchPending            --batch: the article waits for a batch answer (never written)
     │   ├── BatchLineFailed         --batch: the provider failed this article's request   .custom_id
     │   └── LiveRequestBlocked      a live call where none is allowed (tests, strict replay)
@@ -164,6 +165,12 @@ class RefusalError(ModelError):
 
 class ArticleTimeout(ModelError):
     kind = "timeout"
+
+
+class ArticleTooLong(ModelError):
+    """An article longer than ``max_article_chars``: recorded as failed, the run goes on."""
+
+    kind = "too_long"
 
 
 class BatchPending(ModelError):

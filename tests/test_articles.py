@@ -51,10 +51,12 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, setup, message: str) -> No
     assert "\n" not in str(caught.value)
 
 
-def test_oversized_article_is_refused_with_its_size(tmp_path: Path) -> None:
-    (tmp_path / "long.txt").write_text("word " * 1000)
-    with pytest.raises(ArticleError, match=r"4,999 characters is over the 1,000 limit"):
-        load_articles([str(tmp_path)], max_chars=1000)
+def test_a_long_article_is_read_not_refused(tmp_path: Path) -> None:
+    """Length is no reason to refuse a corpus: an article over max_article_chars fails alone when
+    extracted (tests/test_evidence_first.py)."""
+    (tmp_path / "long.txt").write_text("word " * 100_000)
+    (article,) = load_articles([str(tmp_path)])
+    assert len(article.text) == 499_999
 
 
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ class ExtractionRun:
         from llmx.extraction.extractor import build_extractor  # instructor + openai: only to extract
 
         job, settings = self.job, self.job.settings
-        self.corpus = Corpus(job.inputs, Columns.of(settings), settings.max_article_chars)
+        self.corpus = Corpus(job.inputs, Columns.of(settings))  # a long article fails alone (too_long)
         self.extractor: Extractor = build_extractor(settings, job.endpoint.redact)
         self.extractor.check_renders(self.corpus.checked())  # the first pass: ids, sizes, renders
         self.article_ids: list[str] = self.corpus.ids

@@ -117,7 +117,7 @@ def _text_file(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": article.id, "text": article.text, "date": date, "title": None, "source": str(path), "problem": None}
 
 
-def row_to_article(row: dict[str, Any], max_chars: int) -> Article:
+def row_to_article(row: dict[str, Any]) -> Article:
     """The article a row holds, or :class:`ArticleError` naming what is wrong with it."""
     where = row.get("source") or "row"
     if row.get("problem"):
@@ -125,8 +125,6 @@ def row_to_article(row: dict[str, Any], max_chars: int) -> Article:
     text = (row.get("text") or "").strip()
     if not text:
         raise ArticleError(f"{where}: article {row.get('id')!r} has no text (text_column)")
-    if len(text) > max_chars:
-        raise ArticleError(f"{where}: {len(text):,} characters is over the {max_chars:,} limit (max_article_chars)")
     date = None
     if row.get("date"):
         try:

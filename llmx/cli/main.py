@@ -109,7 +109,8 @@ def main() -> None:
 @click.option(
     "--strategy",
     type=click.Choice(list(STRATEGIES)),
-    help="single: one pass; two_pass: then a recall pass, shown what was found, asked only for the rest.",
+    help="evidence (default): mark the sentences reporting attacks, chunk by chunk, then fill one record each; "
+    "single: one pass; two_pass: then a recall pass, shown what was found, asked only for the rest.",
 )
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")

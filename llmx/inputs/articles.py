@@ -173,32 +173,26 @@ def iter_articles(
 
 
 class IdCheck:
-    """Ids seen so far: a duplicate names both places; an article over ``max_chars`` is refused.
+    """Ids seen so far: a duplicate names both places. Length is not refused here: an article over
+    ``max_article_chars`` fails alone when it is extracted (``too_long``), the rest go on.
 
     Only the ids are kept (not where each came from: at 100,000 rows that would be most of the
     memory a run holds); the first place of a duplicate is found by reading ``inputs`` again."""
 
-    def __init__(self, inputs: Iterable[ArticleInput], columns: Columns | None, max_chars: int | None = None) -> None:
-        self.inputs, self.columns, self.max_chars = inputs, columns, max_chars
+    def __init__(self, inputs: Iterable[ArticleInput], columns: Columns | None) -> None:
+        self.inputs, self.columns = inputs, columns
         self.seen: set[str] = set()
 
     def __call__(self, article: Article) -> Article:
         if article.id in self.seen:
             first = next(a.source for a in iter_articles(self.inputs, self.columns) if a.id == article.id)
             raise ArticleError(f"{article.source}: duplicate article id '{article.id}' (also in {first})")
-        if self.max_chars is not None and len(article.text) > self.max_chars:
-            raise ArticleError(
-                f"{article.source}: {len(article.text):,} characters is over the {self.max_chars:,} limit "
-                "(max_article_chars); split the article or raise the limit if your model's context allows"
-            )
         self.seen.add(article.id)
         return article
 
 
-def load_articles(
-    inputs: Iterable[ArticleInput], max_chars: int | None = None, columns: Columns | None = None, html: bool = True
-) -> list[Article]:
+def load_articles(inputs: Iterable[ArticleInput], columns: Columns | None = None, html: bool = True) -> list[Article]:
     """Every article of ``inputs`` in a list, ids checked (small corpora; a run streams them)."""
     inputs = list(inputs)
-    check = IdCheck(inputs, columns, max_chars)
+    check = IdCheck(inputs, columns)
     return [check(article) for article in iter_articles(inputs, columns, html)]

@@ -27,7 +27,9 @@ class Settings(BaseModel):
     prompt: str = "incident"
     schema_name: str = Field("incident", alias="schema")
     mode: str = "json_schema"
-    strategy: str = Field("single", description="single, or two_pass (a recall pass after the first)")
+    strategy: str = Field(
+        "evidence", description="evidence (mark sentences, then one record each), single, or two_pass (single + recall)"
+    )
     recall_prompt: str | None = Field(None, description="the two_pass recall template (default <prompt>_recall)")
     concurrency: int = Field(4, ge=1, le=1024)
     temperature: float = Field(0.0, ge=0, le=2)
@@ -41,7 +43,16 @@ class Settings(BaseModel):
     max_wait: float = Field(60.0, ge=0, description="longest single back-off, Retry-After included")
     timeout: float = Field(180.0, gt=0, description="seconds per request")
     article_timeout: float = Field(900.0, gt=0, description="seconds per article, every request and re-ask included")
-    max_article_chars: int = Field(24_000, ge=100, description="longer articles are refused")
+    max_article_chars: int = Field(
+        1_000_000, ge=100, description="a longer article fails alone (too_long); the rest of the run goes on"
+    )
+    context_tokens: int = Field(8192, ge=1024, description="the model's context window: no request is sized past it")
+    chunk_tokens: int = Field(
+        1500, ge=100, description="evidence strategy: most article tokens one marking request reads"
+    )
+    check_scope: int | str = Field(
+        3, description="checks read a record's sentences and this many neighbours either side, or 'article'"
+    )
     prompts_dir: Path = Path("prompts")
     schemas_dir: Path = Path("schemas")
     cassettes: Path = Path("cassettes")
@@ -80,6 +91,13 @@ class Settings(BaseModel):
     def _known_mode(cls, value: str) -> str:
         if value not in OUTPUT_MODES:
             raise ValueError(f"unknown mode {value!r}; use one of {', '.join(OUTPUT_MODES)}")
+        return value
+
+    @field_validator("check_scope")
+    @classmethod
+    def _known_scope(cls, value: int | str) -> int | str:
+        if value != "article" and not (isinstance(value, int) and 0 <= value <= 20):
+            raise ValueError(f"check_scope must be 'article' or a number of sentences from 0 to 20, not {value!r}")
         return value
 
     @field_validator("strategy")

@@ -26,10 +26,9 @@ TEXTS_FILE = "articles.jsonl"
 class Corpus:
     """``checked()`` is the first pass (it records :attr:`ids`), ``again()`` the second."""
 
-    def __init__(self, inputs: list[ArticleInput], columns: Columns | None = None, max_chars: int | None = None):
+    def __init__(self, inputs: list[ArticleInput], columns: Columns | None = None):
         self.inputs = inputs
         self.columns = columns
-        self.max_chars = max_chars
         self.ids: list[str] = []  # the first pass's articles, in input order
 
     def _read(self) -> Iterator[tuple[Article, bool]]:
@@ -44,8 +43,8 @@ class Corpus:
                     yield article, derived
 
     def checked(self) -> Iterator[Article]:
-        """First pass: each article once its id is checked (format, duplicates) and its size."""
-        check = IdCheck(self.inputs, self.columns, self.max_chars)
+        """First pass: each article once its id is checked (format, duplicates)."""
+        check = IdCheck(self.inputs, self.columns)
         self.ids = []
         for article, _ in self._read():
             self.ids.append(check(article).id)
