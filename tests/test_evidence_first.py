@@ -203,6 +203,21 @@ def test_unknown_words_are_a_reason_to_ask_and_a_threat_is_set_aside(tmp_path: P
     assert not reports_happened("The ministry signed a contract for 300 attack drones to be delivered next year.")
 
 
+@pytest.mark.parametrize(
+    ("sentence", "happened"),
+    [
+        ("One contractor died in hospital of wounds from Tuesday's drone attack on the airbase.", True),
+        ("Witnesses said a video showed the drone that struck the market.", True),
+        ("The army said it would retaliate after rockets hit the base on Monday.", True),
+        ("Rebels vowed to attack the airport if the offensive continued.", False),
+        ("The navy tested a new sea drone off the coast.", False),
+        ("The ministry ordered 40 interceptor drones from a private contractor.", False),
+    ],
+)
+def test_a_sentence_reports_an_attack_that_happened_or_only_talk_of_one(sentence: str, happened: bool) -> None:
+    assert reports_happened(sentence) is happened
+
+
 def test_a_count_must_be_stated_near_the_records_own_sentence(tmp_path: Path) -> None:
     text = (
         "A drone hit the Erbil airport on Monday.\n\n"
