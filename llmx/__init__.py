@@ -10,6 +10,8 @@ The Python API (the ``llmx`` command is one of its clients)::
     scored = llmx.score(run.path, project=project)         # against the project's gold/
     print(scored.score.incidents.f1)
     llmx.view(run.path, project=project)                   # → runs/api/view.html
+    for event in llmx.events(run.path, project=project):   # one per attack, across articles
+        print(event.fields["date"], event.fields["location"], [r.article_id for r in event.reports])
 
     # articles in memory, no run folder: (id, text) or (id, text, publication date)
     run = llmx.extract([("a1", "A drone struck the base on Monday.", "2024-01-03")],
@@ -25,9 +27,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llmx.app.api import Project, Run, compare, extract, load_project, score, view
+    from llmx.app.api import Project, Run, compare, events, extract, load_project, score, view
     from llmx.app.evaluation import Comparison, Scored
     from llmx.inputs.articles import Article, load_articles
+    from llmx.runs.events import Event
     from llmx.runs.results import ArticleResult, RunSummary
 
 # public name → the module that defines it
@@ -39,6 +42,8 @@ _WHERE = {
     "score": "llmx.app.api",
     "compare": "llmx.app.api",
     "view": "llmx.app.api",
+    "events": "llmx.app.api",
+    "Event": "llmx.runs.events",
     "Scored": "llmx.app.evaluation",
     "Comparison": "llmx.app.evaluation",
     "Article": "llmx.inputs.articles",
@@ -52,12 +57,14 @@ __all__ = [
     "Article",
     "ArticleResult",
     "Comparison",
+    "Event",
     "Project",
     "Run",
     "RunSummary",
     "Scored",
     "compare",
     "errors",
+    "events",
     "extract",
     "load_articles",
     "load_project",

@@ -7,11 +7,12 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
 
     LlmxError                       exit 1 unless noted
     ├── UsageError                  bad input from the user                              (exit 2)
-    │   ├── ArticleError            a missing, empty, binary or oversized article, bad JSONL
+    │   ├── ArticleError            a missing, empty or binary article, bad JSONL
     │   ├── ConfigError             [tool.llmx] / llmx.toml / option values               .option
     │   ├── PromptError             unknown prompt, template syntax error, undefined variable
     │   ├── SchemaError             unknown schema, schema file that fails to import
     │   ├── GoldError               a gold file that does not validate
+    │   │   └── EditConflict        an annotate edit made on what another tab changed meanwhile
     │   ├── RunError                a run folder that is missing, unreadable or unscorable
     │   │   ├── RunLocked           another llmx is writing this run folder               .path
     │   │   ├── RunMismatch         resuming a run made with other settings      .path .differences
@@ -28,6 +29,7 @@ attributes (``path``, ``url``, ``article_id``...) for code that wants more than 
     │   ├── RefusalError            the model refused
     │   │   └── ContentFiltered     the provider's content filter stopped the answer
     │   ├── ArticleTimeout          one article took longer than article_timeout in all
+    │   ├── ArticleTooLong          one article over max_article_chars: it fails alone, before any request
     │   ├── BatchPending            --batch: the article waits for a batch answer (never written)
     │   ├── BatchLineFailed         --batch: the provider failed this article's request   .custom_id
     │   └── LiveRequestBlocked      a live call where none is allowed (tests, strict replay)
@@ -72,6 +74,11 @@ class SchemaError(UsageError):
 
 class GoldError(UsageError):
     pass
+
+
+class EditConflict(GoldError):
+    """An edit in the annotate page made on a version of the gold file that another tab (or an
+    editor) has changed since: refused, so neither change is lost; the page reloads the file."""
 
 
 class RunError(UsageError):
@@ -168,6 +175,12 @@ class ContentFiltered(RefusalError):
 
 class ArticleTimeout(ModelError):
     kind = "timeout"
+
+
+class ArticleTooLong(ModelError):
+    """An article longer than ``max_article_chars``: recorded as failed, the run goes on."""
+
+    kind = "too_long"
 
 
 class BatchPending(ModelError):

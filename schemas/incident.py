@@ -16,6 +16,9 @@ Rules the loader relies on:
   (written in the quoted fields, or resolved from the publication date), ``count`` (the number,
   or "none" for 0, stated for that casualty kind), ``present`` (the name occurs in the article),
   ``event`` (the quote is in the article and names an attack).
+- ``EVENT`` (below the record model) says when records of different articles report one event
+  and how the event's fields are fused (``llmx events``; see llmx/core/event_rules.py and
+  docs/codebook.md, "From reports to events").
 """
 
 from enum import StrEnum
@@ -100,6 +103,34 @@ class Incident(BaseModel):
         description="The exact sentence of the article that reports this attack, copied verbatim.",
         json_schema_extra={"llmx": {"match": "ignore", "verify": "event"}},
     )
+
+
+# When two reports (records of different articles) are one event, and how the event's fields
+# are fused from theirs. Reports must share the country, be at most a day apart (an undated
+# report: within two days before its publication), disagree on no place, actor or weapon class,
+# and agree on a place, or on an actor when both are dated to the day. Counts take the lowest
+# figure (the conservative one, as ACLED does), with every other figure kept as a dispute.
+WEAPON_CLASSES = {
+    "aerial": [Weapon.drone.value, Weapon.air_or_drone_strike.value],
+    "projectile": [Weapon.rocket.value, Weapon.missile.value, Weapon.artillery.value],
+    "explosive": [Weapon.explosive.value],
+    "gunfire": [Weapon.gunfire.value],
+}  # "other" is in no class: it agrees with any weapon
+EVENT = {
+    "date": {"agree": "window", "days": 1, "published_days": 2, "fuse": "earliest"},
+    "date_text": {"fuse": "union"},
+    "location": {"agree": "place", "level": 1},
+    "admin_region": {"agree": "place", "level": 2},
+    "country": {"agree": "block"},
+    "attacker": {"agree": "compatible", "anchor": True},
+    "claimed_by": {"agree": "compatible", "anchor": True},
+    "target": {"fuse": "union"},
+    "weapon": {"agree": "class", "classes": WEAPON_CLASSES},
+    "intercepted": {"fuse": "mode"},
+    "killed": {"fuse": "min"},
+    "injured": {"fuse": "min"},
+    "evidence": {"fuse": "union"},
+}
 
 
 class Extraction(BaseModel):

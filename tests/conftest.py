@@ -30,7 +30,7 @@ def live_requests(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A copy of the project's data (prompts, schemas, seeds, gold, cassettes, config) in a temp dir."""
-    for name in ("prompts", "schemas", "seeds", "challenge", "gold", "cassettes"):
+    for name in ("prompts", "schemas", "seeds", "challenge", "events", "gold", "cassettes"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     monkeypatch.chdir(tmp_path)

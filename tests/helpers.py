@@ -10,8 +10,9 @@ from typing import Any
 import openai
 from click.testing import CliRunner, Result
 
+from llmx.cassettes.folder import CassetteStore
 from llmx.cassettes.gateway import Gateway, RecordingGateway, ReplayGateway
-from llmx.cassettes.store import CassettePolicy, CassetteStore
+from llmx.cassettes.store import CassettePolicy
 from llmx.cli.main import main
 from llmx.extraction.extractor import Extractor
 from llmx.inputs.articles import Article
@@ -24,9 +25,23 @@ from llmx.runs.results import ArticleResult
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def extract_args(base_url: str, out: str, *extra: str, inputs: str = "seeds/") -> list[str]:
-    """``llmx extract`` against a server, recording into a temp cassette folder."""
-    return ["extract", inputs, "--base-url", base_url, "--cassettes", "tape", "--out", out, *extra]
+def extract_args(base_url: str, out: str, *extra: str, inputs: str = "seeds/", strategy: str = "single") -> list[str]:
+    """``llmx extract`` against a server, recording into a temp cassette folder. ``single`` by
+    default: one request an article, so the tests of transport, costs and resume can count them
+    (the evidence strategy's own tests: tests/test_evidence_first.py)."""
+    return [
+        "extract",
+        inputs,
+        "--base-url",
+        base_url,
+        "--cassettes",
+        "tape",
+        "--out",
+        out,
+        "--strategy",
+        strategy,
+        *extra,
+    ]
 
 
 def make_extractor(

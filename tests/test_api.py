@@ -32,7 +32,7 @@ def test_extract_score_view_from_python_equal_the_cli(project: Path, capsys: pyt
     scored = llmx.score(run.path, project=proj)
     assert run_cli("extract", "seeds/", "--out", "runs/cli").exit_code == 0
     cli = json.loads(run_cli("score", "runs/cli", "--json").output)
-    assert scored.score.incidents.f1 == pytest.approx(cli["incidents"]["f1"])
+    assert scored.score.incidents.f1 == pytest.approx(cli["incidents"]["f1"], abs=1e-4)  # --json rounds to 4
     comparison = llmx.compare(run.path, project / "runs" / "cli", project=proj)
     assert comparison.regressions(0.0) == []
     page = llmx.view(run.path, project=proj)
@@ -48,9 +48,10 @@ def test_articles_in_memory_leave_no_run_folder(project: Path, tmp_path: Path) -
     assert run.path is None and run.exit_code == 0
     assert [r.article_id for r in run.results] == ["m1", "m2"] and all(r.status == "ok" for r in run.results)
     assert not (project / "runs").exists()  # nothing written but the cassettes
-    assert len(list((tmp_path / "tape").rglob("*.json"))) == len(server.requests) == 2
+    # two requests an article under the evidence strategy: the marking pass, then one fill
+    assert len(list((tmp_path / "tape").rglob("*.json"))) == len(server.requests) == 4
     again = llmx.extract(items, project=proj, in_memory=True)  # no model now: replayed
-    assert again.exit_code == 0 and again.summary.replayed_calls == 2
+    assert again.exit_code == 0 and again.summary.replayed_calls == 4
 
 
 def test_errors_raise_and_a_miss_is_a_failed_result(project: Path) -> None:

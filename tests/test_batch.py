@@ -26,9 +26,11 @@ def _live(live_requests: None) -> None:
     """Every test here talks to the stub on 127.0.0.1."""
 
 
-def batch_args(stub: BatchStub, out: str, *extra: str) -> list[str]:
+def batch_args(stub: BatchStub, out: str, *extra: str, strategy: str = "single") -> list[str]:
+    """One request an article (``single``), so each round's batch is easy to count; the evidence
+    strategy's two rounds are tested on their own."""
     return ["extract", "seeds/", "--batch", "--base-url", stub.base_url, "--cassettes", "tape", "--out", out,
-            "--poll", "0.01", *extra]  # fmt: skip
+            "--poll", "0.01", "--strategy", strategy, *extra]  # fmt: skip
 
 
 def lines(run: Path) -> dict[str, dict[str, Any]]:
@@ -51,9 +53,26 @@ def test_batch_end_to_end_then_the_cassettes_replay_offline(project: Path) -> No
         assert results[article_id]["provenance"]["cassette_keys"] == [key]
     summary = json.loads((project / "runs/b/run.json").read_text())["summary"]
     assert 0 < summary["spent_usd"] == summary["cost_usd"]  # every answer paid by this run, at the batch price
-    replay = run_cli("extract", "seeds/", "--replay", "--cassettes", "tape", "--out", "runs/r", "--model=gpt-4o-mini")
+    replay = run_cli(
+        "extract", "seeds/", "--replay", "--cassettes", "tape", "--out", "runs/r", "--model=gpt-4o-mini",
+        "--strategy", "single",
+    )  # fmt: skip
     assert replay.exit_code == 0, replay.output
     assert all(r["provenance"]["live_calls"] == 0 for r in lines(project / "runs/r").values())
+
+
+def test_the_evidence_strategy_takes_two_batch_rounds_marks_then_fills(project: Path) -> None:
+    with BatchStub() as stub:
+        result = run_cli(*batch_args(stub, "runs/b", "--model", "gpt-4o-mini", strategy="evidence"))
+    assert result.exit_code == 0, result.output
+    assert stub.creates == 2  # every chunk's marking request in round 1, every fill in round 2
+    first = (project / "runs/b/batch/round-1-part-1.jsonl").read_text()
+    second = (project / "runs/b/batch/round-2-part-1.jsonl").read_text()
+    assert '"name":"Attacks"' in first and '"name":"Attacks"' not in second
+    results = lines(project / "runs/b")
+    assert len(results) == 5 and all(r["status"] == "ok" and r["incidents"] for r in results.values())
+    replay = run_cli("extract", "seeds/", "--replay", "--cassettes", "tape", "--out", "runs/r", "--model=gpt-4o-mini")
+    assert replay.exit_code == 0, replay.output
 
 
 def test_a_reask_goes_into_a_follow_up_batch(project: Path) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from llmx.cassettes.store import Cassette, CassetteStore, canonical_json, describe_change
+from llmx.cassettes.folder import CassetteStore
+from llmx.cassettes.store import Cassette, canonical_json, describe_change
 from llmx.errors import CassetteError
 
 BASE = {

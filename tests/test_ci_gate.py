@@ -4,19 +4,17 @@ baseline run. The same cassettes pass; a run where one article lost its incident
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from llmx.cassettes.store import CassetteStore, canonical_json
+from llmx.cassettes.folder import CassetteStore
+from llmx.cassettes.store import canonical_json
 from llmx.testing.fake_model import Reply, Script
 from llmx.testing.stub_server import StubServer
 from tests.helpers import ROOT, run_cli
-
-ARTICLE_ID = re.compile(r"Article id: (\S+)")
 
 
 def readme_gate_commands() -> list[list[str]]:
@@ -31,16 +29,17 @@ def recorded_answers(drop_for: str | None = None) -> Script:
     """A model that answers every request with what the shipped cassettes hold for it (so a run
     recorded against it is the baseline again), except that ``drop_for`` reports no incident."""
     store = CassetteStore(ROOT / "cassettes")
+    seeds = sorted(path.stem for path in (ROOT / "seeds").glob("*.txt"))
 
     def script(body: dict[str, Any], number: int) -> Reply:
-        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        match = ARTICLE_ID.search(user)
-        assert match, "the prompt names the article"
-        if match[1] == drop_for:
-            return Reply(content=json.dumps({"incidents": []}))
         _, key = canonical_json(body, "json_schema")
-        answer = store.load_answer(match[1], key)
-        assert answer is not None, f"no shipped cassette for this request of {match[1]}"
+        # which seed asked: the one whose shipped cassettes hold this request (the evidence
+        # strategy's prompts do not name the article)
+        found = [(seed, answer) for seed in seeds if (answer := store.load_answer(seed, key)) is not None]
+        assert found, "no shipped cassette for this request"
+        seed, answer = found[0]
+        if seed == drop_for:  # the marking pass finds no attack: the article reports no incident
+            return Reply(content=json.dumps({"attacks": []}))
         return Reply(content=answer.response["choices"][0]["message"]["content"])
 
     return script

@@ -94,3 +94,16 @@ def test_no_import_circle_between_modules() -> None:
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_modules_stay_small(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_only_the_ray_engine_imports_ray() -> None:
+    """Ray is an extra: the plain engine, and every folder below app/, must run without it."""
+    importers = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name == "ray" or name.startswith("ray.") for name in names):
+                importers.append(str(path.relative_to(PACKAGE)))
+    assert importers and all(p.startswith("app/ray_") for p in importers), importers

@@ -56,7 +56,8 @@ def article_ids(requests: list[dict[str, Any]]) -> list[str]:
 
 
 def test_kill_9_then_the_same_command_finishes_without_repeating_paid_calls(project: Path) -> None:
-    args = ["extract", "seeds/", "--base-url", "", "--cassettes", "tape", "--out", "runs/k", "--concurrency", "1"]
+    args = ["extract", "seeds/", "--base-url", "", "--cassettes", "tape", "--out", "runs/k", "--concurrency", "1",
+            "--strategy", "single"]  # fmt: skip
     with StubServer(delay=0.4) as server:
         args[3] = server.base_url
         jsonl = project / "runs" / "k" / "extractions.jsonl"
@@ -142,6 +143,8 @@ def test_article_text_cannot_change_instructions_schema_or_paths(project: Path, 
             "tape",
             "--out",
             "runs/i",
+            "--strategy",
+            "single",  # one request an article, named by its id (the evidence strategy: test_evidence_first.py)
         )
         assert result.exit_code == 0, result.output
         by_id = dict(zip(article_ids(server.requests), server.requests, strict=True))
@@ -163,13 +166,13 @@ def test_article_text_cannot_change_instructions_schema_or_paths(project: Path, 
             lambda p: (p / "prompts" / "u.jinja").write_text(
                 "{% block system %}{{ articel.text }}{% endblock %}{% block user %}x{% endblock %}"
             ),
-            ["--prompt", "u"],
+            ["--prompt", "u", "--strategy", "single"],
             "'articel' is undefined",
             2,
         ),
         (
             lambda p: (p / "prompts" / "s.jinja").write_text("{% block system %}{% if %}{% endblock %}"),
-            ["--prompt", "s"],
+            ["--prompt", "s", "--strategy", "single"],
             "template syntax error",
             2,
         ),

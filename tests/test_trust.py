@@ -84,10 +84,11 @@ def test_score_json_lists_each_matched_pair(seed_run: Path) -> None:
 
 
 def test_resuming_with_other_settings_is_refused_naming_what_differs(shipped_recordings: None, seed_run: Path) -> None:
-    result = run_cli("extract", "seeds/", "--prompt", "incident_v2", "--out", "runs/r1")
+    v2 = ("--prompt", "incident_v2", "--strategy", "single")  # the recorded prompt before the last edit
+    result = run_cli("extract", "seeds/", *v2, "--out", "runs/r1")
     line = one_error_line(result.output)
     assert result.exit_code == 2 and "prompt 'incident' → 'incident_v2'" in line and "--redo-changed" in line
-    redo = run_cli("extract", "seeds/", "--prompt", "incident_v2", "--out", "runs/r1", "--redo-changed")
+    redo = run_cli("extract", "seeds/", *v2, "--out", "runs/r1", "--redo-changed")
     assert redo.exit_code == 0, redo.output
     assert {r.provenance.prompt for r in read_results(seed_run)} == {"incident_v2"}
     assert json.loads((seed_run / "run.json").read_text())["recipe"]["prompt"] == "incident_v2"
@@ -270,7 +271,9 @@ def test_a_404_page_stops_the_run_with_a_hint_not_html(project: Path, live_reque
 
 
 def test_a_broken_or_foreign_cassette_is_named(shipped_recordings: None, seed_run: Path, project: Path) -> None:
-    (tape,) = sorted((project / "cassettes" / "000_e376b6ba81a78c64").glob("*.json"))[:1]
+    used = next(r for r in read_results(seed_run) if r.article_id == "000_e376b6ba81a78c64")
+    assert used.provenance is not None
+    tape = project / "cassettes" / "000_e376b6ba81a78c64" / f"{used.provenance.cassette_keys[0][:20]}.json"
     data = json.loads(tape.read_text())
     data["version"] = 99
     tape.write_text(json.dumps(data))
@@ -279,8 +282,8 @@ def test_a_broken_or_foreign_cassette_is_named(shipped_recordings: None, seed_ru
 
 
 def test_a_miss_names_the_folder_and_gives_the_whole_command(project: Path) -> None:
-    prompt = project / "prompts" / "incident.jinja"
-    prompt.write_text(prompt.read_text().replace("You extract", "You carefully extract"))
+    prompt = project / "prompts" / "incident_mark.jinja"  # the first request of the default (evidence) strategy
+    prompt.write_text(prompt.read_text().replace("You find", "You carefully find"))
     result = run_cli("extract", SEED, "--out", "runs/miss")
     assert result.exit_code == 3
     assert f"no cassette in {project / 'cassettes' / '000_e376b6ba81a78c64'}" in result.output
@@ -305,7 +308,7 @@ def test_a_template_error_on_a_later_article_names_it_before_any_request(project
         "{% block system %}x{% endblock %}{% block user %}{{ article.text }}"
         "{% if 'Hezbollah' in article.text %}{{ article.nothing.deeper }}{% endif %}{% endblock %}"
     )
-    result = run_cli("extract", "seeds/", "--prompt", "picky", "--out", "runs/picky")
+    result = run_cli("extract", "seeds/", "--prompt", "picky", "--strategy", "single", "--out", "runs/picky")
     line = one_error_line(result.output)
     assert result.exit_code == 2 and "article 000_e376b6ba81a78c64" in line
     assert not (project / "runs" / "picky").exists()  # nothing started, nothing half-written

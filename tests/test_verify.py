@@ -518,8 +518,9 @@ GOLD = sorted((ROOT / "gold").glob("*.json"))
 
 
 def article_for(gold: Path) -> ArticleFacts:
-    """The article a gold file annotates: a seed or a challenge article of the same id."""
-    (path,) = [p for folder in ("seeds", "challenge") for p in (ROOT / folder).glob(f"{gold.stem}.txt")]
+    """The article a gold file annotates: a seed, challenge, long-set or events article of the same id."""
+    folders = ("seeds", "challenge", "long", "events")
+    (path,) = [p for folder in folders for p in (ROOT / folder).glob(f"{gold.stem}.txt")]
     article = parse_text(path.stem, path.read_text(encoding="utf-8"), str(path))
     return ArticleFacts(text=article.text, published=article.date)
 

@@ -22,8 +22,10 @@ from llmx.app.evaluation import Comparison, Scored, compare_runs, score_run_fold
 from llmx.app.extraction_run import ExtractionJob, ExtractionOutcome, extract_articles
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.fields import MIN_SIMILARITY
+from llmx.errors import UsageError
 from llmx.inputs.articles import Article, ArticleInput
 from llmx.inputs.config import Settings, load_settings
+from llmx.runs.events import Event
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult, RunSummary
 
@@ -102,14 +104,22 @@ def extract(
     local: bool = False,
     environ: Mapping[str, str] | None = None,
     on_result: Callable[[ArticleResult], None] | None = None,
+    engine: str = "plain",
+    ray_address: str | None = None,
+    ray_workers: int = 2,
 ) -> Run:
-    """Extract incidents from ``articles`` (paths, folders, globs, JSONL files, Article objects
-    or (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
+    """Extract incidents from ``articles`` (paths, folders, globs, CSV / TSV / Parquet / JSONL
+    corpora with the project's ``*_column`` settings, saved HTML pages, Article objects or
+    (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
     with ``in_memory`` into no folder at all (cassettes are still read and written).
 
     With no ``base_url``, key or ``local``, cassettes replay strictly (``policy="replay"``); with a
     model, what is recorded replays and the rest is called and recorded (``"auto"``). The key is
-    taken from ``api_key``, else from ``OPENAI_API_KEY`` in ``environ`` (default ``os.environ``)."""
+    taken from ``api_key``, else from ``OPENAI_API_KEY`` in ``environ`` (default ``os.environ``).
+
+    ``engine="ray"`` runs it on Ray Data (``pip install 'llmx-incidents[ray]'``): a local Ray, or the
+    cluster at ``ray_address`` (else ``RAY_ADDRESS``), with ``ray_workers`` workers; the inputs
+    are files and folders (Parquet, JSONL, CSV, .txt) and the results are ordered as written."""
     project = project or load_project()
     settings = project.settings
     environ = os.environ if environ is None else environ
@@ -121,7 +131,15 @@ def extract(
     with scratch as folder:
         run_dir = Path(folder) if folder else (Path(out) if out is not None else None)
         job = ExtractionJob(inputs=inputs, settings=settings, endpoint=endpoint, policy=chosen, out_dir=run_dir)
-        outcome = extract_articles(job, on_result=on_result or (lambda result: None))
+        if engine == "ray":
+            from llmx.app.ray_engine import RayOptions, extract_with_ray
+
+            options = RayOptions(address=ray_address, workers=ray_workers)
+            outcome = extract_with_ray(job, options, on_result=on_result or (lambda result: None))
+        elif engine == "plain":
+            outcome = extract_articles(job, on_result=on_result or (lambda result: None))
+        else:
+            raise UsageError(f"engine {engine!r}: use 'plain' or 'ray'")
         by_id = {r.article_id: r for r in read_results(outcome.run_dir)}
         results = [by_id[aid] for aid in outcome.article_ids if aid in by_id]  # in input order
     return Run(None if in_memory else outcome.run_dir, results, outcome.summary, outcome.exit_code, outcome)
@@ -182,3 +200,23 @@ def _schema(schema: str | Path | None) -> str | None:
     if schema is None:
         return None
     return str(schema.absolute()) if isinstance(schema, Path) else schema
+
+
+def events(
+    run: str | Path,
+    *,
+    project: Project | None = None,
+    articles: list[str] | None = None,
+    write: bool = False,
+) -> list[Event]:
+    """The run's incidents fused across articles into events, earliest first: each with its fused
+    ``fields``, every report it came from (article id, incident index, evidence, offsets) and
+    the ``disputes`` (field → each value and the reports that gave it). Publication dates come
+    from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl."""
+    from llmx.app.events import fuse_run, write_events
+
+    project = project or load_project()
+    fused = fuse_run(Path(run), project.settings, articles)
+    if write:
+        write_events(fused)
+    return fused.events

@@ -26,7 +26,7 @@ from llmx.batch.api import BatchApi, submit
 from llmx.batch.collect import CollectingGateway
 from llmx.batch.ledger import BatchStore
 from llmx.batch.rounds import BatchOptions, BatchReport, settle
-from llmx.cassettes.store import CassetteStore
+from llmx.cassettes.stores import open_store
 from llmx.errors import BatchPending, UsageError
 from llmx.runs.results import ArticleResult, Usage
 
@@ -42,7 +42,8 @@ async def batch_rounds(
     """Replay, collect the misses into a batch, submit it, wait, collect, and replay again."""
     store, stop = BatchStore(run.run_dir), asyncio.Event()
     report, bound = BatchReport(), run.job.settings.reasks + 2
-    todo, waiting = list(run.todo), dict[str, ArticleResult]()
+    todo: list[str] | None = None  # the ids still waiting for an answer, after the first round
+    waiting: dict[str, ArticleResult] = {}
 
     def finish(result: ArticleResult, paid: Usage | None = None) -> None:
         run.complete(result, paid)
@@ -65,8 +66,8 @@ async def batch_rounds(
                     spent.add(paid.get(f"{result.article_id}/{key}", Usage()))
                 finish(result, spent)
 
-            await run.run_articles(gateway, todo, arrived, stop)
-            todo = [a for a in todo if a.id in waiting]
+            await run.run_articles(gateway, run.todo(todo), arrived, stop)
+            todo = list(waiting)
             if not gateway.collected or stop.is_set() or run.budget.reached:
                 break
             if number == bound:  # still re-asking after every round allowed: say so, and stop
@@ -98,7 +99,7 @@ def extract_batch(
     if not job.endpoint.live_possible:
         raise UsageError("--batch needs a provider: set OPENAI_API_KEY, or pass --base-url URL")
     options = job.batch or BatchOptions(poll_seconds=job.settings.batch_poll_seconds)
-    store = CassetteStore(job.settings.cassettes, job.endpoint.redact)
+    store = open_store(job.settings.cassette_store, job.settings.cassettes, job.endpoint.redact)
     store.check_writable()
     with ExtractionRun(job) as run:
         on_start(run)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from llmx.cassettes.backend import CassetteBackend
 from llmx.cassettes.gateway import Gateway, RecordingGateway, ReplayGateway
-from llmx.cassettes.store import CassettePolicy, CassetteStore
+from llmx.cassettes.store import CassettePolicy
+from llmx.cassettes.stores import open_store
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import UsageError
 from llmx.inputs.config import Settings
@@ -79,17 +81,24 @@ def choose_policy(requested: CassettePolicy | None, endpoint: Endpoint, in_ci: b
     return policy
 
 
-def build_gateway(settings: Settings, endpoint: Endpoint, policy: CassettePolicy) -> Gateway:
+def build_gateway(
+    settings: Settings,
+    endpoint: Endpoint,
+    policy: CassettePolicy,
+    store: CassetteBackend | None = None,
+    server: ModelServer | None = None,
+) -> Gateway:
     """The gateway a run's policy needs: strict replay, or the model server behind the cassettes.
-    Open it with ``async with`` in the loop that uses it: that closes its connections."""
-    store = CassetteStore(settings.cassettes, endpoint.redact)
+    Open it with ``async with`` in the loop that uses it: that closes its connections. The Ray
+    engine hands in its own ``store`` and ``server`` (shared through actors)."""
+    store = store or open_store(settings.cassette_store, settings.cassettes, endpoint.redact)
     if policy == "replay" or not endpoint.live_possible:
         return ReplayGateway(store, settings.mode)
     store.check_writable()
     return RecordingGateway(
         store,
         settings.mode,
-        build_server(settings, endpoint),
+        server or build_server(settings, endpoint),
         policy,
         served_by=endpoint.served_by,
         extra_body=endpoint.extra_body,

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmx.app.events import score_run_events
+from llmx.core.event_scoring import EventScore
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.core.scoring import PRF, Score, score_run
 from llmx.errors import RunError
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.config import Settings
-from llmx.inputs.gold import load_gold
+from llmx.inputs.gold import read_gold_folder
 from llmx.inputs.schemas import SchemaSpec, load_recorded_schema, load_schema
 from llmx.runs.costs import PriceBook
 from llmx.runs.folder import read_results
@@ -38,6 +40,9 @@ class Scored:
     results: list[ArticleResult]
     missing_gold: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # article id → failure kind
+    events: EventScore | None = None  # event fusion against gold's `event` names (None: not annotated)
+    notes: list[str] = field(default_factory=list)  # what a reader of the score should know
+    drafts: list[str] = field(default_factory=list)  # articles of the run whose gold is a draft: left out
 
 
 def run_facts(results: list[ArticleResult], settings: Settings) -> dict[str, Any]:
@@ -86,14 +91,17 @@ def score_results(
 ) -> Scored:
     schema = schema_of_run(run, results, settings, schema_name)
     gold_folder = gold_dir or settings.gold
-    gold = load_gold(gold_folder, schema)
+    folder = read_gold_folder(gold_folder, schema)
+    gold = folder.gold
     if not results:
         raise NothingToScore(f"{run}: the run holds no article; nothing to score")
     in_run = {r.article_id: r for r in results}
     scored_gold = {aid: records for aid, records in gold.items() if aid in in_run}
+    drafts = sorted(aid for aid in folder.drafts if aid in in_run)
     if not scored_gold:
+        unreviewed = f" ({len(drafts)} have only a draft, not scored until reviewed: llmx annotate)" if drafts else ""
         raise NothingToScore(
-            f"{run}: none of its {len(in_run)} article(s) has gold in {gold_folder}; "
+            f"{run}: none of its {len(in_run)} article(s) has gold in {gold_folder}{unreviewed}; "
             "nothing to score (pass --gold DIR, or annotate them)"
         )
     failed = {aid: r.error.kind for aid, r in in_run.items() if r.error}
@@ -106,8 +114,9 @@ def score_results(
         min_similarity,
         failed,
     )
-    missing = sorted(set(in_run) - set(gold))
-    return Scored(run, score, run_facts(results, settings), schema, results, missing, failed)
+    missing = sorted(set(in_run) - set(gold) - set(drafts))
+    events, notes = score_run_events(run, results, settings, schema, gold, score)
+    return Scored(run, score, run_facts(results, settings), schema, results, missing, failed, events, notes, drafts)
 
 
 def schema_of_run(

@@ -5,6 +5,8 @@ An :class:`ExtractionRun` is a context manager. Entering it checks everything th
 checked before the first request (the articles, every prompt rendering, a price for
 ``--max-cost``) and takes the run folder (its lock, its recipe, ``run.json``); leaving it
 closes the folder with the status the run earned, or "failed" and the reason if it raised.
+The articles are streamed, never held (:class:`~llmx.inputs.corpus.Corpus`): the checks read
+them once, :meth:`ExtractionRun.todo` reads them again for the extraction.
 Inside, :meth:`ExtractionRun.run_articles` extracts articles through a gateway it is handed:
 :func:`extract_articles` opens one for a plain run, :mod:`llmx.app.batch_extraction` a
 collecting one for ``--batch``; each closes what it opened.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,8 +35,10 @@ from llmx.cassettes.gateway import Gateway, RecordingGateway
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import ERROR_KINDS, BudgetExceeded, ConfigError, LlmxError
-from llmx.inputs.articles import Article, ArticleInput, load_articles
+from llmx.inputs.articles import Article, ArticleInput
 from llmx.inputs.config import Settings
+from llmx.inputs.corpus import Corpus, KeptTexts
+from llmx.inputs.tables import Columns
 from llmx.model.endpoint import OPENAI_URL, Endpoint
 from llmx.runs.costs import Budget, PriceBook, price_result
 from llmx.runs.files import now_iso
@@ -103,14 +107,16 @@ class ExtractionRun:
         self.rate: RateController | None = None
         self._started = 0.0
         self._writer: RunWriter | None = None
+        self._texts: KeptTexts | None = None
 
     def __enter__(self) -> Self:
         from llmx.extraction.extractor import build_extractor  # instructor + openai: only to extract
 
         job, settings = self.job, self.job.settings
-        self.articles: list[Article] = load_articles(job.inputs, settings.max_article_chars)
+        self.corpus = Corpus(job.inputs, Columns.of(settings))  # a long article fails alone (too_long)
         self.extractor: Extractor = build_extractor(settings, job.endpoint.redact)
-        self.extractor.check_renders(self.articles)
+        self.extractor.check_renders(self.corpus.checked())  # the first pass: ids, sizes, renders
+        self.article_ids: list[str] = self.corpus.ids
         url = job.endpoint.base_url or (OPENAI_URL if job.endpoint.api_key else None)
         self.prices = PriceBook(settings.prices, batch=job.batch is not None, provider_url=url)
         pays = job.endpoint.live_possible and job.policy != "replay"
@@ -131,12 +137,13 @@ class ExtractionRun:
                 "cassette_policy": job.policy,
                 **job.endpoint.served_by,
             },
-            article_ids=[a.id for a in self.articles],
+            article_ids=list(self.article_ids),
         )
         self._writer = RunWriter(
             self.run_dir, manifest, self.extractor.recipe, job.redo_changed, redact=job.endpoint.redact
         )
-        self.todo = [a for a in self.articles if a.id not in self._writer.done]
+        self._texts = KeptTexts(self.run_dir)
+        self.todo_count = sum(1 for aid in self.article_ids if aid not in self._writer.done)
         self.budget = Budget(settings.max_cost, self._writer.folder_summary.spent_usd or 0.0)
         self._started = time.perf_counter()
         return self
@@ -145,11 +152,27 @@ class ExtractionRun:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         """A run that raised is closed "failed", with the reason; one that finished is already closed."""
+        if self._texts is not None:
+            self._texts.close()
         writer = self._writer
         if writer is None or writer.closed:
             return
         reason = str(error) if isinstance(error, LlmxError) else f"{kind.__name__}: {error}" if kind else None
         writer.close("failed" if kind else "interrupted", self._elapsed(), reason)
+
+    def todo(self, only: Iterable[str] | None = None) -> Iterator[Article]:
+        """The articles still to extract (``only`` those ids, if given), read again from the inputs.
+        A text llmx derived (an HTML page's) is kept in the run folder as it is read."""
+        done, texts = self.writer.done, self._texts
+        wanted = set(only) if only is not None else None
+
+        def keep(article: Article) -> None:
+            if texts is not None and (article.id not in done or article.id not in texts.kept):
+                texts.add(article)
+
+        for article in self.corpus.again(keep):
+            if article.id not in done and (wanted is None or article.id in wanted):
+                yield article
 
     @property
     def writer(self) -> RunWriter:
@@ -171,7 +194,7 @@ class ExtractionRun:
     async def run_articles(
         self,
         gateway: Gateway,
-        articles: list[Article],
+        articles: Iterable[Article],
         on_result: Callable[[ArticleResult], None],
         stop: asyncio.Event,
     ) -> None:
@@ -201,7 +224,7 @@ class ExtractionRun:
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.interrupted, batch = True, None
         writer = self.writer
-        not_started = sum(1 for a in self.articles if a.id not in writer.done and a.id not in self.finished)
+        not_started = sum(1 for aid in self.article_ids if aid not in writer.done and aid not in self.finished)
         over = None
         if self.budget.reached and not_started and not self.interrupted:
             cap = self.budget.cap or 0.0
@@ -222,7 +245,7 @@ class ExtractionRun:
             self.run_dir, self.job.policy, summary, writer.failed, len(writer.done), self.interrupted, over_budget=over
         )
         outcome.not_started, outcome.batch = not_started, batch
-        outcome.article_ids, outcome.rate = [a.id for a in self.articles], self.rate
+        outcome.article_ids, outcome.rate = list(self.article_ids), self.rate
         if self.job.export_format and not self.interrupted:
             outcome.export = self._export(self.job.export_format)
         return outcome
@@ -262,7 +285,7 @@ def extract_articles(
                     run.rate = gateway.server.policy.rate
                 with watch_interrupts(stop, on_interrupt) as interrupted:
                     try:
-                        await run.run_articles(gateway, run.todo, record, stop)
+                        await run.run_articles(gateway, run.todo(), record, stop)
                     finally:
                         run.interrupted = interrupted.is_set()
 

@@ -1,7 +1,9 @@
 """The viewer page of a run, or two: the use case behind ``llmx view`` and ``llmx score --html``.
 
 A run records results and offsets, not texts, so the texts come from the inputs given, or from
-the inputs ``llmx extract`` recorded in run.json. Runs are scored when there is gold for them.
+the inputs ``llmx extract`` recorded in run.json (read with the columns it recorded), except the
+texts llmx derived itself (saved HTML pages), which the run kept (``RUN/articles.jsonl``) and
+which win. Runs are scored when there is gold for them.
 What the reader should know (no texts, texts edited since extraction, no gold) comes back as
 notes for the CLI to show; nothing here prints.
 """
@@ -15,6 +17,8 @@ from llmx.app.evaluation import NothingToScore, Scored, run_facts, score_results
 from llmx.errors import RunError, UsageError
 from llmx.inputs.articles import load_articles
 from llmx.inputs.config import Settings
+from llmx.inputs.corpus import read_kept_texts
+from llmx.inputs.tables import Columns
 from llmx.runs.files import atomic_write, check_writable_file
 from llmx.runs.folder import read_manifest, read_results
 from llmx.viewer.page import ViewRun, render_view
@@ -26,19 +30,34 @@ class ViewPage:
     notes: list[str] = field(default_factory=list)
 
 
-def load_texts(runs: list[Path], articles: list[str], notes: list[str], required: bool = True) -> dict[str, str]:
-    """Article id → text, from ``articles`` or each run's recorded inputs."""
-    inputs = list(articles)
-    if not inputs:
-        for run in runs:
-            manifest = read_manifest(run)
-            if manifest is None or not manifest.inputs:
-                if required:
-                    raise UsageError(f"{run}: run.json does not say where the articles are; pass --articles INPUT")
-                notes.append(f"no article texts: {run}/run.json does not say where the articles are")
-                return {}
-            inputs += [i for i in manifest.inputs if i not in inputs]
-    return {article.id: article.text for article in load_articles(inputs)}
+def load_texts(
+    runs: list[Path], articles: list[str], notes: list[str], required: bool = True, settings: Settings | None = None
+) -> dict[str, str]:
+    """Article id → text: the texts each run kept, then ``articles`` (read with the project's
+    columns) or else each run's recorded inputs (with the columns the run recorded)."""
+    kept: dict[str, str] = {}
+    for run in runs:
+        kept.update({aid: article.text for aid, article in read_kept_texts(run).items()})
+    if articles:
+        read = load_articles(articles, columns=Columns.of(settings) if settings else None)
+        return {**{article.id: article.text for article in read}, **kept}
+    texts: dict[str, str] = {}
+    done: list[str] = []
+    for run in runs:
+        manifest = read_manifest(run)
+        if manifest is None or not manifest.inputs:
+            if kept:
+                continue
+            if required:
+                raise UsageError(f"{run}: run.json does not say where the articles are; pass --articles INPUT")
+            notes.append(f"no article texts: {run}/run.json does not say where the articles are")
+            return {}
+        inputs = [i for i in manifest.inputs if i not in done]
+        done += inputs
+        if inputs:  # the pages' texts are the ones the run kept, not the pages read again
+            read = load_articles(inputs, columns=Columns.of(manifest.settings), html=False)
+            texts.update({article.id: article.text for article in read})
+    return {**texts, **kept}
 
 
 def view_run(
@@ -125,7 +144,7 @@ def build_page(
         if not (path / "extractions.jsonl").is_file():
             raise RunError(f"{path}: not a run (no extractions.jsonl); pass a folder written by `llmx extract`")
     notes: list[str] = []
-    texts = load_texts(runs, articles or [], notes)
+    texts = load_texts(runs, articles or [], notes, settings=settings)
     viewed = [view_run(path, settings, gold_dir, texts, notes, schema_name=schema_name) for path in runs]
     if len(viewed) == 2 and viewed[0].name == viewed[1].name:
         viewed[0].name, viewed[1].name = str(runs[0]), str(runs[1])
@@ -135,4 +154,29 @@ def build_page(
 def write_page(page: ViewPage, output: Path) -> Path:
     check_page_path(output)
     atomic_write(output, render_view(page.runs))
+    return output
+
+
+def build_events_page(
+    run: Path, settings: Settings, gold_dir: Path | None = None, articles: list[str] | None = None
+) -> tuple[str, list[str]]:
+    """The events page of a run (``llmx view RUN --events``) and the notes for its reader; against
+    gold when gold names events (false and missed merges marked)."""
+    from llmx.app.events import fuse_run, score_fused
+    from llmx.viewer.events_page import render_events
+
+    fused = fuse_run(run, settings, articles)
+    notes = list(fused.notes)
+    texts = load_texts([run], articles or [], notes, required=False, settings=settings)
+    scored = _score_if_gold(run, read_results(run), settings, gold_dir, notes)
+    score = score_fused(fused, scored.score) if scored and scored.events is not None else None
+    if scored and scored.events is None:
+        notes.append("fusion not scored: no gold record names an event")
+    names = list(fused.schema.record_model.model_fields)
+    return render_events(fused.events, texts, run.name or str(run), names, score), notes
+
+
+def write_events_page(html: str, output: Path) -> Path:
+    check_page_path(output)
+    atomic_write(output, html)
     return output

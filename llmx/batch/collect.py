@@ -16,8 +16,9 @@ from openai.types.chat import ChatCompletion
 
 from llmx.batch.api import CHAT_PATH
 from llmx.batch.ledger import BatchRecord
+from llmx.cassettes.backend import CassetteBackend
 from llmx.cassettes.gateway import CallLog, CassetteBacked, refuse_unusable, usage_of
-from llmx.cassettes.store import Cassette, CassetteStore, allowed_response, canonical_json
+from llmx.cassettes.store import Cassette, allowed_response, canonical_json
 from llmx.errors import BatchLineFailed, BatchPending, ModelError
 from llmx.runs.files import now_iso
 from llmx.runs.results import Usage
@@ -27,7 +28,7 @@ class CollectingGateway(CassetteBacked):
     """Replay what is recorded; a miss goes into the batch being collected, and the article
     waits (:class:`BatchPending`). A request the batch failed raises :class:`BatchLineFailed`."""
 
-    def __init__(self, store: CassetteStore, mode: str, extra_body: dict[str, Any]) -> None:
+    def __init__(self, store: CassetteBackend, mode: str, extra_body: dict[str, Any]) -> None:
         super().__init__(store, mode)
         self.extra_body = extra_body
         self.collected: dict[str, bytes] = {}  # custom_id → its JSONL line
@@ -50,7 +51,7 @@ class CollectingGateway(CassetteBacked):
 
 
 def collect(
-    batch: Any, record: BatchRecord, inputs: dict[str, bytes], answers: bytes, cassettes: CassetteStore, mode: str
+    batch: Any, record: BatchRecord, inputs: dict[str, bytes], answers: bytes, cassettes: CassetteBackend, mode: str
 ) -> None:
     """The batch's answers become cassettes; every other line of the record is a failed line.
 
@@ -85,7 +86,7 @@ def collect(
 
 
 def _collect_line(
-    batch: Any, item: dict[str, Any], custom_id: str, sent: bytes, cassettes: CassetteStore, mode: str
+    batch: Any, item: dict[str, Any], custom_id: str, sent: bytes, cassettes: CassetteBackend, mode: str
 ) -> Usage | str:
     """One answer line into a cassette: its tokens, or the reason it cannot be."""
     raw_response = item.get("response")

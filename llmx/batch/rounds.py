@@ -15,7 +15,7 @@ from typing import Any
 from llmx.batch.api import BatchApi, submit
 from llmx.batch.collect import collect
 from llmx.batch.ledger import BatchStore
-from llmx.cassettes.store import CassetteStore
+from llmx.cassettes.backend import CassetteBackend
 from llmx.errors import BatchGone
 
 DONE = ("completed", "failed", "expired", "cancelled")
@@ -49,7 +49,7 @@ class BatchReport:
 async def settle(
     api: BatchApi,
     store: BatchStore,
-    cassettes: CassetteStore,
+    cassettes: CassetteBackend,
     mode: str,
     options: BatchOptions,
     stop: asyncio.Event,
@@ -70,7 +70,7 @@ async def settle(
 async def _settle(
     api: BatchApi,
     store: BatchStore,
-    cassettes: CassetteStore,
+    cassettes: CassetteBackend,
     mode: str,
     options: BatchOptions,
     stop: asyncio.Event,

@@ -13,15 +13,14 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
 
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
+from llmx.cassettes.backend import CassetteBackend
 from llmx.cassettes.store import (
     Cassette,
-    CassetteStore,
     RecordedAnswer,
     allowed_response,
     canonical_json,
@@ -41,7 +40,7 @@ class CallRecord(BaseModel):
     latency_s: float
     usage: Usage = Usage()
     finish_reason: str | None = None
-    cassette: str | None = None  # the file a replayed answer came from
+    cassette: str | None = None  # where a replayed answer came from (a file, or a row of the store)
 
 
 @dataclass
@@ -51,7 +50,7 @@ class CallLog:
     calls: list[CallRecord] = field(default_factory=list)
 
     def add(
-        self, key: str, replayed: bool, latency: float, completion: ChatCompletion | None, cassette: Path | None = None
+        self, key: str, replayed: bool, latency: float, completion: ChatCompletion | None, cassette: str | None = None
     ) -> None:
         choice = completion.choices[0] if completion and completion.choices else None
         self.calls.append(
@@ -119,13 +118,13 @@ class Gateway(Protocol):
 class CassetteBacked:
     """What every gateway shares: the cassette store, the output mode, and the replay of a hit."""
 
-    def __init__(self, store: CassetteStore, mode: str) -> None:
+    def __init__(self, store: CassetteBackend, mode: str) -> None:
         self.store = store
         self.mode = mode
 
     def replayed(self, article_id: str, answer: RecordedAnswer, log: CallLog) -> ChatCompletion:
         completion = ChatCompletion.model_validate(answer.response)
-        log.add(answer.key, True, answer.latency_s, completion, self.store.path_for(article_id, answer.key))
+        log.add(answer.key, True, answer.latency_s, completion, self.store.location(article_id, answer.key))
         return completion
 
     async def aclose(self) -> None:
@@ -155,7 +154,7 @@ class RecordingGateway(CassetteBacked):
 
     def __init__(
         self,
-        store: CassetteStore,
+        store: CassetteBackend,
         mode: str,
         server: ModelServer,
         policy: Literal["auto", "record"] = "auto",

@@ -1,9 +1,10 @@
-"""Request-level cassettes: one readable JSON file per model request.
+"""Request-level cassettes: what one is, its key, and what a miss changed.
 
 The key is the sha256 of the canonical request: model, messages, response schema (or tools),
 mode and generation parameters. Only an allow-list of request fields is ever stored, so headers,
-API keys and transport hints cannot reach a cassette. Files live at
-``<dir>/<article id>/<key[:20]>.json`` and are written atomically (temp file + rename).
+API keys and transport hints cannot reach a cassette. Where cassettes are kept is a backend
+(:mod:`llmx.cassettes.backend`): one readable file per request (:mod:`llmx.cassettes.folder`,
+for fixtures) or one SQLite file for large runs (:mod:`llmx.cassettes.sqlite_store`).
 
 On a miss in strict replay, :func:`describe_change` compares the request with the nearest
 recorded one for the same article and attempt, and names what changed.
@@ -20,9 +21,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from llmx.core.modes import GENERATION_PARAMS
-from llmx.core.redact import Redactor
-from llmx.errors import CassetteError, CassetteMiss, OutputError
-from llmx.runs.files import atomic_write
+from llmx.core.redact import Redactor, public_url
+from llmx.errors import CassetteError
 
 CASSETTE_VERSION = 1
 # replay: answers come only from cassettes; record: every request is sent and recorded;
@@ -88,7 +88,7 @@ class RecordedAnswer(BaseModel):
     response: dict[str, Any]
 
 
-_Loaded = TypeVar("_Loaded", Cassette, RecordedAnswer)
+Loaded = TypeVar("Loaded", Cassette, RecordedAnswer)
 
 
 # pydantic writes its own version into every validation error ("…/errors.pydantic.dev/2.13/v/…"),
@@ -123,83 +123,20 @@ def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
     return canonical_request(request)
 
 
-class CassetteStore:
-    def __init__(self, root: Path, redact: Redactor | None = None) -> None:
-        self.root = root
-        self.redact = redact or Redactor()  # every cassette written: served_by, request and answer
-
-    def path_for(self, article_id: str, key: str) -> Path:
-        # Article ids are validated where they are read; this is the last line of defence.
-        if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
-            raise CassetteError(f"article id {article_id!r} would leave the cassette folder {self.root}", self.root)
-        return self.root / article_id / f"{key[:20]}.json"
-
-    def load(self, article_id: str, key: str) -> Cassette | None:
-        return self._load(article_id, key, Cassette)
-
-    def load_answer(self, article_id: str, key: str) -> RecordedAnswer | None:
-        """What replay needs: the response and its latency, without building the stored request."""
-        return self._load(article_id, key, RecordedAnswer)
-
-    def _load(self, article_id: str, key: str, model: type[_Loaded]) -> _Loaded | None:
-        path = self.path_for(article_id, key)
-        if not path.is_file():
-            return None
-        cassette = _read(path, model)
-        if cassette.key != key:
-            raise CassetteError(
-                f"{path}: holds key {cassette.key[:20]}…, not {key[:20]}…; delete the file to re-record", path
-            )
-        return cassette
-
-    def check_writable(self) -> None:
-        """Before the first paid request: an answer that cannot be saved is money thrown away."""
-        probe = self.root / ".llmx-write-check"
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe.write_text("ok")
-            probe.unlink()
-        except OSError as error:
-            raise OutputError(
-                f"{self.root}: cassette folder not writable ({error.strerror}); pass --cassettes to another folder",
-                self.root,
-            ) from error
-
-    def miss(self, article_id: str, attempt: int, request: dict[str, Any]) -> CassetteMiss:
-        """The error for a request with no cassette, naming what changed against the nearest one."""
-        change = describe_change(self.nearest(article_id, attempt, request), request)
-        folder = self.root / article_id
-        return CassetteMiss(
-            f"article {article_id}: no cassette in {folder} for request {attempt + 1} ({change})",
-            article_id,
-            folder,
-            change,
-        )
-
-    def save(self, cassette: Cassette) -> Path:
-        path = self.path_for(cassette.article_id, cassette.key)
-        atomic_write(path, self.redact.text(readable_json(cassette.model_dump(mode="json"))) + "\n")
-        return path
-
-    def recorded_for(self, article_id: str) -> list[Cassette]:
-        folder = self.root / article_id
-        if not folder.is_dir():
-            return []
-        try:
-            paths = sorted(path for path in folder.iterdir() if path.suffix == ".json")
-        except OSError as error:
-            raise CassetteError(f"{folder}: cannot list the cassettes ({error.strerror})", folder) from error
-        return [_read(path) for path in paths]
-
-    def nearest(self, article_id: str, attempt: int, request: dict[str, Any]) -> Cassette | None:
-        candidates = self.recorded_for(article_id)
-        same_attempt = [c for c in candidates if c.attempt == attempt] or candidates
-        if not same_attempt:
-            return None
-        return min(same_attempt, key=lambda c: len(_differences(c.request, request)))
+def scrubbed(cassette: Cassette, redact: Redactor | None = None) -> Cassette:
+    """What every backend writes (:mod:`llmx.cassettes.backend`): the response's allow-list
+    applied again, server URLs without credentials, and every form of a known secret (echoed in
+    an answer, URL-encoded, base64) redacted, whoever built the cassette (a gateway, the batch
+    collector, ``llmx cassettes pack``)."""
+    served_by = {k: public_url(v) if "://" in v else v for k, v in cassette.served_by.items()}
+    clean = cassette.model_copy(update={"response": allowed_response(cassette.response), "served_by": served_by})
+    if redact is None:
+        return clean
+    # A key can hide in any string of the request or the answer (an echoing server).
+    return Cassette.model_validate(redact.json(clean.model_dump(mode="json")))
 
 
-def _read(path: Path, model: type[_Loaded] = Cassette) -> _Loaded:  # type: ignore[assignment]
+def read_cassette(path: Path, model: type[Loaded] = Cassette) -> Loaded:  # type: ignore[assignment]
     try:
         cassette = model.model_validate_json(path.read_bytes())
     except OSError as error:
@@ -277,3 +214,11 @@ def describe_change(nearest: Cassette | None, request: dict[str, Any]) -> str:
         return "no cassette recorded for this article"
     changes = _differences(nearest.request, request)
     return "; ".join(changes) if changes else "same request, different key (cassette from another llmx version?)"
+
+
+def nearest_recorded(candidates: list[Cassette], attempt: int, request: dict[str, Any]) -> Cassette | None:
+    """Of an article's cassettes, the one closest to ``request`` (the same attempt first)."""
+    same_attempt = [c for c in candidates if c.attempt == attempt] or candidates
+    if not same_attempt:
+        return None
+    return min(same_attempt, key=lambda c: len(_differences(c.request, request)))

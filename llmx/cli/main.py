@@ -15,8 +15,14 @@ from typing import Any
 
 import click
 
+from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
+from llmx.cli.annotate import annotate, sample
+from llmx.cli.cassettes import cassettes_group
+from llmx.cli.events import events
+from llmx.cli.init import init
 from llmx.cli.last_line import fail
 from llmx.cli.local import local_group
+from llmx.cli.ray_extract import engine_options, extract_on_ray, ray_options
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
 from llmx.core.modes import STRATEGIES
@@ -32,15 +38,16 @@ class LlmxGroup(click.Group):
 
 
 @click.group(cls=LlmxGroup)
-@click.version_option(package_name="llmx")
+@click.version_option(package_name="llmx-incidents")
 def main() -> None:
     """Turn news articles into a scored dataset of incidents with an LLM.
 
     \b
-    The daily loop:
+    The daily loop (`llmx init` starts a project):
       llmx extract seeds/            # replay cassettes, or call the model for what changed
       llmx score runs/<run>          # precision / recall / F1 against gold/
       llmx compare runs/<a> runs/<b> # did the prompt edit help?
+      llmx events runs/<run>         # one row per attack across the articles that report it
     """
 
 
@@ -90,7 +97,8 @@ def main() -> None:
 @click.option(
     "--strategy",
     type=click.Choice(list(STRATEGIES)),
-    help="single: one pass; two_pass: then a recall pass, shown what was found, asked only for the rest.",
+    help="evidence (default): mark the sentences reporting attacks, chunk by chunk, then fill one record each; "
+    "single: one pass; two_pass: then a recall pass, shown what was found, asked only for the rest.",
 )
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
@@ -99,8 +107,16 @@ def main() -> None:
 )
 @click.option("--article-timeout", type=float, help="Seconds per article in all, re-asks included.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="Also write extractions.csv with csv."
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    default="jsonl",
+    help="Also write the table as extractions.csv (csv) or extractions.parquet (parquet).",
 )
+@click.option("--id-column", help="Column of a CSV/TSV/Parquet/JSONL corpus with the article id (default: id).")
+@click.option("--text-column", help="Column with the article text (default: text).")
+@click.option("--date-column", help="Column with the publication date, YYYY-MM-DD (default: date, if there).")
+@click.option("--title-column", help="Column with the headline (default: title, if there).")
 @click.option(
     "--max-cost",
     type=float,
@@ -114,6 +130,7 @@ def main() -> None:
 )
 @click.option("--poll", "batch_poll_seconds", type=float, help="With --batch: seconds between status checks.")
 @click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
+@engine_options
 def extract(
     inputs: tuple[str, ...],
     replay: bool,
@@ -128,7 +145,9 @@ def extract(
     redo_changed: bool,
     **options: Any,
 ) -> None:
-    """Extract incidents from articles: .txt files, folders, globs or JSONL ({id, text, date}).
+    """Extract incidents from articles: .txt files, folders, globs, corpora (CSV, TSV, Parquet,
+    JSONL: one article per row, columns named by --id-column/--text-column/...) and saved HTML
+    pages (main text and date taken by trafilatura).
 
     With no API key and no --base-url/--local, cassettes are replayed strictly: nothing is sent
     anywhere, and a request that changed since it was recorded is an error naming the change.
@@ -143,7 +162,8 @@ def extract(
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} contradict each other: pass one of --replay, --record, --auto")
     policy: Any = given[0].removeprefix("--") if given else None
-    settings = load_settings(overrides=options)
+    ray = ray_options(use_batch, options)  # first: --engine and --ray-* are not settings
+    settings = load_settings(overrides=options, require_project=True)
     api_key = api_key_from_env(settings, os.environ)
     endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
     chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
@@ -166,7 +186,7 @@ def extract(
         batch=batch,
     )
     label = "batch" if batch is not None else chosen
-    outcome = _execute_with_progress(job, label)
+    outcome = extract_on_ray(job, f"ray, {chosen}", ray) if ray else _execute_with_progress(job, label)
     if outcome.batch is not None and outcome.batch.pending:
         from llmx.cli.batch import print_pending
 
@@ -208,7 +228,7 @@ def _execute_with_progress(job: Any, label: str) -> Any:
         show_batch_status(job.batch, progress)
 
     def start(run: Any) -> None:  # shown once every check has passed: an error stays one line
-        progress.update(task, total=len(run.todo))
+        progress.update(task, total=run.todo_count)
         progress.start()
 
     if batch:
@@ -252,11 +272,11 @@ def _report_failures(outcome: Any, inputs: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
-    """Export a run as a flat table (one row per incident) for a spreadsheet."""
+    """Export a run as a flat table (one row per incident) for a spreadsheet, or as Parquet (-o FILE)."""
     from llmx.runs.export import render, write_export
     from llmx.runs.files import check_writable_file
     from llmx.runs.folder import read_results
@@ -265,12 +285,19 @@ def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
         check_writable_file(output, force)  # before reading: a mistake costs nothing
         write_export(read_results(run), fmt, output, force)
         click.echo(f"wrote {output}", err=True)
+    elif fmt == "parquet":
+        raise UsageError("Parquet is a binary file: pass -o FILE, e.g. -o incidents.parquet")
     else:
         click.echo(render(read_results(run), fmt), nl=False)
 
 
+main.add_command(init)
 main.add_command(local_group)
+main.add_command(cassettes_group)
 main.add_command(score)
 main.add_command(compare)
 main.add_command(gold_group)
 main.add_command(view)
+main.add_command(annotate)
+main.add_command(sample)
+main.add_command(events)

@@ -52,13 +52,14 @@ def score(
     from llmx.app.evaluation import NothingToScore, score_run_folder
     from llmx.app.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
     from llmx.cli.console import err, out
+    from llmx.cli.event_report import events_json, events_panel
     from llmx.cli.report import score_json, score_report
     from llmx.cli.safe_text import markup
     from llmx.inputs.config import load_settings
 
     if html:
         check_page_path(html)  # before the work, not after
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     try:
         scored = score_run_folder(run, settings, gold_dir, schema_name, min_similarity)
     except NothingToScore as error:
@@ -66,7 +67,16 @@ def score(
             raise ScoreThresholdError(f"{error} (--min-f1 {min_f1} cannot pass)") from error
         raise
     if as_json:
-        click.echo(json.dumps(score_json(scored.score, scored.facts), indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    **score_json(scored.score, scored.facts),
+                    "events": events_json(scored.events),
+                    "gold_drafts_left_out": scored.drafts,
+                },
+                indent=2,
+            )
+        )
     else:
         show = details if details is not None else len(scored.score.articles) <= 20
         fields = list(scored.schema.fields)
@@ -74,8 +84,19 @@ def score(
             scored.score, scored.facts, f"llmx score {run}", fields, scored.schema.evidence_field, show
         )
         out.print(report)
+        if scored.events is not None:
+            out.print(events_panel(scored.events))
+        for note in scored.notes:
+            err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         if scored.missing_gold:
             err.print(f"[yellow]not scored[/] (no gold): {markup(', '.join(scored.missing_gold))}")
+        if scored.drafts:
+            err.print(
+                f"[yellow]left out {len(scored.drafts)} draft gold file(s)[/] (not reviewed; `llmx annotate {run}`): "
+                + markup(", ".join(scored.drafts)),
+                highlight=False,
+                soft_wrap=True,
+            )
     if html:
         notes: list[str] = []
         texts = load_texts([run], [], notes, required=False)
@@ -119,14 +140,15 @@ def compare(
     Articles only in one run, or failed in one, are listed apart and kept out of the deltas."""
     from llmx.app.evaluation import compare_runs
     from llmx.cli.console import out
+    from llmx.cli.event_report import events_compare, events_json
     from llmx.cli.report import compare_report, score_json
     from llmx.inputs.config import load_settings
 
-    comparison = compare_runs(run_a, run_b, load_settings(), gold_dir, schema_name, min_similarity)
+    comparison = compare_runs(run_a, run_b, load_settings(require_project=True), gold_dir, schema_name, min_similarity)
     if as_json:
         payload = {
-            "a": score_json(comparison.a.score, comparison.a.facts),
-            "b": score_json(comparison.b.score, comparison.b.facts),
+            "a": {**score_json(comparison.a.score, comparison.a.facts), "events": events_json(comparison.a.events)},
+            "b": {**score_json(comparison.b.score, comparison.b.facts), "events": events_json(comparison.b.events)},
             "only_a": comparison.only_a,
             "only_b": comparison.only_b,
             "failed_a": comparison.failed_a,
@@ -135,6 +157,9 @@ def compare(
         click.echo(json.dumps(payload, indent=2))
     else:
         out.print(compare_report(comparison, run_a.name, run_b.name))
+        change = events_compare(comparison.a.events, comparison.b.events, run_a.name, run_b.name)
+        if change is not None:
+            out.print(change)
     if fail_if_worse is not None:
         drops = comparison.regressions(fail_if_worse)
         if drops:
@@ -145,7 +170,8 @@ def compare(
 
 @click.group(name="gold")
 def gold_group() -> None:
-    """Gold annotations: one hand-made <article id>.json per article."""
+    """Gold annotations: one <article id>.json per article, written by hand or drafted from a run
+    (`gold draft`) and corrected in `llmx annotate`; `gold agree` measures two annotators."""
 
 
 @gold_group.command()
@@ -156,17 +182,26 @@ def check(folder: Path | None, schema_name: str | None) -> None:
     Fields a gold incident leaves out are "not annotated" (not scored) and listed."""
     from llmx.cli.console import out
     from llmx.inputs.config import load_settings
-    from llmx.inputs.gold import load_gold, unannotated
+    from llmx.inputs.gold import read_gold_folder, unannotated
     from llmx.inputs.schemas import load_schema
 
-    settings = load_settings()
+    settings = load_settings(require_project=True)
     schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
-    gold = load_gold(folder or settings.gold, schema)
+    found = read_gold_folder(folder or settings.gold, schema)
+    gold = found.gold
     total = sum(len(records) for records in gold.values())
     optional = sum(1 for records in gold.values() for r in records if r.get("optional"))
-    if not gold:
+    if not gold and not found.drafts:
         raise GoldError(f"{folder or settings.gold}: no gold files")
     out.print(f"[green]ok[/]: {len(gold)} gold files, {total} incidents ({optional} optional), schema '{schema.name}'")
+    if found.drafts:
+        pending = sum(1 for records in found.drafts.values() for r in records if r.get("pending"))
+        out.print(
+            f"[yellow]{len(found.drafts)} draft(s)[/], not scored until reviewed ({pending} incidents pending; "
+            f"`llmx annotate RUN`): {', '.join(sorted(found.drafts))}",
+            highlight=False,
+            soft_wrap=True,
+        )
     missing = unannotated(gold, schema)
     if missing:
         listed = ", ".join(f"{name} ({count} of {total} incidents)" for name, count in sorted(missing.items()))

@@ -18,6 +18,7 @@ from llmx.core.counts import says_none, stated_near
 from llmx.core.dates import DateSupport, MonthKey, date_support, parse_value
 from llmx.core.grounding import ground
 from llmx.core.normalize import Aliases, normalize
+from llmx.core.realis import reports_happened
 from llmx.core.verify import ArticleFacts, Finding, VerifySpec
 
 _ADJECTIVE = r"(?:s|i|is|n|ns|an|ans|ian|ians|ese|ish|es)?"  # Israel→Israeli, Iran→Iranian, Iraq's
@@ -34,7 +35,7 @@ def check_date(value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec:
     if parsed is None:
         return f"{spec.field} {value!r} is not a date: use YYYY-MM-DD, YYYY-MM if only the month is known, or null"
     quoted = "\n".join(text for name in spec.quotes if isinstance(text := record.get(name), str))
-    article = date_support(facts.text, facts.published)
+    article = date_support(facts.near, facts.published)
     support = date_support(quoted, facts.published) & article
     if _has_date(support, parsed):
         return None
@@ -46,7 +47,7 @@ def resolved_date(record: Mapping[str, Any], facts: ArticleFacts, spec: VerifySp
     occur in the article too), or None when they give none or several. Small models write the
     publication date for "on Friday"; the article's words settle it without asking them again."""
     quoted = "\n".join(text for name in spec.quotes if isinstance(text := record.get(name), str))
-    support = date_support(quoted, facts.published) & date_support(facts.text, facts.published)
+    support = date_support(quoted, facts.published) & date_support(facts.near, facts.published)
     days = support.days
     return next(iter(days)).isoformat() if len(days) == 1 else None
 
@@ -98,10 +99,10 @@ def check_count(value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return f"{name} {value!r} is not a count: use the whole number the article states, or null"
     if value == 0:
-        if says_none(facts.text, kind) if kind else stated_near(0, facts.text, None):
+        if says_none(facts.near, kind) if kind else stated_near(0, facts.near, None):
             return None
         return f"{name} 0: the article does not say that nobody was {kind or 'counted'}: use null"
-    if stated_near(value, facts.text, kind):
+    if stated_near(value, facts.near, kind):
         return None
     what = f"{value} people {kind}" if kind else f"the number {value}"
     return f"{name} {value}: the article does not state {what}: use the number it gives, or null"
@@ -121,7 +122,7 @@ def check_present(
     if isinstance(other, str) and _same(value, other, aliases):
         what = name.replace("_", " ")
         return f"{name} '{value}' only repeats {spec.differs_from}: use the {what} the article names, or null"
-    text = normalize(facts.text)
+    text = normalize(facts.near)
     if spec.near:
         if _stands_near(value, text, spec.near):
             return None
@@ -168,13 +169,22 @@ def check_event(value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec
     found = ground(value, facts.text) if isinstance(value, str) else None
     if found is None or found.start is None or found.end is None:
         return f"{name} is not in the article: copy the sentence that reports this attack word for word"
-    if _event_words(spec.words).search(normalize(facts.text[found.start : found.end])):
-        return None
+    quoted = facts.text[found.start : found.end]
     short = value if len(value) <= 80 else value[:77] + "..."
-    return (
-        f"{name} '{short}' does not describe an attack (no word such as {', '.join(spec.words[:5])}): "
-        "quote the sentence that reports this attack; if no sentence does, leave the record out"
-    )
+    if not _event_words(spec.words).search(normalize(quoted)):
+        return (
+            f"{name} '{short}' {NO_ATTACK_WORD} (no word such as {', '.join(spec.words[:5])}): "
+            "quote the sentence that reports this attack; if no sentence does, leave the record out"
+        )
+    if not reports_happened(quoted):
+        return (
+            f"{name} '{short}' reports a threat, a plan, a test or a purchase, not an attack that happened: "
+            "leave the record out"
+        )
+    return None
+
+
+NO_ATTACK_WORD = "does not describe an attack"  # the one event finding a marked sentence survives
 
 
 @lru_cache(maxsize=16)

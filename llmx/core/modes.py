@@ -19,6 +19,8 @@ OUTPUT_MODES: dict[str, tuple[str, str]] = {
 
 # strategy → what it does; each pass's prompt is a template file
 STRATEGIES: dict[str, str] = {
+    "evidence": "mark the sentences that report attacks (<prompt>_mark.jinja, per chunk), then fill one record each "
+    "(<prompt>_fill.jinja); any length",
     "single": "one pass: the prompt template",
     "two_pass": "then a recall pass (<prompt>_recall.jinja) shown the incidents found, asked only for the rest",
 }

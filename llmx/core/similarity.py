@@ -60,7 +60,7 @@ class PairTable:
 
 
 def fields_only(record: Record) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in ("optional", "note")}
+    return {k: v for k, v in record.items() if k not in ("optional", "note", "event")}
 
 
 def _columns(records: Sequence[Record], names: list[str]) -> dict[str, list[Any]]:

@@ -42,7 +42,8 @@ EVENT_WORDS: tuple[str, ...] = (
     *("shell-", "bomb-", "explos-", "explod-", "blast-", "detonat-", "mortar-", "artillery", "grenade-", "ied"),
     *("fire", "fired", "fires", "firing", "gunfire", "gunman", "gunmen", "shot", "shots", "shoot-", "salvo-"),
     *("hit", "hits", "hitting", "kill-", "wound-", "injur-", "intercept-", "target-", "launch-", "ambush-"),
-    *("raid-", "assault-", "clash-", "massacre-"),
+    *("raid-", "assault-", "clash-", "massacre-", "destroy-", "sank", "sink-", "sunk", "torpedo-", "atgm-"),
+    *("downed", "shelling", "bombard-", "blew", "burn-", "ablaze"),
 )
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "date": ("quotes",),
@@ -75,10 +76,18 @@ class VerifySpec:
 
 @dataclass(frozen=True)
 class ArticleFacts:
-    """What the checks may look at: the article text and its publication date, if known."""
+    """What the checks may look at: the article text and its publication date, if known, and
+    the record's own passage (``scope``: its sentences and their neighbours), which the count,
+    date and place checks read instead of the whole article when it is set."""
 
     text: str
     published: dt.date | None = None
+    scope: str | None = None
+
+    @property
+    def near(self) -> str:
+        """What a count, a date word or a name must be found in: the record's passage, or the article."""
+        return self.text if self.scope is None else self.scope
 
 
 # One value the article does not support, and why: the record keeps the same model in its

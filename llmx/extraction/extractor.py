@@ -22,6 +22,7 @@ from llmx.core.redact import Redactor
 from llmx.core.verify import ArticleFacts
 from llmx.errors import (
     ArticleTimeout,
+    ArticleTooLong,
     CassetteError,
     CassetteMiss,
     ConfigError,
@@ -30,6 +31,7 @@ from llmx.errors import (
     ModelError,
     PromptError,
 )
+from llmx.extraction.evidence_first import EvidenceFirst, build_evidence_first
 from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
 from llmx.extraction.record_checks import RecordChecks
@@ -62,17 +64,29 @@ class Extractor:
     recall_prompt: PromptTemplate | None = None  # the second pass of the two_pass strategy
     verify_reasks: int = 0
     strict: bool = False  # strict structured outputs: the schema is checked here, the flag sent with each request
+    evidence_first: EvidenceFirst | None = None  # the mark and fill passes of the evidence strategy
+    max_article_chars: int | None = None  # longer articles fail alone (too_long), before any request
+    check_scope: int | None = None  # checks read the record's sentences and this many neighbours (None: the article)
 
     def __post_init__(self) -> None:
         if self.strategy == "two_pass" and self.recall_prompt is None:
             raise ConfigError("the two_pass strategy needs a recall prompt template", "strategy")
-        self.checks = RecordChecks(self.schema, self.aliases)
+        if self.strategy == "evidence" and self.evidence_first is None:
+            raise ConfigError("the evidence strategy needs mark and fill prompt templates", "strategy")
+        self.checks = RecordChecks(self.schema, self.aliases, scope=self.check_scope)
         self.response_model = checked_response_model(self.schema, self.checks, self.strict)
         self.instructor_mode = instructor_mode(self.mode)
         self.recipe = Recipe(
             model=self.model,
             prompt=self.prompt.name,
-            prompt_sha256=self.prompt.sha256 + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else ""),
+            prompt_sha256=self.prompt.sha256
+            + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else "")
+            + (
+                f"+{self.evidence_first.mark_prompt.sha256}+{self.evidence_first.fill_prompt.sha256}"
+                f"+{self.evidence_first.confirm_prompt.sha256}"
+                if self.evidence_first
+                else ""
+            ),
             schema_name=self.schema.name,
             schema_sha256=self.schema.sha256,
             mode=self.mode,
@@ -91,6 +105,8 @@ class Extractor:
                 self.prompt.render(article, self.schema)
                 if self.recall_prompt is not None:
                     self.recall_prompt.render(article, self.schema, found=[])
+                if self.evidence_first is not None:
+                    self.evidence_first.check_renders(article)
             except PromptError as error:
                 raise PromptError(f"article {article.id}: {error}") from error
 
@@ -119,10 +135,22 @@ class Extractor:
         facts = ArticleFacts(text=article.text, published=article.date)
         state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
         passes = repeats = 0
+        confirmed, passages = None, None
         try:
+            if self.max_article_chars is not None and len(article.text) > self.max_article_chars:
+                raise ArticleTooLong(
+                    f"{len(article.text):,} characters is over the {self.max_article_chars:,} limit "
+                    "(max_article_chars); split the article, or raise the limit (the evidence strategy "
+                    "reads any length in chunks)"
+                )
             async with asyncio.timeout(self.article_timeout):
-                records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
-                passes = 1
+                if self.evidence_first is not None:
+                    found = await self.evidence_first.extract(article, self._asker(gateway, article, log))
+                    records, repeats, passes = found.records, found.folded, 2
+                    passages, confirmed = found.passages, found.confirmed
+                else:
+                    records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
+                    passes = 1
                 if self.recall_prompt is not None:
                     # Recall: show the model what it found, ask only for attacks not listed yet.
                     messages = self.recall_prompt.render(article, self.schema, found=records)
@@ -147,7 +175,7 @@ class Extractor:
                     last_output=self.redact(getattr(failure, "last_output", None)),
                 ),
             )
-        settled = self.checks.finish(records, facts)
+        settled = self.checks.finish(records, facts, confirmed=confirmed, passages=passages)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
@@ -177,7 +205,29 @@ class Extractor:
         )
         return [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
 
+    def _asker(self, gateway: Gateway, article: Article, log: CallLog) -> Any:
+        """One request of the evidence strategy: ``response_model`` from ``messages``, through the
+        gateway, re-asked by instructor (at most ``reasks``) when the answer does not validate."""
+
+        async def create(**kwargs: Any) -> Any:
+            return await gateway.create(article.id, log, **(with_strict(kwargs) if self.strict else kwargs))
+
+        patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
+
+        async def ask(response_model: type[Any], messages: list[dict[str, str]]) -> Any:
+            return await patched(
+                response_model=response_model,
+                messages=messages,
+                model=self.model,
+                max_retries=self.reasks,
+                **self.params,
+            )
+
+        return ask
+
     def _failure(self, error: BaseException, log: CallLog) -> ModelError | CassetteError:
+        if isinstance(error, ArticleTooLong):
+            return error
         if isinstance(error, TimeoutError):
             return ArticleTimeout(
                 f"the article took longer than {self.article_timeout:g} s in all (article_timeout); "
@@ -211,9 +261,13 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
     recall = None
     if settings.strategy == "two_pass":
         recall = load_prompt(settings.recall_prompt or f"{prompt.name}_recall", settings.prompts_dir)
+    schema = load_schema(settings.schema_name, settings.schemas_dir)
+    aliases = load_aliases(settings.aliases)
+    strict = settings.strict and settings.mode != "md_json"  # md_json sends no schema: nothing to be strict about
+    evidence = build_evidence_first(settings, prompt.name, schema, aliases, strict)
     return Extractor(
         prompt=prompt,
-        schema=load_schema(settings.schema_name, settings.schemas_dir),
+        schema=schema,
         model=settings.model,
         params=params,
         mode=settings.mode,
@@ -221,9 +275,11 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
         article_timeout=settings.article_timeout,
         strategy=settings.strategy,
         redact=redact or Redactor(),
-        aliases=load_aliases(settings.aliases),
+        aliases=aliases,
         recall_prompt=recall,
         verify_reasks=settings.verify_reasks,
-        # md_json sends no schema to the server: nothing there to be strict about
-        strict=settings.strict and settings.mode != "md_json",
+        strict=strict,
+        evidence_first=evidence,
+        max_article_chars=settings.max_article_chars,
+        check_scope=settings.check_scope if isinstance(settings.check_scope, int) else None,  # "article": None
     )

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import NoneType
 from typing import Any
 
-from llmx.core.checks import resolved_date, verify_record
+from llmx.core.checks import NO_ATTACK_WORD, resolved_date, verify_record
 from llmx.core.consolidate import consolidate
 from llmx.core.grounding import Grounding, ground
 from llmx.core.normalize import Aliases
+from llmx.core.sentences import Sentence, scope_span, sentence_at, split_sentences
 from llmx.core.verify import ArticleFacts, Correction, Finding, apply_findings, reask_message
 from llmx.inputs.schemas import SchemaSpec
 from llmx.runs.results import ExtractedRecord
@@ -40,10 +41,45 @@ class Problems:
     unsupported: bool = False
 
 
+# What each check reads when a scope is set (the event check always reads the quote itself):
+# counts and dates the record's passage only; names also the article's lead paragraph, where news
+# names the province or the group once for every attack below it. Measured in bench/NOTES.md
+# ("Checks scoped to the record").
+SCOPED_CHECKS: dict[str, bool] = {"count": False, "date": False, "present": True}  # check: with the lead
+
+
 @dataclass
 class RecordChecks:
     schema: SchemaSpec
     aliases: Aliases = field(default_factory=Aliases)
+    scope: int | None = None  # sentences either side of the evidence the checks read; None: the article
+    scoped_checks: dict[str, bool] = field(default_factory=lambda: SCOPED_CHECKS)
+
+    def scoped(
+        self,
+        record: dict[str, Any],
+        grounding: Grounding | None,
+        facts: ArticleFacts,
+        with_lead: bool = False,
+        extra: list[tuple[int, int]] | None = None,
+    ) -> ArticleFacts:
+        """The facts a record's values are held to: its evidence sentences (and ``extra`` spans:
+        the other sentences the model marked for it) with ``scope`` neighbours either side, and
+        the lead paragraph when ``with_lead``; the whole article when no scope is set or the
+        evidence is not found."""
+        if self.scope is None or grounding is None or grounding.start is None or grounding.end is None:
+            return facts
+        sentences = _sentences(facts.text)
+        indices = sentence_at(sentences, grounding.start, grounding.end)
+        for start, end in extra or []:
+            indices += sentence_at(sentences, start, end)
+        if not indices:
+            return facts
+        spans = scope_span(sentences, indices, self.scope)
+        if with_lead:
+            spans = [(s.start, s.end) for s in sentences if s.paragraph <= _lead(sentences)] + spans
+        passage = "\n".join(facts.text[start:end] for start, end in spans)
+        return ArticleFacts(text=facts.text, published=facts.published, scope=passage)
 
     @cached_property
     def nullable(self) -> set[str]:
@@ -53,12 +89,21 @@ class RecordChecks:
             if NoneType in typing.get_args(info.annotation)
         }
 
-    def _findings(self, record: dict[str, Any], facts: ArticleFacts) -> tuple[Grounding | None, list[Finding]]:
+    def _findings(
+        self, record: dict[str, Any], facts: ArticleFacts, extra: list[tuple[int, int]] | None = None
+    ) -> tuple[Grounding | None, list[Finding]]:
         """The record's evidence grounded in the article (None: the schema quotes nothing), and
-        the values the article does not support."""
+        the values the article (or, with a scope, the record's passage) does not support."""
         evidence = self.schema.evidence_field
         grounding = ground(record.get(evidence), facts.text) if evidence else None
-        findings = verify_record(record, self.schema.verify, facts, self.aliases)
+        findings: list[Finding] = []
+        for with_lead in (None, False, True):  # None: the checks that read the whole article
+            specs = {n: s for n, s in self.schema.verify.items() if self.scoped_checks.get(s.check) is with_lead}
+            if specs:
+                read = facts if with_lead is None else self.scoped(record, grounding, facts, with_lead, extra)
+                findings += verify_record(record, specs, read, self.aliases)
+        order = list(self.schema.verify)
+        findings.sort(key=lambda f: order.index(f.field))
         if grounding is not None and not grounding.grounded:  # the grounding message says it already
             findings = [f for f in findings if f.field != evidence]
         return grounding, findings
@@ -128,16 +173,55 @@ class RecordChecks:
                 repeated[i] = True
         return repeated
 
-    def finish(self, records: list[dict[str, Any]], facts: ArticleFacts) -> Settled:
+    def finish(
+        self,
+        records: list[dict[str, Any]],
+        facts: ArticleFacts,
+        confirmed: dict[str, bool] | None = None,
+        passages: dict[str, list[tuple[int, int]]] | None = None,
+    ) -> Settled:
+        """``confirmed``: quotes without an attack word that the model was asked about again (the
+        evidence strategy): words the event check does not know ("destroyed by an ATGM") are a
+        reason to ask, not to drop, so a "yes" keeps the record, its finding listed.
+        ``passages``: evidence text → the spans of every sentence marked for it, which the
+        record-scoped checks read too."""
         evidence = self.schema.evidence_field
         merged_records, counts = consolidate(records, evidence)
         settled = Settled([], [], counts.duplicates_removed, counts.merged)
         for record in merged_records:
-            grounding, findings = self._findings(record, facts)
-            settled_record, corrections = self._settle(record, findings, facts)
+            extra = (passages or {}).get(str(record.get(evidence))) if evidence else None
+            grounding, findings = self._findings(record, facts, extra)
+            day_facts = self.scoped(record, grounding, facts, extra=extra) if "date" in self.scoped_checks else facts
+            settled_record, corrections = self._settle(record, findings, day_facts)
             item = ExtractedRecord(record=settled_record, grounding=grounding, verification=corrections)
             # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
             grounded = grounding is None or grounding.grounded
             no_event = grounded and any(f.field == evidence for f in findings)
+            quote = str(record.get(evidence)) if evidence else ""
+            if no_event and confirmed is not None and quote in confirmed:
+                unknown_words = all(NO_ATTACK_WORD in f.reason for f in findings if f.field == evidence)
+                answer = unknown_words and confirmed[quote]
+                for correction in corrections:
+                    if correction.field == evidence and unknown_words:
+                        correction.reason += (
+                            "; kept: asked about this sentence alone, the model said it reports an attack"
+                            if answer
+                            else "; asked about this sentence alone, the model said it reports no attack"
+                        )
+                no_event = not answer
             (settled.dropped if no_event else settled.records).append(item)
         return settled
+
+
+@lru_cache(maxsize=64)
+def _sentences(text: str) -> list[Sentence]:
+    return split_sentences(text)
+
+
+def _lead(sentences: list[Sentence]) -> int:
+    """The lead's paragraph number: the first paragraph of more than one sentence or 80
+    characters (the one before it may be a headline or a dateline)."""
+    for sentence in sentences:
+        if len(sentence.text) > 80:
+            return sentence.paragraph
+    return 0

@@ -1,15 +1,18 @@
-"""Read articles from files, folders, globs and JSONL corpora.
+"""Read articles from files, folders and globs: text files, table corpora (CSV, TSV, Parquet,
+JSONL: :mod:`llmx.inputs.tables`) and saved HTML pages (:mod:`llmx.inputs.html_pages`).
 
-An article's id is its file stem (or the ``id`` of a JSONL line). A first line that starts with
-`` date YYYY-MM-DD`` gives its publication date; the rest of that line is article text.
-Ids end up in file names (cassettes, gold), so an id that could escape a folder is refused.
+A text file's id is its stem, and a first line that starts with `` date YYYY-MM-DD`` gives its
+publication date (the rest of that line is article text). A table row's id, text, date and
+title come from the columns :class:`~llmx.inputs.tables.Columns` names; an HTML page's id is its
+stem. Ids end up in file names (cassettes, gold), so an id that could escape a folder is refused.
+Everything is read lazily (:func:`iter_articles`); :func:`load_articles` is the list, for the
+small corpora of the viewer and tests (a run streams: :mod:`llmx.inputs.corpus`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import glob
-import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,7 +20,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError, field_validator
 
 from llmx.errors import ArticleError
-from llmx.runs.files import jsonl_lines
+from llmx.inputs.html_pages import HTML_SUFFIXES, read_page
+from llmx.inputs.tables import Columns, TableRow, read_delimited, read_jsonl, read_parquet
 from llmx.runs.folder import OWN_FILES, is_run_folder
 
 MAX_ID_CHARS = 200
@@ -30,6 +34,7 @@ class Article(BaseModel):
     text: str
     date: dt.date | None = None
     source: str = ""
+    title: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -42,12 +47,6 @@ class Article(BaseModel):
                 " (it names files)"
             )
         return value
-
-
-class _JsonlArticle(BaseModel):
-    id: str
-    text: str
-    date: dt.date | None = None
 
 
 def parse_text(article_id: str, raw: str, source: str) -> Article:
@@ -89,37 +88,48 @@ def decode(data: bytes, source: str) -> str:
         ) from error
 
 
-def read_file(path: Path) -> Iterator[Article]:
+# Suffixes a folder is searched for (a file named on its own is read as text whatever its suffix).
+TABLE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
+ARTICLE_SUFFIXES = (".txt", *TABLE_SUFFIXES, *HTML_SUFFIXES)
+
+
+def read_file(path: Path, columns: Columns | None = None) -> Iterator[Article]:
+    """The articles of one file, by its suffix: a table (one per row), an HTML page, or text."""
+    columns = columns or Columns()
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        yield from (_row_article(row, columns) for row in _table_rows(path, suffix, columns))
+        return
+    if suffix in HTML_SUFFIXES:
+        page = read_page(path)
+        yield _article(id=path.stem, text=page.text, date=page.date, title=page.title, source=str(path))
+        return
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ArticleError(f"{path}: cannot read the article ({error.strerror}); check its permissions") from error
     if not data.strip():
         raise ArticleError(f"{path}: the file is empty; remove it or add the article text")
-    if path.suffix == ".jsonl":
-        yield from read_jsonl(decode(data, str(path)), str(path))
-    else:
-        yield parse_text(path.stem, decode(data, str(path)), str(path))
+    yield parse_text(path.stem, decode(data, str(path)), str(path))
 
 
-def read_jsonl(text: str, source: str) -> Iterator[Article]:
-    for number, line in jsonl_lines(text):
-        where = f"{source}:{number}"
-        try:
-            row = _JsonlArticle.model_validate(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise ArticleError(f'{where}: not valid JSON ({error.msg}); each line needs {{"id", "text"}}') from error
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "line"
-            raise ArticleError(f'{where}: \'{field}\': {_message(error)}; each line needs {{"id", "text"}}') from error
-        if not row.text.strip():
-            raise ArticleError(f"{where}: article '{row.id}' has empty text")
-        yield _article(id=row.id, text=row.text.strip(), date=row.date, source=where)
+def _table_rows(path: Path, suffix: str, columns: Columns) -> Iterator[TableRow]:
+    if suffix == ".jsonl":
+        return read_jsonl(path, columns)
+    if suffix == ".parquet":
+        return read_parquet(path, columns)
+    return read_delimited(path, columns, "\t" if suffix == ".tsv" else ",")
+
+
+def _row_article(row: TableRow, columns: Columns) -> Article:
+    try:
+        return Article(id=row.id, text=row.text, date=row.date, title=row.title, source=row.where)
+    except ValidationError as error:  # the id: every other value was checked by the reader
+        raise ArticleError(f"{row.where}, column '{columns.id}': {_message(error)}") from error
 
 
 def expand(inputs: Iterable[str]) -> list[Path]:
-    """Files named, files in folders (``*.txt``, ``*.jsonl``), and glob matches, in order."""
+    """Files named, article files in folders (:data:`ARTICLE_SUFFIXES`), and glob matches, in order."""
     paths: list[Path] = []
     for item in inputs:
         path = Path(item)
@@ -135,7 +145,7 @@ def expand(inputs: Iterable[str]) -> list[Path]:
                     p
                     for p in path.iterdir()
                     if p.is_file()
-                    and p.suffix in (".txt", ".jsonl")
+                    and p.suffix.lower() in ARTICLE_SUFFIXES
                     and not (p.name in OWN_FILES and is_run_folder(path))
                 )
             except OSError as error:
@@ -143,7 +153,7 @@ def expand(inputs: Iterable[str]) -> list[Path]:
                     f"{path}: cannot list the folder ({error.strerror}); check its permissions"
                 ) from error
             if not found:
-                raise ArticleError(f"{path}: no .txt or .jsonl articles in this folder")
+                raise ArticleError(f"{path}: no articles in this folder (no {', '.join(ARTICLE_SUFFIXES)} files)")
             paths.extend(found)
         elif path.is_file():
             paths.append(path)
@@ -156,26 +166,41 @@ def expand(inputs: Iterable[str]) -> list[Path]:
 ArticleInput = str | Path | Article
 
 
-def _read_all(inputs: Iterable[ArticleInput]) -> Iterator[Article]:
+def iter_articles(
+    inputs: Iterable[ArticleInput], columns: Columns | None = None, html: bool = True
+) -> Iterator[Article]:
+    """Every article of ``inputs``, in order, read one at a time (nothing is checked across
+    articles); with ``html`` False, saved HTML pages are left out (their texts are in the run)."""
     for item in inputs:
         if isinstance(item, Article):
             yield item
             continue
         for path in expand([str(item)]):
-            yield from read_file(path)
+            if html or path.suffix.lower() not in HTML_SUFFIXES:
+                yield from read_file(path, columns)
 
 
-def load_articles(inputs: Iterable[ArticleInput], max_chars: int | None = None) -> list[Article]:
-    articles: list[Article] = []
-    seen: dict[str, str] = {}
-    for article in _read_all(inputs):
-        if article.id in seen:
-            raise ArticleError(f"{article.source}: duplicate article id '{article.id}' (also in {seen[article.id]})")
-        if max_chars is not None and len(article.text) > max_chars:
-            raise ArticleError(
-                f"{article.source}: {len(article.text):,} characters is over the {max_chars:,} limit "
-                "(max_article_chars); split the article or raise the limit if your model's context allows"
-            )
-        seen[article.id] = article.source
-        articles.append(article)
-    return articles
+class IdCheck:
+    """Ids seen so far: a duplicate names both places. Length is not refused here: an article over
+    ``max_article_chars`` fails alone when it is extracted (``too_long``), the rest go on.
+
+    Only the ids are kept (not where each came from: at 100,000 rows that would be most of the
+    memory a run holds); the first place of a duplicate is found by reading ``inputs`` again."""
+
+    def __init__(self, inputs: Iterable[ArticleInput], columns: Columns | None) -> None:
+        self.inputs, self.columns = inputs, columns
+        self.seen: set[str] = set()
+
+    def __call__(self, article: Article) -> Article:
+        if article.id in self.seen:
+            first = next(a.source for a in iter_articles(self.inputs, self.columns) if a.id == article.id)
+            raise ArticleError(f"{article.source}: duplicate article id '{article.id}' (also in {first})")
+        self.seen.add(article.id)
+        return article
+
+
+def load_articles(inputs: Iterable[ArticleInput], columns: Columns | None = None, html: bool = True) -> list[Article]:
+    """Every article of ``inputs`` in a list, ids checked (small corpora; a run streams them)."""
+    inputs = list(inputs)
+    check = IdCheck(inputs, columns)
+    return [check(article) for article in iter_articles(inputs, columns, html)]

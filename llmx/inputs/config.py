@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,7 +27,9 @@ class Settings(BaseModel):
     prompt: str = "incident"
     schema_name: str = Field("incident", alias="schema")
     mode: str = "json_schema"
-    strategy: str = Field("single", description="single, or two_pass (a recall pass after the first)")
+    strategy: str = Field(
+        "evidence", description="evidence (mark sentences, then one record each), single, or two_pass (single + recall)"
+    )
     recall_prompt: str | None = Field(None, description="the two_pass recall template (default <prompt>_recall)")
     concurrency: int = Field(4, ge=1, le=1024)
     temperature: float = Field(0.0, ge=0, le=2)
@@ -41,10 +43,21 @@ class Settings(BaseModel):
     max_wait: float = Field(60.0, ge=0, description="longest single back-off, Retry-After included")
     timeout: float = Field(180.0, gt=0, description="seconds per request")
     article_timeout: float = Field(900.0, gt=0, description="seconds per article, every request and re-ask included")
-    max_article_chars: int = Field(24_000, ge=100, description="longer articles are refused")
+    max_article_chars: int = Field(
+        1_000_000, ge=100, description="a longer article fails alone (too_long); the rest of the run goes on"
+    )
+    context_tokens: int = Field(8192, ge=1024, description="the model's context window: no request is sized past it")
+    chunk_tokens: int = Field(
+        1500, ge=100, description="evidence strategy: most article tokens one marking request reads"
+    )
+    check_scope: int | str = Field(
+        3, description="checks read a record's sentences and this many neighbours either side, or 'article'"
+    )
     prompts_dir: Path = Path("prompts")
     schemas_dir: Path = Path("schemas")
     cassettes: Path = Path("cassettes")
+    # folder: a readable file per request (fixtures in git); sqlite: one file for large runs (bench/STORE.md)
+    cassette_store: Literal["folder", "sqlite"] = Field("folder", description="how cassettes are kept")
     runs_dir: Path = Path("runs")
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")
@@ -67,6 +80,11 @@ class Settings(BaseModel):
     prices: dict[str, Price] = Field(default_factory=dict, description="model name → USD per million tokens")
     max_cost: float | None = Field(None, gt=0, description="USD this run folder may spend; then no new article starts")
     batch_poll_seconds: float = Field(30.0, gt=0, description="how often --batch asks whether a batch is done")
+    # The columns of a table corpus (CSV, TSV, Parquet, JSONL) that hold each part of an article.
+    id_column: str = Field("id", min_length=1, description="the column of a table corpus that holds the article id")
+    text_column: str = Field("text", min_length=1, description="the column that holds the article text")
+    date_column: str = Field("date", min_length=1, description="the column that holds the publication date")
+    title_column: str = Field("title", min_length=1, description="the column that holds the headline")
 
     @field_validator("mode")
     @classmethod
@@ -85,6 +103,13 @@ class Settings(BaseModel):
                 f"may not set {keyed[0]!r}: it is part of every request llmx sends, keys and records; "
                 f"set it with its own setting (model, temperature, max_tokens, mode...) instead"
             )
+        return value
+
+    @field_validator("check_scope")
+    @classmethod
+    def _known_scope(cls, value: int | str) -> int | str:
+        if value != "article" and not (isinstance(value, int) and 0 <= value <= 20):
+            raise ValueError(f"check_scope must be 'article' or a number of sentences from 0 to 20, not {value!r}")
         return value
 
     @field_validator("strategy")
@@ -107,11 +132,19 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_settings(start: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Config file values, then the options given on the command line (``None`` = not given)."""
+def load_settings(
+    start: Path | None = None, overrides: dict[str, Any] | None = None, require_project: bool = False
+) -> Settings:
+    """Config file values, then the options given on the command line (``None`` = not given).
+    With ``require_project``, a folder with no config here or above is an error saying to run ``llmx init``."""
     start = (start or Path.cwd()).resolve()
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
     path = find_config(start)
+    if path is None and require_project:
+        raise ConfigError(
+            f"{start}: not an llmx project (no llmx.toml, nor a pyproject.toml with [tool.llmx], here or above); "
+            "run `llmx init` to start one here, or cd into your project"
+        )
     raw: dict[str, Any] = {}
     root = start
     if path is not None:

@@ -1,7 +1,7 @@
 """Render ``prompts/<name>.jinja`` into chat messages in a sandboxed Jinja2 environment.
 
 A template defines ``{% block system %}`` and ``{% block user %}``; each block becomes one
-message. Templates see ``article`` (id, text, date), ``fields`` (the schema's record fields with
+message. Templates see ``article`` (id, text, date, title), ``fields`` (the schema's record fields with
 their descriptions) and ``schema_name``. Undefined variables are errors, not empty strings.
 Article text is a value, never template source, so braces in an article are just text, and
 any ``<article>`` / ``</article>`` tag inside it is defused so it cannot close the article block
@@ -49,6 +49,7 @@ class PromptTemplate:
                 "id": article.id,
                 "text": defuse_delimiters(article.text),
                 "date": article.date.isoformat() if article.date else None,
+                "title": defuse_delimiters(article.title) if article.title else None,  # a corpus's or page's headline
             },
             "fields": [{"name": name, "description": text} for name, text in schema.descriptions.items()],
             "schema_name": schema.name,

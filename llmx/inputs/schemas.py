@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from llmx.core.event_rules import EventRule, build_rule
 from llmx.core.fields import MATCH_KINDS, FieldSpec, MatchKind
 from llmx.core.verify import VerifySpec, parse_verify
 from llmx.errors import SchemaError
@@ -44,6 +45,7 @@ class SchemaSpec:
     fields: dict[str, FieldSpec]
     descriptions: dict[str, str] = field(default_factory=dict)
     verify: dict[str, VerifySpec] = field(default_factory=dict)  # field → its declared article check
+    event: EventRule | None = None  # when two reports are one event (llmx events); None: not declared
 
     @property
     def evidence_field(self) -> str | None:
@@ -91,6 +93,7 @@ def load_schema(name: str, schemas_dir: Path) -> SchemaSpec:
         fields=fields,
         descriptions=descriptions,
         verify=verify,
+        event=_event_rule(path, module, record_model),
     )
 
 
@@ -165,6 +168,7 @@ def _field_spec(path: Path, name: str, info: Any) -> FieldSpec:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     declared = dict(extra.get("llmx") or {})
     declared.pop("verify", None)  # read by _verify_specs
+    declared.pop("event", None)  # read by _event_rule
     match = declared.pop("match", None) or _default_match(info.annotation)
     if match not in MATCH_KINDS:
         raise SchemaError(f"{path}: field '{name}' has match '{match}'; use one of {', '.join(MATCH_KINDS)}")
@@ -191,6 +195,27 @@ def _verify_specs(path: Path, record_model: type[BaseModel]) -> dict[str, Verify
             raise SchemaError(f"{path}: field '{name}': verify names no such field {', '.join(map(repr, missing))}")
         specs[name] = spec
     return specs
+
+
+def _event_rule(path: Path, module: types.ModuleType, record_model: type[BaseModel]) -> EventRule | None:
+    """The event rule: the module's ``EVENT = {field: {...}}`` and each field's ``"event"`` key."""
+    module_rule = getattr(module, "EVENT", None) or {}
+    if not isinstance(module_rule, dict):
+        raise SchemaError(f"{path}: EVENT must be a dict {{field: {{'agree': ..., 'fuse': ...}}}}")
+    declared = dict(module_rule)
+    for name, info in record_model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        llmx = extra.get("llmx")
+        if isinstance(llmx, dict) and "event" in llmx:
+            if name in declared:
+                raise SchemaError(f"{path}: field '{name}' declares its event rule twice (EVENT and the field)")
+            declared[name] = llmx["event"]
+    if not declared:
+        return None
+    try:
+        return build_rule(declared, list(record_model.model_fields))
+    except ValueError as error:
+        raise SchemaError(f"{path}: {error}") from error
 
 
 def _default_match(annotation: Any) -> MatchKind:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,52 @@ def to_csv(results: list[ArticleResult]) -> str:
     return buffer.getvalue()
 
 
+def table_csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
+    """Any table as CSV text through the same cell rules as the run export (``llmx events``):
+    no cell a spreadsheet would run as a formula."""
+    buffer = io.StringIO()
+    writer = _SafeWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({name: _cell(value) for name, value in row.items()})
+    return buffer.getvalue()
+
+
 def to_jsonl(results: list[ArticleResult]) -> str:
     return "".join(r.model_dump_json(by_alias=True) + "\n" for r in results)
+
+
+def to_parquet(results: list[ArticleResult]) -> bytes:
+    """The CSV's table (the same columns, rows and order; tests/test_corpus_formats.py holds them
+    equal), each column with its own type: counts are integers, ``intercepted`` a boolean,
+    offsets numbers; a column whose values mix types holds them as text. Nested values are JSON,
+    as in the CSV. Read back with pandas, polars, DuckDB or pyarrow."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fields = list(dict.fromkeys(name for r in results for item in r.incidents for name in item.record))
+    names = ["article_id", "status", "incident", *fields, "grounding", "evidence_start", "evidence_end"]
+    columns: dict[str, list[Any]] = {name: [] for name in [*names, "verification", "error"]}
+    for result in sorted(results, key=lambda r: r.article_id):
+        error = result.error.message if result.error else None
+        for number, item in enumerate(result.incidents or [None], start=1):  # an article with none: one row
+            g = item.grounding if item else None
+            record = item.record if item else {}
+            row = [result.article_id, result.status, number if item else None, *(_cell(record.get(f)) for f in fields)]
+            row += [g.status, g.start, g.end] if g else [None, None, None]
+            checks = item.verification if item else []
+            row += ["; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in checks) if item else None, error]
+            for name, value in zip(columns, row, strict=True):
+                columns[name].append(value)
+    arrays = {}
+    for name, values in columns.items():
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types (a count and a word): text
+            arrays[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    sink = io.BytesIO()
+    pq.write_table(pa.table(arrays), sink)
+    return sink.getvalue()
 
 
 def _cell(value: Any) -> Any:
@@ -82,14 +126,15 @@ class _SafeWriter(csv.DictWriter):  # type: ignore[type-arg]
         return super().writerow({k: safe_cell(v) for k, v in rowdict.items()})
 
 
-FORMATS: dict[str, tuple[str, Callable[[list[ArticleResult]], str]]] = {
+FORMATS: dict[str, tuple[str, Callable[[list[ArticleResult]], str | bytes]]] = {
     # name: (file suffix, render)
     "csv": (".csv", to_csv),
     "jsonl": (".jsonl", to_jsonl),
+    "parquet": (".parquet", to_parquet),
 }
 
 
-def render(results: list[ArticleResult], fmt: str) -> str:
+def render(results: list[ArticleResult], fmt: str) -> str | bytes:
     return FORMATS[fmt][1](results)
 
 

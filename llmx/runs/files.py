@@ -19,14 +19,14 @@ from pathlib import Path
 from llmx.errors import OutputError
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (temp file, fsync, rename)."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` whole or not at all (temp file, fsync, rename)."""
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -46,6 +46,28 @@ def cannot_write(path: Path, error: OSError) -> OutputError:
             path,
         )
     return OutputError(f"{path.parent}: not writable ({error.strerror or error}); choose another folder", path)
+
+
+def atomic_create(path: Path, text: str) -> bool:
+    """Write ``text`` to a new file ``path``, whole or not at all; False (nothing written) when
+    ``path`` already exists, even if another process created it a moment ago (a hard link of
+    the finished temp file is made only where no file is)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temporary)
+    except OSError as error:
+        raise OutputError(f"{path.parent}: not writable ({error.strerror}); choose another folder", path) from error
+    return True
 
 
 def now_iso() -> str:

@@ -27,7 +27,10 @@ from llmx.runs.results import RUN_VERSION, ArticleResult, Recipe, RunManifest, R
 
 RESULTS_FILE = "extractions.jsonl"
 MANIFEST_FILE = "run.json"
-OWN_FILES = frozenset({RESULTS_FILE, MANIFEST_FILE, "superseded.jsonl", "extractions.csv", ".lock", "batch.json"})
+OWN_FILES = frozenset(
+    {RESULTS_FILE, MANIFEST_FILE, "superseded.jsonl", "extractions.csv", ".lock", "batch.json", "events.jsonl"}
+    | {"extractions.parquet", "articles.jsonl"}  # the Parquet export; texts llmx derived (HTML pages)
+)
 
 
 def default_run_dir(runs_dir: Path) -> Path:

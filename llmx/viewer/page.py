@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # scoring pulls in numpy and scipy; the viewer only reads its
     from llmx.core.scoring import ArticleScore, Pair, Score
 
 STATUSES = ("missed", "spurious", "ungrounded", "failed")
-ANNOTATION_KEYS = ("optional", "note")
+ANNOTATION_KEYS = ("optional", "note", "event")
 
 
 @dataclass

@@ -1,0 +1,224 @@
+"""From reports to events: fuse a run's incidents across its articles, the use case behind
+``llmx events`` (and the event scores of ``llmx score``, the events page of ``llmx view``).
+
+The rule is the schema's (``EVENT`` in ``schemas/<name>.py``); the algorithm is
+:mod:`llmx.core.fusion`; the fused fields and disputes :mod:`llmx.core.event_fields`. Undated
+reports are placed by their article's publication date, read from the inputs ``llmx extract``
+recorded in run.json (or ``articles``); without it they are fused with nothing, and a note says
+so. A failed article has no reports: it is listed, never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmx.core.event_columns import day_span
+from llmx.core.event_fields import fuse_fields
+from llmx.core.event_scoring import EventScore, score_events
+from llmx.core.fusion import fuse
+from llmx.core.scoring import Score
+from llmx.errors import RunError, SchemaError, UsageError
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.articles import iter_articles
+from llmx.inputs.config import Settings
+from llmx.inputs.corpus import read_kept_texts
+from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.inputs.tables import Columns
+from llmx.runs.events import DisputedValue, Event, EventReport, ReportKey, events_csv, events_jsonl
+from llmx.runs.files import atomic_write
+from llmx.runs.folder import read_manifest, read_results
+from llmx.runs.results import ArticleResult
+
+EVENTS_FILE = "events.jsonl"
+EVENTS_CSV = "events.csv"
+
+
+@dataclass
+class RunEvents:
+    """A run's events, earliest first, and what a reader should know about how they were made."""
+
+    run: Path
+    events: list[Event]
+    schema: SchemaSpec
+    failed: dict[str, str] = field(default_factory=dict)  # article id → failure kind: no reports
+    notes: list[str] = field(default_factory=list)
+    candidate_pairs: int = 0  # pairs the blocking let through to the rule (not all pairs)
+
+    @property
+    def reports(self) -> int:
+        return sum(event.size for event in self.events)
+
+    def event_of(self) -> dict[tuple[str, int], str]:
+        """(article id, incident index) → the id of the event that report is in."""
+        return {(r.article_id, r.incident): event.event_id for event in self.events for r in event.reports}
+
+
+def publication_dates(
+    run: Path, articles: list[str], notes: list[str], settings: Settings | None = None
+) -> dict[str, dt.date | None]:
+    """Article id → publication date: from ``articles`` (read with the project's columns), else
+    from the inputs run.json recorded (with the columns it recorded); the articles the run kept
+    itself (saved HTML pages) win. Articles are streamed: only their dates are kept."""
+    kept = {aid: article.date for aid, article in read_kept_texts(run).items()}
+    if articles:
+        read = iter_articles(articles, Columns.of(settings) if settings else None)
+        return {**{article.id: article.date for article in read}, **kept}
+    manifest = read_manifest(run)
+    if manifest is None or not manifest.inputs:
+        if not kept:
+            notes.append(f"no publication dates: {run}/run.json does not say where the articles are (pass --articles)")
+        return kept
+    try:
+        read = iter_articles(manifest.inputs, Columns.of(manifest.settings), html=False)
+        return {**{article.id: article.date for article in read}, **kept}
+    except UsageError as error:  # inputs moved since the run: fuse on the records' own dates
+        notes.append(f"no publication dates: the run's inputs cannot be read ({error}); pass --articles")
+        return kept
+
+
+def event_schema(results: list[ArticleResult], settings: Settings, schema_name: str | None = None) -> SchemaSpec:
+    named = schema_name or next((r.provenance.schema_name for r in results), settings.schema_name)
+    schema = load_schema(named, settings.schemas_dir)
+    if schema.event is None:
+        raise SchemaError(
+            f"{schema.path}: declares no event rule; add EVENT = {{field: {{'agree': ..., 'fuse': ...}}}} "
+            "(see schemas/incident.py and docs/codebook.md, 'From reports to events')"
+        )
+    return schema
+
+
+def fuse_results(
+    run: Path,
+    results: list[ArticleResult],
+    settings: Settings,
+    schema: SchemaSpec,
+    published: dict[str, dt.date | None],
+) -> RunEvents:
+    """The events of ``results`` (every incident of every article that finished)."""
+    assert schema.event is not None
+    keys = sorted((r.article_id, i) for r in results for i in range(len(r.incidents)))
+    by_id = {r.article_id: r for r in results}
+    items = [by_id[aid].incidents[i] for aid, i in keys]
+    records = [item.record for item in items]
+    articles = [aid for aid, _ in keys]
+    days = [published.get(aid) for aid in articles]
+    aliases = load_aliases(settings.aliases)
+    fusion = fuse(records, articles, days, schema.event, schema.fields, aliases)
+    window = schema.event.window.name
+    members: list[list[int]] = [[] for _ in range(fusion.events)]
+    for position, label in enumerate(fusion.labels.tolist()):
+        members[label].append(position)
+
+    def when(position: int) -> tuple[int, str, int]:
+        value = records[position].get(window)
+        span = day_span(value) if isinstance(value, str) else None
+        day = days[position]
+        first = span[0] if span else (day.toordinal() if day else 10**7)
+        return first, *keys[position]
+
+    for group in members:
+        group.sort(key=when)
+    members.sort(key=lambda group: when(group[0]))
+    names = list(schema.record_model.model_fields)
+    fused = fuse_fields(records, members, names, schema.event, schema.fields, aliases)
+    evidence = schema.evidence_field
+    events = []
+    for event in fused:
+        refs = [ReportKey(article_id=keys[p][0], incident=keys[p][1]) for p in event.reports]
+        reports = []
+        for ref, p in zip(refs, event.reports, strict=True):
+            grounding = items[p].grounding
+            day = days[p]
+            reports.append(
+                EventReport(
+                    **ref.model_dump(),
+                    evidence=records[p].get(evidence) if evidence else None,
+                    start=grounding.start if grounding else None,
+                    end=grounding.end if grounding else None,
+                    grounding=grounding.status if grounding else None,
+                    date=records[p].get(window),
+                    published=day.isoformat() if day else None,
+                )
+            )
+        ref_of = dict(zip(event.reports, refs, strict=True))
+        disputes = {
+            name: [DisputedValue(value=d.value, reports=[ref_of[p] for p in d.reports]) for d in values]
+            for name, values in event.disputes.items()
+        }
+        events.append(Event(event_id=_event_id(refs), fields=event.fields, reports=reports, disputes=disputes))
+    failed = {r.article_id: r.error.kind for r in results if r.error}
+    return RunEvents(run, events, schema, failed, [], fusion.candidate_pairs)
+
+
+def _event_id(reports: list[ReportKey]) -> str:
+    """Stable across runs that hold the same reports: a hash of them, in a fixed order."""
+    text = "\n".join(sorted(f"{r.article_id}\t{r.incident}" for r in reports))
+    return "ev-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def fuse_run(
+    run: Path, settings: Settings, articles: list[str] | None = None, schema_name: str | None = None
+) -> RunEvents:
+    """The events of a run folder; publication dates from ``articles`` or the run's own inputs."""
+    if not (run / "extractions.jsonl").is_file():
+        raise RunError(f"{run}: not a run (no extractions.jsonl); pass a folder written by `llmx extract`")
+    results = read_results(run)
+    schema = event_schema(results, settings, schema_name)
+    notes: list[str] = []
+    published = publication_dates(run, articles or [], notes, settings)
+    fused = fuse_results(run, results, settings, schema, published)
+    fused.notes = notes
+    return fused
+
+
+def write_events(fused: RunEvents, csv: bool = False) -> list[Path]:
+    """``RUN/events.jsonl`` (and ``RUN/events.csv``), each written whole or not at all."""
+    written = [fused.run / EVENTS_FILE]
+    atomic_write(written[0], events_jsonl(fused.events))
+    if csv:
+        written.append(fused.run / EVENTS_CSV)
+        atomic_write(written[1], events_csv(fused.events, list(fused.schema.record_model.model_fields)))
+    return written
+
+
+def gold_has_events(gold: dict[str, list[dict[str, Any]]]) -> bool:
+    """Is this gold annotated for events? Any ``event`` key says so: then every gold record
+    without one is an event of its own (a single report), and fusion is scored."""
+    return any("event" in record for records in gold.values() for record in records)
+
+
+def score_run_events(
+    run: Path,
+    results: list[ArticleResult],
+    settings: Settings,
+    schema: SchemaSpec,
+    gold: dict[str, list[dict[str, Any]]],
+    score: Score,
+) -> tuple[EventScore | None, list[str]]:
+    """Event fusion against gold, on the predicted incidents that matched a required gold
+    record; None when the schema declares no event rule or the gold names no event."""
+    if schema.event is None or not gold_has_events(gold):
+        return None, []
+    notes: list[str] = []
+    fused = fuse_results(run, results, settings, schema, publication_dates(run, [], notes, settings))
+    return score_fused(fused, score), notes
+
+
+def score_fused(fused: RunEvents, score: Score) -> EventScore:
+    """The events of ``fused`` against gold, through the matched pairs of ``score``."""
+    event_of = fused.event_of()
+    items: list[tuple[tuple[str, int], Hashable, Hashable]] = []
+    for article_id, article in score.articles.items():
+        for pair in article.matched:
+            if pair.optional:
+                continue  # background: neither rewarded nor penalised, in fusion too
+            named = pair.gold.get("event")
+            truth = ("event", named) if named else ("single", article_id, pair.gold_index)
+            report = (article_id, pair.predicted_index)
+            items.append((report, event_of[report], truth))
+    return score_events(items)

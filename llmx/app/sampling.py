@@ -1,0 +1,111 @@
+"""``llmx sample RUN… --n N``: the next articles to annotate, written as a list the annotate page
+opens (``llmx annotate RUN --list FILE``).
+
+Runs are compared pairwise with llmx's own matching (as ``llmx compare`` and ``llmx score``
+match: the same-incident gate and Hungarian matching), the first run of each pair standing in
+for gold; the counts become a ranking in :mod:`llmx.core.sampling`. Articles that already have
+reviewed gold are left out (drafts are not: they still need a person).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmx.core.sampling import Doubt, rank
+from llmx.core.scoring import score_run
+from llmx.errors import UsageError
+from llmx.inputs.aliases import load_aliases
+from llmx.inputs.config import Settings
+from llmx.inputs.gold import read_gold_folder
+from llmx.inputs.schemas import load_schema
+from llmx.runs.files import atomic_write, check_writable_file
+from llmx.runs.folder import read_results
+from llmx.runs.results import ArticleResult
+
+
+@dataclass
+class Sample:
+    runs: list[Path]
+    chosen: list[Doubt]
+    candidates: int  # articles ranked
+    annotated: list[str] = field(default_factory=list)  # left out: reviewed gold exists
+    path: Path | None = None
+    gold: Path | None = None
+
+
+def sample(
+    runs: list[Path],
+    settings: Settings,
+    n: int,
+    gold_dir: Path | None = None,
+    out: Path | None = None,
+    schema_name: str | None = None,
+) -> Sample:
+    if n < 1:
+        raise UsageError(f"--n {n}: ask for at least one article")
+    by_run = [{r.article_id: r for r in read_results(run)} for run in runs]
+    target = out or runs[0] / "sample.txt"
+    check_writable_file(target, force=True, example="sample.txt")
+    schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
+    ids = sorted(set().union(*by_run))
+    folder = gold_dir or settings.gold
+    reviewed = set(read_gold_folder(folder, schema).gold) if folder.is_dir() and any(folder.glob("*.json")) else set()
+    disagreement = {aid: 0.0 for aid in ids}
+    pairs = list(itertools.combinations(range(len(runs)), 2))
+    aliases = load_aliases(settings.aliases)
+    for i, j in pairs:
+        common = [aid for aid in ids if _ok(by_run[i].get(aid)) and _ok(by_run[j].get(aid))]
+        if not common:
+            continue
+        score = score_run(
+            {aid: [x.record for x in by_run[j][aid].incidents] for aid in common},
+            {aid: [x.record for x in by_run[i][aid].incidents] for aid in common},
+            schema.fields,
+            aliases,
+            schema.evidence_field,
+        )
+        for aid in common:
+            article = score.articles[aid]
+            differing = sum(len(pair.differing) for pair in article.matched)
+            disagreement[aid] += (len(article.missed) + len(article.spurious) + differing) / len(pairs)
+    doubts = []
+    for aid in ids:
+        if aid in reviewed:
+            continue
+        found = [run[aid] for run in by_run if aid in run]
+        ok = [r for r in found if _ok(r)]
+        doubts.append(
+            Doubt(
+                aid,
+                round(disagreement[aid], 4),
+                round(sum(r.values_removed for r in ok) / len(ok), 4) if ok else 0.0,
+                round(sum(r.ungrounded for r in ok) / len(ok), 4) if ok else 0.0,
+                failed=len(found) - len(ok),
+            )
+        )
+    chosen = rank(doubts, n)
+    result = Sample(runs, chosen, len(doubts), sorted(reviewed & set(ids)), target, folder)
+    atomic_write(target, list_text(result))
+    return result
+
+
+def _ok(result: ArticleResult | None) -> bool:
+    return result is not None and result.status == "ok"
+
+
+def list_text(found: Sample) -> str:
+    """The list file: one article id per line, most doubtful first; ``#`` comments say why."""
+    runs = " ".join(str(r) for r in found.runs)
+    lines = [
+        f"# llmx sample {runs}: the next {len(found.chosen)} article(s) to annotate, most doubtful first",
+        f"# open them with: llmx annotate {found.runs[0]} --list {found.path}",
+    ]
+    for d in found.chosen:
+        lines.append(
+            f"{d.article_id}  # {d.points:g} points: {d.disagreement:g} disagreement between runs, "
+            f"{d.removed:g} values removed, {d.ungrounded:g} ungrounded"
+            + (f", failed in {d.failed} run(s)" if d.failed else "")
+        )
+    return "\n".join(lines) + "\n"

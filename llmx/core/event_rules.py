@@ -1,0 +1,158 @@
+"""When two reports are one event, and how an event's fields are fused: the rule a schema
+declares (a module-level ``EVENT = {field: {...}}``, or ``"event"`` in a field's
+``json_schema_extra={"llmx": {...}}``), parsed and checked here. Pure: no I/O.
+
+Each field's declaration is a dict:
+
+- ``agree`` (optional): what the field must satisfy for two reports to be one event:
+  ``"block"`` (both filled and the same name after the alias table: reports are compared only
+  within a block, so a report without it is an event of one), ``"window"`` (the date: ``days``,
+  the most days between two reports' dates; ``published_days``, how many days before its
+  publication date an undated report is taken to have happened), ``"place"`` (``level`` 1 is
+  the most precise place, 2 the next...: compared at every level both reports name, all must
+  agree), ``"compatible"`` (equal under the field's match rule, or missing on one side;
+  ``anchor: true`` for an actor), ``"class"`` (``classes``: class name → values; two values of
+  different classes disagree, a value in no class agrees with any);
+- ``fuse``: how the event's value is made from its reports' values: ``min``, ``max`` (numbers),
+  ``earliest``, ``latest`` (dates, the most precise first), ``mode`` (the value most reports
+  give), ``union`` (every distinct value, as a list). Default ``mode``.
+
+Two reports are one event only when they share a block, fall within the date window, disagree
+on no field, and agree on an anchor: a place, or an actor when both are dated to the day
+(so reports with no date and no place are never fused on actors alone). docs/codebook.md
+("From reports to events") explains the rule in words.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AgreeKind = Literal["block", "window", "place", "compatible", "class"]
+FuseOp = Literal["min", "max", "earliest", "latest", "mode", "union"]
+AGREE_KINDS: tuple[str, ...] = typing.get_args(AgreeKind)
+FUSE_OPS: tuple[str, ...] = typing.get_args(FuseOp)
+_OPTIONS: dict[str | None, tuple[str, ...]] = {
+    None: (),
+    "block": (),
+    "window": ("days", "published_days"),
+    "place": ("level",),
+    "compatible": ("anchor",),
+    "class": ("classes",),
+}
+
+
+@dataclass(frozen=True)
+class FieldEventRule:
+    """One field's part in the rule."""
+
+    name: str
+    agree: AgreeKind | None = None
+    fuse: FuseOp = "mode"
+    days: int = 0  # window: most days between two reports' dates
+    published_days: int = 0  # window: an undated report happened up to this many days before publication
+    level: int = 0  # place: 1 is the most precise
+    anchor: bool = False  # compatible: agreeing on it can make two dated reports one event (an actor)
+    classes: Mapping[str, str] = field(default_factory=dict)  # class: value -> its class
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """The whole rule, by role: what blocks, the date window, places from most precise, the rest."""
+
+    fields: Mapping[str, FieldEventRule]
+
+    def _with(self, kind: str) -> tuple[FieldEventRule, ...]:
+        return tuple(rule for rule in self.fields.values() if rule.agree == kind)
+
+    @property
+    def block(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self._with("block"))
+
+    @property
+    def window(self) -> FieldEventRule:
+        (window,) = self._with("window")
+        return window
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in sorted(self._with("place"), key=lambda r: r.level))
+
+    @property
+    def compatible(self) -> tuple[FieldEventRule, ...]:
+        return self._with("compatible")
+
+    @property
+    def classed(self) -> tuple[FieldEventRule, ...]:
+        return self._with("class")
+
+    def fuse(self, name: str) -> FuseOp:
+        rule = self.fields.get(name)
+        return rule.fuse if rule else "mode"
+
+
+def parse_field_rule(name: str, declared: Any) -> FieldEventRule:
+    """One field's declaration; ValueError (naming what is wrong and what is allowed) if bad."""
+    if not isinstance(declared, Mapping):
+        raise ValueError(f"event rule must be a dict like {{'agree': 'compatible', 'fuse': 'mode'}}, not {declared!r}")
+    options = dict(declared)
+    agree = options.pop("agree", None)
+    if agree is not None and agree not in AGREE_KINDS:
+        raise ValueError(f"event agree '{agree}': use one of {', '.join(AGREE_KINDS)}")
+    fuse = options.pop("fuse", "mode")
+    if fuse not in FUSE_OPS:
+        raise ValueError(f"event fuse '{fuse}': use one of {', '.join(FUSE_OPS)}")
+    allowed = _OPTIONS[agree]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        what = f"agree '{agree}'" if agree else "a field with no agree"
+        hint = f"; {what} takes {', '.join(allowed)}" if allowed else f"; {what} takes no options"
+        raise ValueError(f"event rule: unknown option(s) {', '.join(unknown)}{hint}")
+    for key in ("days", "published_days", "level"):
+        value = options.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"event {key} must be a whole number ≥ 0, not {value!r}")
+    if agree == "place" and options.get("level", 0) < 1:
+        raise ValueError("event agree 'place' needs level ≥ 1 (1 = the most precise place)")
+    if not isinstance(options.get("anchor", False), bool):
+        raise ValueError(f"event anchor must be true or false, not {options['anchor']!r}")
+    classes: dict[str, str] = {}
+    if agree == "class":
+        groups = options.pop("classes", None)
+        if not isinstance(groups, Mapping) or not groups:
+            raise ValueError("event agree 'class' needs classes: {class name: [values]}")
+        for group, values in groups.items():
+            if not isinstance(values, list | tuple) or not values:
+                raise ValueError(f"event class '{group}' must list its values")
+            for value in values:
+                if str(value) in classes:
+                    raise ValueError(f"event class value '{value}' is in two classes")
+                classes[str(value)] = str(group)
+    return FieldEventRule(name=name, agree=agree, fuse=fuse, classes=classes, **options)
+
+
+def build_rule(declared: Mapping[str, Any], field_names: list[str]) -> EventRule:
+    """The rule from ``{field: declaration}``; ValueError when it cannot decide anything safely."""
+    unknown = [name for name in declared if name not in field_names]
+    if unknown:
+        raise ValueError(f"event rule names no such field {', '.join(map(repr, unknown))}")
+    rules: dict[str, FieldEventRule] = {}
+    for name, item in declared.items():
+        try:
+            rules[name] = parse_field_rule(name, item)
+        except ValueError as error:
+            raise ValueError(f"field '{name}': {error}") from error
+    rule = EventRule(rules)
+    if not rule.block:
+        raise ValueError("event rule has no field with agree 'block' (e.g. country): every pair would be compared")
+    windows = [r.name for r in rules.values() if r.agree == "window"]
+    if len(windows) != 1:
+        raise ValueError(f"event rule needs exactly one field with agree 'window' (the date), not {len(windows)}")
+    levels = [rules[name].level for name in rule.places]
+    if len(set(levels)) != len(levels):
+        raise ValueError(f"event place levels must differ, not {levels}")
+    if not rule.places and not any(r.anchor for r in rule.compatible):
+        raise ValueError("event rule has no anchor: declare a place (agree 'place') or an actor (anchor: true)")
+    return rule
