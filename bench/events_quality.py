@@ -51,7 +51,19 @@ def oracle_run(project: Path, inputs: list[str], gold: Path, out: str) -> Path:
     schema = load_schema("incident", project / "schemas")
     script = gold_answers(load_articles(inputs), load_gold(gold, schema))
     with live.override_allow_model_requests(True), StubServer(script=script) as server:
-        cli("extract", *inputs, "--base-url", server.base_url, "--cassettes", "oracle-tape", "--out", out, "--record")
+        cli(
+            "extract",
+            "--strategy",
+            "single",
+            *inputs,
+            "--base-url",
+            server.base_url,
+            "--cassettes",
+            "oracle-tape",
+            "--out",
+            out,
+            "--record",
+        )
     return project / out
 
 

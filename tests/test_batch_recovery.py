@@ -22,8 +22,9 @@ def _live(live_requests: None) -> None:
 
 
 def batch_args(stub: BatchStub, out: str, *extra: str) -> list[str]:
-    return ["extract", "seeds/", "--batch", "--base-url", stub.base_url, "--cassettes", "tape", "--out", out,
-            "--poll", "0.01", *extra]  # fmt: skip
+    # one request per article (single): the tests count the batches and lines
+    return ["extract", "seeds/", "--strategy", "single", "--batch", "--base-url", stub.base_url, "--cassettes",
+            "tape", "--out", out, "--poll", "0.01", *extra]  # fmt: skip
 
 
 def statuses(run: Path) -> dict[str, str]:

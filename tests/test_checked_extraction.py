@@ -5,6 +5,7 @@ attack are set aside and counted, duplicates consolidated, and the recall pass o
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from llmx.inputs.articles import Article
 from llmx.inputs.prompts import load_prompt
 from llmx.model.server import make_client
 from llmx.runs.results import ArticleResult, RunSummary
-from llmx.testing.fake_model import Script, mock_transport, schema_answer, schema_answers
+from llmx.testing.fake_model import Reply, Script, mock_transport, schema_answer, schema_answers
 from tests.helpers import ROOT, BoundExtractor, make_extractor
 
 TEXT = "A drone hit the Ain al-Asad airbase on Monday. Officials gave no further details."
@@ -79,6 +80,21 @@ def test_duplicates_in_one_answer_are_consolidated_and_counted(tmp_path: Path) -
 
     result = run(extractor(tmp_path, triple, []))
     assert len(result.incidents) == 1 and result.provenance.duplicates_removed == 2
+
+
+def test_records_the_checks_make_equal_are_one(tmp_path: Path) -> None:
+    """Two records of one sentence that differ only in dates the article does not give (it has
+    no publication date) are the same record once the checks remove those dates."""
+
+    def two_dates(body: dict[str, Any], number: int) -> Any:
+        answer = json.loads(schema_answer(body, records=2, evidence=FIRST).content)
+        for record, day in zip(answer["incidents"], ("2023-03-03", "2023-03-14"), strict=True):
+            record["date"] = day
+        return Reply(content=json.dumps(answer))
+
+    result = run(extractor(tmp_path, two_dates, []))
+    assert len(result.incidents) == 1 and result.provenance.duplicates_removed == 1
+    assert result.incidents[0].record["date"] is None
 
 
 def test_two_pass_shows_what_was_found_and_keeps_only_new_incidents(tmp_path: Path) -> None:

@@ -64,7 +64,10 @@ def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def extract(server: StubServer, *args: str, out: str = "runs/t") -> Any:
-    return run_cli("extract", *args, "--base-url", server.base_url, "--cassettes", "tape", "--out", out)
+    # one request per article (single): the tests count them
+    return run_cli(
+        "extract", *args, "--strategy", "single", "--base-url", server.base_url, "--cassettes", "tape", "--out", out
+    )
 
 
 def user_message(request: dict[str, Any]) -> str:

@@ -32,11 +32,15 @@ GROUPS = {  # gold events of the events/ set: every article that reports one att
 }
 
 
+EXTRACT = ("extract", "--strategy", "single")
+
+
 def oracle_run(project: Path, out: str, inputs: list[str] = INPUTS) -> Path:
     schema = load_schema("incident", project / "schemas")
     script = gold_answers(load_articles(inputs), load_gold(project / "gold", schema))
     with live.override_allow_model_requests(True), StubServer(script=script) as server:
-        done = run_cli("extract", *inputs, "--base-url", server.base_url, "--cassettes", "oracle-tape", "--out", out)
+        # the oracle answers whole-article requests with gold: one request per article
+        done = run_cli(*EXTRACT, *inputs, "--base-url", server.base_url, "--cassettes", "oracle-tape", "--out", out)
     assert done.exit_code == 0, done.output
     return project / out
 
@@ -107,7 +111,7 @@ def test_score_reports_fusion_and_compare_shows_the_change(project: Path) -> Non
 def test_articles_without_cassettes_are_just_failed_articles(project: Path) -> None:
     harir = [f"events/{name}.txt" for name in sorted(GROUPS["harir-2024-04-16"])]
     oracle_run(project, "runs/part", harir)  # records oracle-tape/ for these three only
-    done = run_cli("extract", "events/", "--cassettes", "oracle-tape", "--out", "runs/miss")  # strict replay
+    done = run_cli(*EXTRACT, "events/", "--cassettes", "oracle-tape", "--out", "runs/miss")  # strict replay
     assert done.exit_code == 3
     shown = run_cli("events", "runs/miss")
     assert shown.exit_code == 0, shown.output

@@ -94,7 +94,7 @@ def test_an_unreadable_cassette_fails_its_article_only(seed_run: Path) -> None:
 def test_template_runtime_errors_are_one_line(project: Path, body: str, needle: str) -> None:
     template = f"{{% block system %}}{body}{{% endblock %}}{{% block user %}}{{{{ article.text }}}}{{% endblock %}}"
     (project / "prompts" / "x.jinja").write_text(template)
-    result = run_cli("extract", SEED, "--prompt", "x")
+    result = run_cli("extract", SEED, "--prompt", "x", "--strategy", "single")  # x.jinja is the one prompt
     assert result.exit_code == 2 and needle in error_line(result.output)
 
 
@@ -228,7 +228,8 @@ def test_a_miss_after_crlf_line_endings_names_the_line_endings(shipped_recording
     (project / "crlf").mkdir()
     text = (project / SEED).read_bytes().replace(b"\n", b"\r\n")
     (project / "crlf" / Path(SEED).name).write_bytes(text)
-    result = run_cli("extract", "crlf/", "--replay", "--out", "runs/crlf")
+    # single sends the article's text as it is (the evidence strategy splits it into sentences)
+    result = run_cli("extract", "crlf/", "--replay", "--strategy", "single", "--out", "runs/crlf")
     assert result.exit_code == 3
     assert "only the line endings changed, LF → CRLF" in result.output and "save it with LF again" in result.output
     shutil.rmtree(project / "crlf")

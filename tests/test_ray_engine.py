@@ -157,7 +157,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost_or_paid_twice(
                 killed.append(pids[0])
 
         threading.Thread(target=kill_one, daemon=True).start()
-        project_ = llmx.load_project(project, cassettes=project / "tape", concurrency=4)
+        # one request per article (--strategy single): the counts below are of requests in flight
+        project_ = llmx.load_project(project, cassettes=project / "tape", concurrency=4, strategy="single")
         run = llmx.extract([inputs], project=project_, out=project / "runs/r", base_url=server.base_url, engine="ray")
         sent = [json.dumps(body["messages"], sort_keys=True) for body in server.requests]
     assert killed, "no worker was found to kill"
@@ -185,6 +186,8 @@ def test_a_killed_driver_resumes_from_the_run_folder_and_the_cassettes(
         "tape",
         "--cassette-store",
         "sqlite",
+        "--strategy",
+        "single",
         "--concurrency",
         "2",
         "--out",
@@ -232,6 +235,8 @@ def test_the_budget_is_one_for_all_workers_and_a_higher_cap_resumes(project: Pat
             server.base_url,
             "--model",
             "m",
+            "--strategy",
+            "single",
             "--cassettes",
             "tape",
             "--concurrency",
@@ -257,7 +262,9 @@ def test_the_rate_limit_is_one_window_for_all_workers(project: Path, live_reques
     answers: list[tuple[float, int]] = []
     script = rate_limited(always(schema_answer), TokenBucket(20.0, 4.0), answers)
     with StubServer(script=script, delay=0.05) as server:
-        project_ = llmx.load_project(project, cassettes=project / "tape", concurrency=16, max_attempts=20)
+        project_ = llmx.load_project(
+            project, cassettes=project / "tape", concurrency=16, max_attempts=20, strategy="single"
+        )
         run = llmx.extract([inputs], project=project_, out=project / "runs/r", base_url=server.base_url, engine="ray")
     rate = run.outcome.rate
     throttled = sum(status == 429 for _, status in answers)

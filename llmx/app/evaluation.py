@@ -115,7 +115,7 @@ def score_results(
         failed,
     )
     missing = sorted(set(in_run) - set(gold) - set(drafts))
-    events, notes = score_run_events(run, results, settings, schema, gold, score)
+    events, notes = score_run_events(run, results, settings, schema, scored_gold, score)  # this run's gold only
     return Scored(run, score, run_facts(results, settings), schema, results, missing, failed, events, notes, drafts)
 
 

@@ -45,12 +45,13 @@ def _f(value: float | None) -> str:
 
 def events_panel(events: EventScore) -> RenderableType:
     pw = events.pairwise
+    b3 = events.bcubed if events.reports else None  # no matched report: nothing was measured
     lines = Text.from_markup(
         f"[bold]pairwise[/]  P {_f(pw.precision if pw.counted else None)}  R {_f(pw.recall if pw.counted else None)}  "
         f"[bold]F1 {_f(pw.f1 if pw.counted else None)}[/]   (pairs: tp {pw.tp}, false merges {pw.fp}, "
         f"missed merges {pw.fn})\n"
-        f"[bold]B³[/]        P {_f(events.bcubed.precision)}  R {_f(events.bcubed.recall)}  "
-        f"[bold]F1 {_f(events.bcubed.f1)}[/]   ({events.reports} matched reports: "
+        f"[bold]B³[/]        P {_f(b3.precision if b3 else None)}  R {_f(b3.recall if b3 else None)}  "
+        f"[bold]F1 {_f(b3.f1 if b3 else None)}[/]   ({events.reports} matched reports: "
         f"{events.predicted_events} predicted events, {events.gold_events} gold events)"
     )
     parts: list[RenderableType] = [lines]

@@ -19,6 +19,7 @@ from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree 
 from llmx.cli.annotate import annotate, sample
 from llmx.cli.cassettes import cassettes_group
 from llmx.cli.events import events
+from llmx.cli.export import export
 from llmx.cli.init import init
 from llmx.cli.last_line import fail
 from llmx.cli.local import local_group
@@ -270,28 +271,8 @@ def _report_failures(outcome: Any, inputs: tuple[str, ...]) -> None:
         )
 
 
-@main.command()
-@click.argument("run", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", help="Output format.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
-@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
-def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
-    """Export a run as a flat table (one row per incident) for a spreadsheet, or as Parquet (-o FILE)."""
-    from llmx.runs.export import render, write_export
-    from llmx.runs.files import check_writable_file
-    from llmx.runs.folder import read_results
-
-    if output:
-        check_writable_file(output, force)  # before reading: a mistake costs nothing
-        write_export(read_results(run), fmt, output, force)
-        click.echo(f"wrote {output}", err=True)
-    elif fmt == "parquet":
-        raise UsageError("Parquet is a binary file: pass -o FILE, e.g. -o incidents.parquet")
-    else:
-        click.echo(render(read_results(run), fmt), nl=False)
-
-
 main.add_command(init)
+main.add_command(export)
 main.add_command(local_group)
 main.add_command(cassettes_group)
 main.add_command(score)

@@ -209,7 +209,14 @@ class RecordChecks:
                             else "; asked about this sentence alone, the model said it reports no attack"
                         )
                 no_event = not answer
-            (settled.dropped if no_event else settled.records).append(item)
+            if no_event:
+                settled.dropped.append(item)
+            elif any(kept.record == item.record for kept in settled.records):
+                # The checks can make two records one: two fills of one sentence that differed
+                # only in dates the article does not give are the same record once those are removed.
+                settled.duplicates_removed += 1
+            else:
+                settled.records.append(item)
         return settled
 
 
