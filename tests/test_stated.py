@@ -27,14 +27,14 @@ SCHEMA = load_schema("incident", ROOT / "schemas")
 CHECKS = checked_fields(SCHEMA.fields, SCHEMA.verify)
 PUBLISHED = dt.date(2023, 12, 16)  # a Saturday
 
-LEAD = "A militia on Saturday claimed a drone attack on a U.S. base in northeastern Syria."
-DETAIL = "The Islamic Resistance in Iraq said its fighters launched a drone at the al-Malikiyah base."
+LEAD = "A militia on Saturday claimed a drone attack on a U.S. base in eastern Syria."
+DETAIL = "The Islamic Resistance in Iraq said its fighters flew a drone into the Qasrak base."
 TEXT = f"{LEAD}\n\n{DETAIL}"
 # what the 1.5B model fills for them: the lead's place written its own way, the day copied down
 RECORDS = [
     {
         **EMPTY_RECORD,
-        "location": "northeast Syria",
+        "location": "east Syria",
         "attacker": "militia",
         "date": "2023-12-16",
         "date_text": "on Saturday",
@@ -42,7 +42,7 @@ RECORDS = [
     },
     {
         **EMPTY_RECORD,
-        "location": "al-Malikiyah base",
+        "location": "Qasrak base",
         "attacker": "Islamic Resistance in Iraq",
         "date": "2023-12-16",
         "date_text": "on Saturday",
@@ -62,13 +62,13 @@ def own(records: list[dict[str, Any]], texts: list[str]) -> list[dict[str, Any]]
 
 def test_only_what_the_records_own_sentences_say_is_stated() -> None:
     lead, detail = own(RECORDS, [LEAD, DETAIL])
-    assert lead["location"] is None  # "northeast Syria" is not a name the lead writes
+    assert lead["location"] is None  # "east Syria" is not a name the lead writes
     assert lead["date"] == "2023-12-16"  # its own "on Saturday"
-    assert detail["location"] == "al-Malikiyah base"
+    assert detail["location"] == "Qasrak base"
     assert detail["date"] is None  # "on Saturday" is the lead's words, not this sentence's
-    reordered = {**EMPTY_RECORD, "location": "al-Sawana village"}
-    sentence = "A woman was killed in a strike on the village of al-Sawana."
-    assert stated(reordered, sentence, CHECKS, sentence, None, Aliases())["location"] == "al-Sawana village"
+    reordered = {**EMPTY_RECORD, "location": "Kfar Hamam village"}
+    sentence = "Two farmers were killed in a strike on the village of Kfar Hamam."
+    assert stated(reordered, sentence, CHECKS, sentence, None, Aliases())["location"] == "Kfar Hamam village"
 
 
 @pytest.mark.parametrize(
@@ -96,22 +96,22 @@ def test_a_place_the_model_copied_from_the_lead_does_not_make_a_second_attack(
 
 
 def test_two_places_each_sentence_names_stay_two_attacks() -> None:
-    first = "An Israeli strike on the village of al-Sawana killed three."
-    second = "A strike on a building in Nabatieh killed eight."
+    first = "A strike on the village of Kfar Hamam killed two farmers."
+    second = "Another strike hit a depot in Marjayoun."
     records = [
-        {**EMPTY_RECORD, "location": "al-Sawana village", "weapon": "missile", "evidence": first},
-        {**EMPTY_RECORD, "location": "Nabatieh", "weapon": "missile", "evidence": second},
+        {**EMPTY_RECORD, "location": "Kfar Hamam village", "weapon": "missile", "evidence": first},
+        {**EMPTY_RECORD, "location": "Marjayoun", "weapon": "missile", "evidence": second},
     ]
     states = own(records, [first, second])
     assert incident_groups(records, SCHEMA.fields, Aliases(), "evidence", stated=states) == [[0], [1]]
 
 
 def test_a_folded_group_takes_the_record_that_names_the_attack() -> None:
-    source = "The attack was first reported by Reuters."
-    report = "Rockets hit the Ain al-Asad base on Wednesday, officials said."
+    source = "The attack was first reported by a local radio station."
+    report = "Rockets hit the Qasrak base on Wednesday, officials said."
     records = [
-        {**EMPTY_RECORD, "location": "Ain al-Asad base", "attacker": "Reuters", "evidence": source},
-        {**EMPTY_RECORD, "location": "Ain al-Asad base", "attacker": "militants", "evidence": report},
+        {**EMPTY_RECORD, "location": "Qasrak base", "attacker": "local radio station", "evidence": source},
+        {**EMPTY_RECORD, "location": "Qasrak base", "attacker": "militants", "evidence": report},
     ]
     states = own(records, [source, report])
     order = stated_first([0, 1], states, CHECKS)
@@ -133,7 +133,7 @@ def test_one_attack_told_in_a_lead_and_a_detail_is_one_record_end_to_end(
 
     article = Article(id="s1", text=TEXT, date=PUBLISHED)
     (one,) = asyncio.run(extractor(tmp_path, function_model(answer), []).extract(article)).incidents
-    assert one.record["evidence"] == DETAIL and one.record["location"] == "al-Malikiyah base"
+    assert one.record["evidence"] == DETAIL and one.record["location"] == "Qasrak base"
     assert one.record["date"] == "2023-12-16"  # the lead's day, kept by the fold
     monkeypatch.setattr(evidence_first, "FOLD_FIRST", False)
     monkeypatch.setattr(same_incident, "FOLD_STATED", False)

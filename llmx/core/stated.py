@@ -2,11 +2,11 @@
 
 The evidence strategy fills each record from its marked sentences *and* the paragraph, headline
 and date around them, so a small model copies the lead's place and day into the records of the
-sentences below it ("It said that the drone hit its target": location "U.S. military base in
-northeastern Syria") and writes a place the article does not name ("northeast Syria"). Such
+sentences below it ("The group said the drone reached its target": location "U.S. base in
+eastern Syria") and writes a place the article does not name ("east Syria"). Such
 values make one attack look like two. :func:`stated` keeps only what the record's own sentences
-say: a name they contain (by the ``present`` check, or word by word: "al-Sawana village" in "the
-village of al-Sawana"), a day their own date words give; the dateline ("Baghdad:", "Jerusalem,
+say: a name they contain (by the ``present`` check, or word by word: "Kfar Hamam village" in "the
+village of Kfar Hamam"), a day their own date words give; the dateline ("Baghdad:", "Beirut,
 Nov 7 (IANS)") says where the report was filed, not where the attack was, so it is not read.
 :func:`stated_first` picks the record a folded group takes its quote and values from. Pure.
 """
@@ -95,7 +95,7 @@ def stated_first(
 ) -> list[int]:
     """``group`` with the record stating the most places, then the most places, actors and days,
     first (ties: the earliest): the one a folded record takes its quote and values from, not a
-    toll, a source, a claim or a follow-up ("The attack on Al Asad was first reported by Reuters.")."""
+    toll, a source, a claim or a follow-up ("The attack was first reported by a local radio station.")."""
 
     def weight(k: int) -> tuple[int, int, int]:
         said = [name for name in checks if stated_records[k].get(name) is not None]
