@@ -21,7 +21,8 @@ from llmx.core.normalize import Aliases, normalize
 from llmx.core.realis import reports_happened
 from llmx.core.verify import ArticleFacts, Finding, VerifySpec
 
-_ADJECTIVE = r"(?:s|i|is|n|ns|an|ans|ian|ians|ese|ish|es)?"  # Israel→Israeli, Iran→Iranian, Iraq's
+ADJECTIVE = r"(?:s|i|is|n|ns|an|ans|ian|ians|ese|ish|es)?"  # Israel→Israeli, Iran→Iranian, Iraq's
+_ADJECTIVE = ADJECTIVE
 _MIN_FUZZY = 5  # shorter names must occur as words: "US" fuzzily matches half of any text
 _SPLIT = re.compile(r"\s*(?:[,;/&]|\band\b)\s*")
 

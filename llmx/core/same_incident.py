@@ -8,7 +8,9 @@ guard scoring does not need: two records that name different places, different a
 different days are different attacks even when they quote one sentence ("drones hit Erbil and
 Kirkuk": two incidents, one sentence). Two looser joins follow the model's own reading: the
 runs of one marked item (``together``) and records that name the same weapon and clash on no
-place or day (the 1.5B model writes one attacker three ways). Pure: records in, groups out.
+place or day (the 1.5B model writes one attacker three ways); that join compares the places and
+days each record's own sentences state (:mod:`llmx.core.stated`), not those the model copied
+from the lead into every record below it. Pure: records in, groups out.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import numpy as np
 
 from llmx.core.fields import MIN_SIMILARITY, FieldSpec
 from llmx.core.normalize import Aliases
-from llmx.core.similarity import pair_table
+from llmx.core.similarity import PairTable, pair_table
 
 FOLD_LOOSE = True  # also fold records that clash on nothing and name one weapon (see ``loose``)
+FOLD_STATED = True  # the looser join compares the places and days the records' own sentences state
 ACTOR_FIELDS = ("attacker", "claimed_by")  # names a small model writes many ways for one actor
 
 
@@ -39,28 +42,24 @@ def incident_groups(
     aliases: Aliases,
     evidence_field: str | None,
     together: set[tuple[int, int]] | None = None,
+    stated: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[list[int]]:
     """Indices of ``records`` grouped by incident, each group in record order, groups in order
     of their first record. ``together``: pairs (i < j) the model put under one attack, joined
-    unless they clash, whatever their similarity."""
+    unless they clash, whatever their similarity. ``stated``: the records as their own
+    sentences state them (:mod:`llmx.core.stated`); the looser join compares their places and
+    days, not the ones the model copied from the context."""
     count = len(records)
     if count < 2:
         return [[i] for i in range(count)]
     table, _, _ = pair_table({"a": (list(records), list(records))}, specs, aliases, evidence_field)
-    conflict = np.zeros(len(table.pred_index), dtype=bool)
-    place_conflict = np.zeros(len(table.pred_index), dtype=bool)  # on places and days only
-    for name in distinct_fields(specs):
-        if name not in table.equal:
-            continue
-        filled = ~table.pred_null[name][table.pred_index] & ~table.gold_null[name][table.gold_index]
-        conflict |= filled & ~table.equal[name]
-        if name not in ACTOR_FIELDS:
-            place_conflict |= filled & ~table.equal[name]
-    place_clash = {
-        (i, j)
-        for i, j, c in zip(table.pred_index.tolist(), table.gold_index.tolist(), place_conflict.tolist(), strict=True)
-        if c
-    }
+    loose_table = table
+    if stated is not None and FOLD_STATED:
+        loose_table, _, _ = pair_table({"a": (list(stated), list(stated))}, specs, aliases, evidence_field)
+    conflict = clashing(table, distinct_fields(specs))
+    place_clash = pairs_where(
+        loose_table, clashing(loose_table, [f for f in distinct_fields(specs) if f not in ACTOR_FIELDS])
+    )
     weapon = next(
         (s.name for s in specs.values() if s.match == "exact" and not s.identity and s.name == "weapon"), None
     )
@@ -114,8 +113,24 @@ def incident_groups(
     return sorted(groups.values(), key=lambda group: group[0])
 
 
+def clashing(table: PairTable, names: Sequence[str]) -> np.ndarray:
+    """Per pair of ``table``: both records fill one of ``names``, with different values."""
+    conflict = np.zeros(len(table.pred_index), dtype=bool)
+    for name in names:
+        if name in table.equal:
+            filled = ~table.pred_null[name][table.pred_index] & ~table.gold_null[name][table.gold_index]
+            conflict |= filled & ~table.equal[name]
+    return conflict
+
+
+def pairs_where(table: PairTable, flags: np.ndarray) -> set[tuple[int, int]]:
+    pairs = zip(table.pred_index.tolist(), table.gold_index.tolist(), flags.tolist(), strict=True)
+    return {(i, j) for i, j, flag in pairs if flag}
+
+
 def fold(records: Sequence[Mapping[str, Any]], group: Sequence[int]) -> dict[str, Any]:
-    """One record for a group: the first record's values, and another's where it has null."""
+    """One record for a group: the values of its first record (the caller orders the group:
+    :func:`llmx.core.stated.stated_first`), and another's where it has null."""
     out = dict(records[group[0]])
     for i in group[1:]:
         for name, value in records[i].items():

@@ -29,6 +29,7 @@ from llmx.core.checks import NO_ATTACK_WORD, check_event
 from llmx.core.normalize import Aliases, normalize
 from llmx.core.same_incident import fold, incident_groups
 from llmx.core.sentences import Chunk, Sentence, chunk_chars, chunk_sentences, context_around, split_sentences
+from llmx.core.stated import checked_fields, stated_all, stated_first
 from llmx.core.verify import ArticleFacts
 from llmx.errors import PromptError
 from llmx.extraction.evidence_requests import (
@@ -45,6 +46,7 @@ from llmx.inputs.config import Settings
 from llmx.inputs.prompts import PromptTemplate, defuse_delimiters, load_prompt
 from llmx.inputs.schemas import SchemaSpec
 
+FOLD_FIRST = True  # a folded group takes its quote and values from the record stating most
 Ask = Callable[[type[BaseModel], list[dict[str, str]]], Awaitable[BaseModel]]
 
 
@@ -83,6 +85,7 @@ class EvidenceFirst:
         self.record_model = sent_as(fill_model(self.schema), self.strict)
         self.confirm_model = sent_as(Confirmation, self.strict)
         self.event = next((spec for spec in self.schema.verify.values() if spec.check == "event"), None)
+        self.checked = checked_fields(self.schema.fields, self.schema.verify)
 
     def mark_messages(self, article: Article, sentences: list[Sentence], chunk: Chunk) -> list[dict[str, str]]:
         shown = [
@@ -160,8 +163,19 @@ class EvidenceFirst:
         confirmed = {q: getattr(a, "answer", "no") == "yes" for q, a in zip(unknown, answers, strict=True)}
         # runs of one item are one attack unless their records name different places, actors or days
         together = {(i, j) for i, a in enumerate(marks) for j, b in enumerate(marks) if i < j and a.origin == b.origin}
-        groups = incident_groups(records, self.schema.fields, self.aliases, evidence, together)
-        folded = [fold(records, group) for group in groups]
+        # the looser join compares what each record's own sentences state (llmx.core.stated)
+        own = stated_all(
+            records,
+            ["\n".join(sentences[i].text for i in mark.sentences) for mark in marks],
+            self.checked,
+            article.text,
+            article.date,
+            self.aliases,
+            evidence,
+        )
+        groups = incident_groups(records, self.schema.fields, self.aliases, evidence, together, stated=own)
+        # a group's record is the one stating most, not its first (a claim, a toll, a source)
+        folded = [fold(records, stated_first(group, own, self.checked) if FOLD_FIRST else group) for group in groups]
         passages: dict[str, list[tuple[int, int]]] = {}
         for one, group in zip(folded, groups, strict=True):
             spans = [(sentences[i].start, sentences[i].end) for g in group for i in marks[g].sentences]
