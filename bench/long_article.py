@@ -2,6 +2,9 @@
 
     python bench/long_article.py --local          # record what is missing, time it
     python bench/long_article.py                  # replay what was recorded (runs/cassettes-200k)
+    python bench/long_article.py --stub           # the same run against a stub that marks every
+                                                  # sentence with an attack word: llmx's own path
+                                                  # (chunks, requests, fold, checks), no model
 
 The article is assembled at run time from this project's own texts: the long set (long/), then
 the challenge set and the seeds, repeated in order until it passes 200,000 characters, each
@@ -14,15 +17,37 @@ Prints the time, requests, tokens, incidents and status per article.
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import shutil
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import llmx
 from llmx.inputs.articles import load_articles
+from llmx.model import live
+from llmx.testing.fake_model import Reply, schema_answer
+from llmx.testing.stub_server import StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 200_000
+NUMBERED = re.compile(r"^\[(\d+)\] (.*)$", re.M)
+ATTACK = re.compile(r"\b(drone|strike|struck|rocket|missile|shell|attack|bomb)", re.I)
+
+
+def marker(body: dict[str, Any], _number: int) -> Reply:
+    """A stub, not a model: marks each numbered sentence with an attack word as an attack of its
+    own, fills any record the schema allows, and says yes when asked again."""
+    name = body["response_format"]["json_schema"]["name"]
+    user = body["messages"][-1]["content"]
+    if name == "Attacks":
+        found = [{"what": "attack", "sentences": [int(n)]} for n, text in NUMBERED.findall(user) if ATTACK.search(text)]
+        return Reply(content=json.dumps({"attacks": found[:12]}))
+    if name == "Confirmation":
+        return Reply(content='{"answer": "yes"}')
+    return schema_answer(body)
 
 
 def assemble() -> str:
@@ -39,6 +64,7 @@ def assemble() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--local", action="store_true", help="record what is missing from the local model")
+    parser.add_argument("--stub", action="store_true", help="against a stub, not a model: llmx's own time")
     options = parser.parse_args()
     folder = ROOT / "runs" / "bench-200k-input"
     shutil.rmtree(folder, ignore_errors=True)
@@ -46,17 +72,26 @@ def main() -> None:
     (folder / "huge_200k.txt").write_text(" date 2024-07-21 " + assemble() + "\n")
     for name in ("c17_two_bases_same_night", "c30_intercepted_vs_hit"):
         shutil.copy(ROOT / "challenge" / f"{name}.txt", folder / f"{name}.txt")
-    overrides = {"cassettes": ROOT / "runs" / "cassettes-200k", "concurrency": 1}
+    overrides: dict[str, Any] = {"cassettes": ROOT / "runs" / "cassettes-200k", "concurrency": 1}
     if options.local:
         overrides.update(timeout=1800.0, article_timeout=86_400.0)
-    project = llmx.load_project(ROOT, **overrides)
-    out = ROOT / "runs" / "bench-200k"
-    shutil.rmtree(out, ignore_errors=True)
-    started = time.perf_counter()
-    run = llmx.extract(
-        [str(folder)], project=project, out=out, local=options.local, policy="auto" if options.local else "replay"
-    )
-    wall = time.perf_counter() - started
+    with ExitStack() as stack:
+        base_url = None
+        if options.stub:
+            scratch = ROOT / "runs" / "cassettes-200k-stub"
+            shutil.rmtree(scratch, ignore_errors=True)
+            overrides.update(cassettes=scratch, concurrency=8)
+            stack.enter_context(live.override_allow_model_requests(True))
+            base_url = stack.enter_context(StubServer(script=marker)).base_url
+        project = llmx.load_project(ROOT, **overrides)
+        out = ROOT / "runs" / "bench-200k"
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.perf_counter()
+        policy = "auto" if options.local else "record" if options.stub else "replay"
+        run = llmx.extract(
+            [str(folder)], project=project, out=out, local=options.local, base_url=base_url, policy=policy
+        )
+        wall = time.perf_counter() - started
     chars = {a.id: len(a.text) for a in load_articles([str(folder)])}
     print(f"wall {wall:,.0f} s for {len(chars)} articles")
     for result in run.results:
