@@ -53,7 +53,10 @@ def concurrency_vs_ideal(sizes: dict[int, int], latency: float) -> list[dict[str
             corpus = Path(work) / f"corpus{count}.jsonl"
             corpus.write_text("".join(articles[:count]))
             # `llmx extract corpus.jsonl --record --concurrency N`, as the application runs it
-            project = llmx.load_project(ROOT, cassettes=Path(work) / f"tape{level}", concurrency=level, timeout=60)
+            # one request per article (single), so the ideal is ceil(n / level) round trips
+            project = llmx.load_project(
+                ROOT, cassettes=Path(work) / f"tape{level}", concurrency=level, timeout=60, strategy="single"
+            )
             cpu, wall = time.process_time(), time.perf_counter()
             out = Path(work) / f"run{level}"
             summary = llmx.extract([corpus], project=project, out=out, policy="record", base_url=base_url).summary

@@ -35,8 +35,8 @@ def rate_limited_run(
         corpus.write_text(
             "".join(synthetic_article(n, rnd).model_dump_json(include={"id", "text"}) + "\n" for n in range(articles))
         )
-        project = llmx.load_project(
-            ROOT, cassettes=Path(work) / "tape", concurrency=concurrency, max_attempts=20, timeout=30
+        project = llmx.load_project(  # single: one request per article, as the limit counts them
+            ROOT, cassettes=Path(work) / "tape", concurrency=concurrency, max_attempts=20, timeout=30, strategy="single"
         )
         started = time.perf_counter()
         run = llmx.extract([corpus], project=project, out=Path(work) / "run", policy="record", base_url=server.base_url)

@@ -55,8 +55,8 @@ def one_run(workers: int, articles: int, concurrency: int, latency: float, rate:
         corpus.write_text(
             "".join(synthetic_article(n, rnd).model_dump_json(include={"id", "text"}) + "\n" for n in range(articles))
         )
-        project = llmx.load_project(
-            ROOT, cassettes=Path(work) / "tape", concurrency=concurrency, timeout=60, max_attempts=20
+        project = llmx.load_project(  # single: one request per article, so articles/s is requests/s
+            ROOT, cassettes=Path(work) / "tape", concurrency=concurrency, timeout=60, max_attempts=20, strategy="single"
         )
         started = time.perf_counter()
 
