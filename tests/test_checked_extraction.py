@@ -5,8 +5,8 @@ attack are set aside and counted, duplicates consolidated, and the recall pass o
 from __future__ import annotations
 
 import asyncio
-import json
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 

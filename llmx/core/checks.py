@@ -14,6 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from llmx.core.aggregate import tallies_attacks
 from llmx.core.counts import says_none, stated_near
 from llmx.core.dates import DateSupport, MonthKey, date_support, parse_value
 from llmx.core.grounding import ground
@@ -181,6 +182,11 @@ def check_event(value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec
         return (
             f"{name} '{short}' reports a threat, a plan, a test or a purchase, not an attack that happened: "
             "leave the record out"
+        )
+    if tallies_attacks(quoted):
+        return (
+            f"{name} '{short}' counts many attacks over a period, not one attack: "
+            "leave the record out (quote the sentence that reports one of them, if any)"
         )
     return None
 
