@@ -73,8 +73,8 @@ def main() -> None:
     for name in ("c17_two_bases_same_night", "c30_intercepted_vs_hit"):
         shutil.copy(ROOT / "challenge" / f"{name}.txt", folder / f"{name}.txt")
     overrides: dict[str, Any] = {"cassettes": ROOT / "runs" / "cassettes-200k", "concurrency": 1}
-    if options.local:
-        overrides.update(timeout=1800.0, article_timeout=86_400.0)
+    if options.local:  # two requests at once: `llmx local up --slots 2` serves both
+        overrides.update(timeout=1800.0, article_timeout=86_400.0, concurrency=2)
     with ExitStack() as stack:
         base_url = None
         if options.stub:
