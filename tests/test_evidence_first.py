@@ -27,20 +27,10 @@ from llmx.testing.stub_server import StubServer
 from tests.helpers import ROOT, BoundExtractor, extract_args, make_extractor, run_cli
 
 NUMBERED = re.compile(r"^\[(\d+)\] (.*)$", re.M)
-EMPTY_RECORD = {
-    "date": None,
-    "date_text": None,
-    "location": None,
-    "admin_region": None,
-    "country": None,
-    "attacker": None,
-    "claimed_by": None,
-    "target": None,
-    "weapon": "drone",
-    "intercepted": None,
-    "killed": None,
-    "injured": None,
-}
+# A fill answer with nothing filled but the weapon: every field of the schema (one added to
+# schemas/incident.py is here too), the evidence aside (the strategy sets it from the marks).
+_FIELDS = load_schema("incident", ROOT / "schemas").fields
+EMPTY_RECORD: dict[str, Any] = {name: None for name in _FIELDS if name != "evidence"} | {"weapon": "drone"}
 
 
 def marking(body: dict[str, Any]) -> bool:

@@ -121,7 +121,7 @@ def test_gold_check_catches_what_would_score_wrong(project: Path, incidents: lis
     assert result.exit_code == 2 and "gold/x1.json" in line and needle in line
 
 
-def test_a_configured_aliases_file_that_does_not_exist_is_an_error(project: Path) -> None:
+def test_a_configured_aliases_file_that_does_not_exist_is_an_error(project: Path, shipped_recordings: None) -> None:
     configure(project, 'aliases = "schemas/nope.yaml"')
     result = run_cli("extract", SEED)
     line = error_line(result.output)
