@@ -8,18 +8,16 @@ returns one self-contained page (no network), like :mod:`llmx.viewer.page`.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from llmx.runs.events import Event, EventReport
 from llmx.viewer.highlight import COLOURS, highlight
+from llmx.viewer.jinja_templates import template
 
 if TYPE_CHECKING:
     from llmx.core.event_scoring import EventScore
@@ -69,7 +67,7 @@ def render_events(
     views = [_event_view(e, texts, field_names, false_with, missed_with, event_of) for e in events]
     views.sort(key=lambda v: v.event.size == 1)  # stable: time order within each group
     counts = {flag: sum(flag in v.flags for v in views) for flag in FLAGS}
-    return _template().render(
+    return template("events.html.jinja").render(
         title=title,
         views=views,
         counts=counts,
@@ -123,15 +121,3 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,  # article text and model output are untrusted
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("events.html.jinja")

@@ -11,18 +11,16 @@ split where spans cross; every piece carries its incident's ``data-incident``.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from llmx.runs.results import ArticleResult, ExtractedRecord, RunSummary
 from llmx.viewer.highlight import COLOURS, escape_text, highlight
+from llmx.viewer.jinja_templates import template
 
 if TYPE_CHECKING:  # scoring pulls in numpy and scipy; the viewer only reads its results
     from llmx.core.scoring import ArticleScore, Pair, Score
@@ -103,7 +101,7 @@ def render_view(runs: Sequence[ViewRun]) -> str:
         articles.append(ArticleView(article_id, panes, len(runs) == 2 and _changed(*results)))
     articles.sort(key=lambda a: not a.changed)  # stable: by id within each group
     counts = {flag: sum(flag in a.flags for a in articles) for flag in (*STATUSES, "changed")}
-    return _template().render(
+    return template("viewer.html.jinja").render(
         runs=runs,
         heads=[_head(run) for run in runs],
         bars=_bars(runs),
@@ -112,18 +110,6 @@ def render_view(runs: Sequence[ViewRun]) -> str:
         statuses=[*STATUSES, *(["changed"] if len(runs) == 2 else [])],
         colours=COLOURS,
     )
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,  # article text and model output are untrusted
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("viewer.html.jinja")
 
 
 def _changed(a: ArticleResult | None, b: ArticleResult | None) -> bool:
