@@ -2,7 +2,7 @@
 :class:`~llmx.app.annotation.AnnotationSession`.
 
 It answers only requests addressed to it by a loopback name (``Host``), and takes edits only
-from its own page (``Origin``, when a browser sends one, and a JSON body): a web page open in
+when they come from its own page (``Origin``, when a browser sends one, and a JSON body): a web page open in
 another tab cannot write gold files through it, and a DNS-rebinding name cannot reach it.
 Stopping it (Ctrl-C, SIGTERM) lets the edits in flight finish writing (the request threads are
 joined, not killed), so what the page was told is saved is on disk.

@@ -62,7 +62,7 @@ def publication_dates(
     run: Path, articles: list[str], notes: list[str], settings: Settings | None = None
 ) -> dict[str, dt.date | None]:
     """Article id → publication date: from ``articles`` (read with the project's columns), else
-    from the inputs run.json recorded (with the columns it recorded); the articles the run kept
+    read from the inputs run.json recorded (with the columns it recorded); the articles the run kept
     itself (saved HTML pages) win. Articles are streamed: only their dates are kept."""
     kept = {aid: article.date for aid, article in read_kept_texts(run).items()}
     if articles:

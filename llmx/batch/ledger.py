@@ -6,7 +6,7 @@ ever submitted twice, whatever stops the process (Ctrl-C, ``kill -9``, a reboot)
     written   the JSONL request file is in ``batch/`` (nothing sent yet)
     uploaded  the provider holds the file: ``input_file_id``
     creating  a batch is being created from it: on resume, llmx first looks for a batch made
-              from that file (the provider may have made it before the process died)
+              out of that file (the provider may have made it before the process died)
     submitted ``batch_id`` known: resume polls it
     collected its answers are cassettes, its failed lines listed: they apply until the run ends
     closed    the run that used it finished

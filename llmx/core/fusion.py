@@ -1,7 +1,7 @@
 """Fuse reports into events: blocking, the pair gate, complete-linkage clustering. Pure: no I/O.
 
 Reports are the records of a run, across its articles. Candidate pairs come from blocking, never
-from all pairs: reports are sorted by block (e.g. country), class (weapon class: two classes never
+all pairs: reports are sorted by block (e.g. country), class (weapon class: two classes never
 fuse) and first day, and each is paired only with the reports of its block and class that start
 before its date window closes (one sweep with ``searchsorted``). Every pair that could be one
 event is produced exactly once, and nothing else. Candidates are checked by the rule

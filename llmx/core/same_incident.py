@@ -10,7 +10,7 @@ Kirkuk": two incidents, one sentence). Two looser joins follow the model's own r
 runs of one marked item (``together``) and records that name the same weapon and clash on no
 place or day (the 1.5B model writes one attacker three ways); that join compares the places and
 days each record's own sentences state (:mod:`llmx.core.stated`), not those the model copied
-from the lead into every record below it. Pure: records in, groups out.
+out of the lead into every record below it. Pure: records in, groups out.
 """
 
 from __future__ import annotations

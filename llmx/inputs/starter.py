@@ -5,7 +5,7 @@ A starter is ``project_template/common/`` (the ``.gitignore``) plus ``project_te
 repository's own prompts and schemas that ``project_template/shared.toml`` lists for it. Those
 have one source of truth, the repository's ``prompts/`` and ``schemas/``: setup.py copies them into
 the package (``project_template/shared/``) when it is built, and in a checkout they are read
-from the repository itself, so an edit to ``schemas/incident.py`` is what the next ``llmx init``
+out of the repository itself, so an edit to ``schemas/incident.py`` is what the next ``llmx init``
 writes.
 """
 
