@@ -58,49 +58,37 @@ async def settle(
     """Wait for every unsettled batch and collect it. False when left waiting (--no-wait, Ctrl-C).
     A batch or file the provider no longer has (404) is a :class:`BatchGone` that says how to start over."""
     try:
-        return await _settle(api, store, cassettes, mode, options, stop, report)
+        for record in store.unsettled:
+            await submit(api, store, record, report.submitted)
+        while store.unsettled:
+            batches = {r.batch_id: await api.retrieve(r.batch_id or "") for r in store.unsettled}
+            options.on_status([_view(b) for b in batches.values()])
+            for record in store.unsettled:
+                batch = batches[record.batch_id]
+                if batch.status not in DONE:
+                    continue
+                inputs = _by_custom_id((store.run_dir / record.file).read_bytes())
+                answers = b""
+                for file_id in (batch.output_file_id, batch.error_file_id):
+                    if file_id:
+                        answers += await api.content(file_id) + b"\n"
+                await asyncio.to_thread(collect, batch, record, inputs, answers, cassettes, mode)
+                report.failed_lines += len(record.failed)
+                report.ignored += record.ignored
+                store.save()
+            if not store.unsettled:
+                return True
+            if not options.wait or stop.is_set():
+                return False
+            with contextlib.suppress(TimeoutError):  # Ctrl-C ends the wait at once
+                await asyncio.wait_for(stop.wait(), options.poll_seconds)
+        return True
     except BatchGone as error:
         raise BatchGone(
             f"{error}; the provider no longer has what {store.path} names (expired, deleted, or another key). "
             f"To start over, remove {store.path} and run the same command again: the requests with no answer "
             "go into a new batch (answers already collected replay)"
         ) from error
-
-
-async def _settle(
-    api: BatchApi,
-    store: BatchStore,
-    cassettes: CassetteBackend,
-    mode: str,
-    options: BatchOptions,
-    stop: asyncio.Event,
-    report: BatchReport,
-) -> bool:
-    for record in store.unsettled:
-        await submit(api, store, record, report.submitted)
-    while store.unsettled:
-        batches = {r.batch_id: await api.retrieve(r.batch_id or "") for r in store.unsettled}
-        options.on_status([_view(b) for b in batches.values()])
-        for record in store.unsettled:
-            batch = batches[record.batch_id]
-            if batch.status not in DONE:
-                continue
-            inputs = _by_custom_id((store.run_dir / record.file).read_bytes())
-            answers = b""
-            for file_id in (batch.output_file_id, batch.error_file_id):
-                if file_id:
-                    answers += await api.content(file_id) + b"\n"
-            await asyncio.to_thread(collect, batch, record, inputs, answers, cassettes, mode)
-            report.failed_lines += len(record.failed)
-            report.ignored += record.ignored
-            store.save()
-        if not store.unsettled:
-            return True
-        if not options.wait or stop.is_set():
-            return False
-        with contextlib.suppress(TimeoutError):  # Ctrl-C ends the wait at once
-            await asyncio.wait_for(stop.wait(), options.poll_seconds)
-    return True
 
 
 def _by_custom_id(content: bytes) -> dict[str, bytes]:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,19 +19,6 @@ from llmx.core.normalize import Aliases, normalize
 
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: fusion makes millions of small objects and no cycles,
-    and each collection would rescan every live record (as in scoring, llmx.core.scoring)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @functools.lru_cache(maxsize=65536)

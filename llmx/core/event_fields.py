@@ -17,7 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from llmx.core.event_columns import collector_paused
+from llmx.core.collector import collector_paused
 from llmx.core.event_rules import EventRule, FuseOp
 from llmx.core.fields import FieldSpec
 from llmx.core.normalize import Aliases, normalize
@@ -133,6 +133,7 @@ def _fused(op: FuseOp, groups: list[list[tuple[int, Any]]]) -> Any:
     return min(precise) if op == "earliest" else max(precise)
 
 
+@collector_paused()
 def fuse_fields(
     records: Sequence[Record],
     events: Sequence[Sequence[int]],
@@ -142,18 +143,6 @@ def fuse_fields(
     aliases: Aliases,
 ) -> list[FusedEvent]:
     """Each event (its reports' positions, earliest first) with its fused fields and disputes."""
-    with collector_paused():
-        return _fuse_fields(records, events, field_names, rule, specs, aliases)
-
-
-def _fuse_fields(
-    records: Sequence[Record],
-    events: Sequence[Sequence[int]],
-    field_names: Sequence[str],
-    rule: EventRule,
-    specs: Mapping[str, FieldSpec],
-    aliases: Aliases,
-) -> list[FusedEvent]:
     ops = {name: rule.fuse(name) for name in field_names}
     unions = [name for name, op in ops.items() if op == "union"]
     rules = {name: _Grouping(specs.get(name), aliases) for name in field_names}

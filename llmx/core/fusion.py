@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from llmx.core.event_columns import collector_paused, column, day_span
+from llmx.core.collector import collector_paused
+from llmx.core.event_columns import column, day_span
 from llmx.core.event_rules import EventRule
 from llmx.core.fields import FieldSpec
 from llmx.core.normalize import Aliases
@@ -192,6 +193,7 @@ class _Reports:
             start = stop
 
 
+@collector_paused()
 def fuse(
     records: Sequence[Record],
     articles: Sequence[str],
@@ -204,19 +206,6 @@ def fuse(
     """Label every report with its event. ``records[i]`` came from article ``articles[i]``,
     published on ``published[i]`` (or None); give records in a canonical order (by article id,
     then position) so event numbers do not depend on how they were read."""
-    with collector_paused():
-        return _fuse(records, articles, published, rule, specs, aliases, chunk)
-
-
-def _fuse(
-    records: Sequence[Record],
-    articles: Sequence[str],
-    published: Sequence[dt.date | None],
-    rule: EventRule,
-    specs: Mapping[str, FieldSpec],
-    aliases: Aliases,
-    chunk: int,
-) -> Fusion:
     reports = _Reports(records, articles, published, rule, specs, aliases)
     n = len(records)
     found: list[tuple[Ints, Ints, Ints]] = []

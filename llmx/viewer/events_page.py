@@ -8,16 +8,16 @@ returns one self-contained page (no network), like :mod:`llmx.viewer.page`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from llmx.runs.events import Event, EventReport
 from llmx.viewer.highlight import COLOURS, highlight
 from llmx.viewer.jinja_templates import template
+from llmx.viewer.page import _fmt
 
 if TYPE_CHECKING:
     from llmx.core.event_scoring import EventScore
@@ -113,11 +113,3 @@ def _event_view(
             merges.append(f"missed merge: gold has {_label(ref)} in one event with {_label(other)} ({event_of[other]})")
     flags += [f for f in ("false merge", "missed merge") if any(m.startswith(f) for m in merges)]
     return EventView(event, rows, panes, flags, merges)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
