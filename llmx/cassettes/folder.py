@@ -74,7 +74,8 @@ class CassetteStore(MissDiagnosis):
 
     def save(self, cassette: Cassette) -> Path:
         path = self.path_for(cassette.article_id, cassette.key)
-        atomic_write(path, readable_json(scrubbed(cassette, self.redact).model_dump(mode="json")) + "\n")
+        # a key can hide in any string of the request or the answer: redacted in the text written
+        atomic_write(path, self.redact.text(readable_json(scrubbed(cassette).model_dump(mode="json"))) + "\n")
         return path
 
     def recorded_for(self, article_id: str) -> list[Cassette]:

@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from llmx.core.modes import GENERATION_PARAMS
-from llmx.core.redact import Redactor, public_url
+from llmx.core.redact import public_url
 from llmx.errors import CassetteError
 
 CASSETTE_VERSION = 1
@@ -123,17 +123,13 @@ def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
     return canonical_request(request)
 
 
-def scrubbed(cassette: Cassette, redact: Redactor | None = None) -> Cassette:
+def scrubbed(cassette: Cassette) -> Cassette:
     """What every backend writes (:mod:`llmx.cassettes.backend`): the response's allow-list
-    applied again, server URLs without credentials, and every form of a known secret (echoed in
-    an answer, URL-encoded, base64) redacted, whoever built the cassette (a gateway, the batch
-    collector, ``llmx cassettes pack``)."""
+    applied again and server URLs without credentials, whoever built the cassette (a gateway, the
+    batch collector, ``llmx cassettes pack``). Each backend also redacts the endpoint's secrets,
+    in every form, from what it writes."""
     served_by = {k: public_url(v) if "://" in v else v for k, v in cassette.served_by.items()}
-    clean = cassette.model_copy(update={"response": allowed_response(cassette.response), "served_by": served_by})
-    if redact is None:
-        return clean
-    # A key can hide in any string of the request or the answer (an echoing server).
-    return Cassette.model_validate(redact.json(clean.model_dump(mode="json")))
+    return cassette.model_copy(update={"response": allowed_response(cassette.response), "served_by": served_by})
 
 
 def read_cassette(path: Path, model: type[Loaded] = Cassette) -> Loaded:  # type: ignore[assignment]
