@@ -55,13 +55,15 @@ def allowed_response(body: dict[str, Any]) -> dict[str, Any]:
             continue
         raw = choice.get("message")
         message: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        choices.append(
-            {
-                "index": choice.get("index", 0),
-                "message": {k: message[k] for k in ("role", "content", "tool_calls", "refusal") if k in message},
-                "finish_reason": choice.get("finish_reason"),
-            }
-        )
+        kept_choice: dict[str, Any] = {
+            "index": choice.get("index", 0),
+            "message": {k: message[k] for k in ("role", "content", "tool_calls", "refusal") if k in message},
+            "finish_reason": choice.get("finish_reason"),
+        }
+        tokens = token_logprobs(choice)
+        if tokens is not None:
+            kept_choice["logprobs"] = {"content": tokens}
+        choices.append(kept_choice)
     kept["choices"] = choices
     usage = body.get("usage")
     if isinstance(usage, dict):
@@ -76,6 +78,21 @@ def allowed_response(body: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, int):
                 kept["usage"][details] = {field: value}
     return kept
+
+
+def token_logprobs(choice: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The answer's tokens and their log-probabilities, as OpenAI-compatible servers give them
+    (``choices[i].logprobs.content``); only ``token`` and ``logprob`` are kept (the bytes and the
+    alternatives would triple a cassette). None when the server sent none."""
+    raw = choice.get("logprobs")
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list):
+        return None
+    return [
+        {"token": t["token"], "logprob": float(t["logprob"])}
+        for t in content
+        if isinstance(t, dict) and isinstance(t.get("token"), str) and isinstance(t.get("logprob"), int | float)
+    ]
 
 
 class RecordedAnswer(BaseModel):

@@ -28,7 +28,7 @@ STRATEGIES: dict[str, str] = {
 
 # What identifies a request, and so its cassette key: the generation parameters llmx sets from
 # its own settings (the model, messages and schema fields come with them).
-GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
+GENERATION_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop", "logprobs")
 # Request fields ``extra_body`` may not set: every keyed one (a cassette and a recipe would
 # describe a request that was never sent), and those that change how the answer is read.
 KEYED_REQUEST_FIELDS = (

@@ -255,7 +255,12 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
     """The extractor the settings describe: prompt(s), schema, model and generation parameters
     (named as the model's family wants them, see :mod:`llmx.model.params`)."""
     params = generation_params(
-        settings.model, settings.temperature, settings.max_tokens, settings.seed, settings.model_params
+        settings.model,
+        settings.temperature,
+        settings.max_tokens,
+        settings.seed,
+        settings.model_params,
+        logprobs=settings.logprobs,
     )
     prompt = load_prompt(settings.prompt, settings.prompts_dir)
     recall = None

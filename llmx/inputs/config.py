@@ -28,13 +28,18 @@ class Settings(BaseModel):
     schema_name: str = Field("incident", alias="schema")
     mode: str = "json_schema"
     strategy: str = Field(
-        "evidence", description="evidence (mark sentences, then one record each), single, or two_pass (single + recall)"
+        "single",
+        description="single (one request per article), evidence (records with the sentences they rest on), "
+        "or two_pass (single + recall)",
     )
     recall_prompt: str | None = Field(None, description="the two_pass recall template (default <prompt>_recall)")
     concurrency: int = Field(4, ge=1, le=1024)
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(2048, ge=1)
     seed: int | None = None
+    logprobs: bool = Field(
+        True, description="ask for the answer's token log-probabilities (kept in cassettes; confidence is made from them)"
+    )
     reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid, ungrounded or unsupported output")
     verify_reasks: int = Field(
         0, ge=0, le=10, description="of the re-asks, how many may ask to fix values the article does not support"

@@ -31,9 +31,10 @@ class ModelFamily(BaseModel):
 
     token_limit: TokenLimit = "max_tokens"  # the name the output-token limit is sent under
     temperature: bool = True  # false: only the model's default is allowed, so none is sent
+    logprobs: bool = True  # false: the family refuses token log-probabilities, so none are asked for
 
 
-REASONING = ModelFamily(token_limit="max_completion_tokens", temperature=False)
+REASONING = ModelFamily(token_limit="max_completion_tokens", temperature=False, logprobs=False)
 CHAT = ModelFamily()
 
 # pattern (fnmatch, case-insensitive) → family; the first match wins, "*" catches the rest.
@@ -62,6 +63,7 @@ def generation_params(
     max_tokens: int,
     seed: int | None = None,
     overrides: Mapping[str, ModelFamily] | None = None,
+    logprobs: bool = False,
 ) -> dict[str, Any]:
     """The generation parameters sent to ``model`` (and so part of its cassette keys)."""
     _, family = family_for(model, overrides)
@@ -71,6 +73,8 @@ def generation_params(
     params[family.token_limit] = max_tokens
     if seed is not None:
         params["seed"] = seed
+    if logprobs and family.logprobs:  # the answer's token log-probabilities: what confidence is made from
+        params["logprobs"] = True
     return params
 
 
