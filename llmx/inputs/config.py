@@ -38,7 +38,7 @@ class Settings(BaseModel):
     max_tokens: int = Field(2048, ge=1)
     seed: int | None = None
     logprobs: bool = Field(
-        True, description="ask for the answer's token log-probabilities (kept in cassettes; confidence is made from them)"
+        True, description="ask for the token log-probabilities of each answer (kept in cassettes; confidence uses them)"
     )
     reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid, ungrounded or unsupported output")
     verify_reasks: int = Field(
