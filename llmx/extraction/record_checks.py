@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 from types import NoneType
 from typing import Any
 
-from llmx.core.checks import NO_ATTACK_WORD, resolved_date, verify_record
+from llmx.core.checks import resolved_date, verify_record
 from llmx.core.consolidate import consolidate
 from llmx.core.grounding import Grounding, ground
 from llmx.core.normalize import Aliases
@@ -177,14 +177,11 @@ class RecordChecks:
         self,
         records: list[dict[str, Any]],
         facts: ArticleFacts,
-        confirmed: dict[str, bool] | None = None,
         passages: dict[str, list[tuple[int, int]]] | None = None,
     ) -> Settled:
-        """``confirmed``: quotes without an attack word that the model was asked about again (the
-        evidence strategy): words the event check does not know ("destroyed by an ATGM") are a
-        reason to ask, not to drop, so a "yes" keeps the record, its finding listed.
-        ``passages``: evidence text → the spans of every sentence marked for it, which the
-        record-scoped checks read too."""
+        """``passages``: evidence text → the spans of every sentence the record rests on (its
+        mentions, from the evidence strategy), which the record-scoped checks read and the
+        record keeps as ``mentions``."""
         evidence = self.schema.evidence_field
         merged_records, counts = consolidate(records, evidence)
         settled = Settled([], [], counts.duplicates_removed, counts.merged)
@@ -193,26 +190,15 @@ class RecordChecks:
             grounding, findings = self._findings(record, facts, extra)
             day_facts = self.scoped(record, grounding, facts, extra=extra) if "date" in self.scoped_checks else facts
             settled_record, corrections = self._settle(record, findings, day_facts)
-            item = ExtractedRecord(record=settled_record, grounding=grounding, verification=corrections)
+            item = ExtractedRecord(
+                record=settled_record, grounding=grounding, verification=corrections, mentions=sorted(set(extra or []))
+            )
             # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
             grounded = grounding is None or grounding.grounded
-            no_event = grounded and any(f.field == evidence for f in findings)
-            quote = str(record.get(evidence)) if evidence else ""
-            if no_event and confirmed is not None and quote in confirmed:
-                unknown_words = all(NO_ATTACK_WORD in f.reason for f in findings if f.field == evidence)
-                answer = unknown_words and confirmed[quote]
-                for correction in corrections:
-                    if correction.field == evidence and unknown_words:
-                        correction.reason += (
-                            "; kept: asked about this sentence alone, the model said it reports an attack"
-                            if answer
-                            else "; asked about this sentence alone, the model said it reports no attack"
-                        )
-                no_event = not answer
-            if no_event:
+            if grounded and any(f.field == evidence for f in findings):
                 settled.dropped.append(item)
             elif any(kept.record == item.record for kept in settled.records):
-                # The checks can make two records one: two fills of one sentence that differed
+                # The checks can make two records one: two records of one sentence that differed
                 # only in dates the article does not give are the same record once those are removed.
                 settled.duplicates_removed += 1
             else:

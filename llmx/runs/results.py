@@ -34,6 +34,9 @@ class ExtractedRecord(BaseModel):
     record: dict[str, Any]
     grounding: Grounding | None = None
     verification: list[Correction] = []
+    # The sentences the record rests on (evidence strategy): (start, end) offsets into the
+    # article, the reporting sentence among them; empty for a single pass (its quote is the one).
+    mentions: list[tuple[int, int]] = []
 
 
 class Failure(BaseModel):
