@@ -45,7 +45,7 @@ class Problems:
 # counts and dates the record's passage only; names also the article's lead paragraph, where news
 # names the province or the group once for every attack below it. Measured in bench/NOTES.md
 # ("Checks scoped to the record").
-SCOPED_CHECKS: dict[str, bool] = {"count": False, "date": False, "present": True}  # check: with the lead
+SCOPED_CHECKS: dict[str, bool] = {"count": False, "date": False, "present": True, "actor": True}  # check: with lead
 
 
 @dataclass
@@ -138,6 +138,7 @@ class RecordChecks:
         record's day words give against the publication date replaces a wrong or missing one."""
         out = apply_findings(record, findings, self.nullable)
         corrections = list(findings)  # fresh per call: the reason may be extended below
+        corrections += self._name_actors(out)
         for name, spec in self.schema.verify.items():
             if spec.check != "date" or out.get(name) is not None:
                 continue
@@ -156,6 +157,23 @@ class RecordChecks:
                     )
                 )
         return out, corrections
+
+    def _name_actors(self, record: dict[str, Any]) -> list[Correction]:
+        """An actor the vocabulary knows is written as its canonical name ("Israeli warplanes" →
+        Israel), so one actor is one value across records, articles and events; listed."""
+        vocabulary = self.aliases.actors
+        changed: list[Correction] = []
+        for name, spec in self.schema.verify.items():
+            value = record.get(name)
+            if spec.check != "actor" or vocabulary is None or not isinstance(value, str):
+                continue
+            actor = vocabulary.actor(value)
+            if actor is not None and actor != value:
+                record[name] = actor
+                changed.append(
+                    Correction(field=name, value=value, reason=f"named as the actor '{actor}' (schemas/actors.yaml)")
+                )
+        return changed
 
     def repeats(self, new: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[bool]:
         """Which of a recall pass's records are an incident already found: the scorer's own
