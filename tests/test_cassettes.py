@@ -121,8 +121,12 @@ def test_token_logprobs_are_kept_small_and_still_read_as_a_chat_completion() -> 
         "created": 1,
         "model": "m",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "{}"}, "finish_reason": "stop",
-             "logprobs": {"content": [token]}}  # fmt: skip
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "{}"},
+                "finish_reason": "stop",
+                "logprobs": {"content": [token]},
+            }
         ],
     }
     kept = allowed_response(body)

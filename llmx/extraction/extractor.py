@@ -8,7 +8,6 @@ still ungrounded after that is kept and flagged, never dropped.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +40,7 @@ from llmx.inputs.articles import Article
 from llmx.inputs.config import Settings
 from llmx.inputs.prompts import PromptTemplate, load_prompt
 from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.model.article_clock import article_clock
 from llmx.model.params import generation_params
 from llmx.model.strict_schema import with_strict
 from llmx.runs.results import ArticleResult, Failure, Provenance, Recipe
@@ -136,7 +136,7 @@ class Extractor:
                     "(max_article_chars); split the article, or raise the limit (the evidence strategy "
                     "reads any length in chunks)"
                 )
-            async with asyncio.timeout(self.article_timeout):
+            with article_clock(self.article_timeout):  # the time its requests are served, not queued
                 if self.evidence_first is not None:
                     found = await self.evidence_first.extract(article, self._asker(gateway, article, log))
                     records, repeats, passes, passages = found.records, found.folded, 1, found.passages
