@@ -119,18 +119,30 @@ def test_schema_violation_is_reasked_then_failed_with_last_output(tmp_path: Path
 @pytest.mark.parametrize(
     ("reply", "kind"),
     [
-        (Reply(finish_reason="length", content='{"incidents": [{"date'), "truncated"),
         (Reply(fault="refusal"), "refused"),
         (Reply(fault="empty_choices"), "invalid_output"),
     ],
 )
-def test_truncated_refused_and_empty_answers_fail_clearly_and_are_not_cached(
-    tmp_path: Path, reply: Reply, kind: str
-) -> None:
+def test_refused_and_empty_answers_fail_clearly_and_are_not_cached(tmp_path: Path, reply: Reply, kind: str) -> None:
     result, server = extract_with(tmp_path, always(lambda body: reply))
     assert result.status == "failed" and result.error is not None and result.error.kind == kind
     # one answer, counted, never cached, and not asked again: asking again cannot fix these
     assert result.provenance.attempts == len(server.requests) == 1 and tapes(tmp_path) == []
+
+
+def test_an_answer_cut_at_max_tokens_keeps_its_whole_records_and_is_recorded(tmp_path: Path) -> None:
+    def cut(body: dict[str, Any]) -> Reply:
+        whole = json.loads(schema_answer(body).content)["incidents"][0] | {"evidence": ARTICLE.text.split(".")[0] + "."}
+        repeated = json.dumps({"incidents": [whole, whole, whole]})
+        return Reply(finish_reason="length", content=repeated[: len(repeated) - 40])  # the third record cut in half
+
+    result, server = extract_with(tmp_path, always(cut))
+    assert result.status == "ok" and result.provenance.truncated == 1
+    assert len(result.incidents) == 1  # the repeats are one record; the half record is left out
+    assert len(server.requests) == 1 and len(tapes(tmp_path)) == 1  # recorded: replay repeats the run
+
+    nothing, _ = extract_with(tmp_path / "b", always(lambda body: Reply(finish_reason="length", content='{"inci')))
+    assert nothing.status == "failed" and nothing.error is not None and nothing.error.kind == "truncated"
 
 
 def test_the_run_goes_on_when_one_article_fails(tmp_path: Path) -> None:

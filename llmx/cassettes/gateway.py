@@ -25,7 +25,7 @@ from llmx.cassettes.store import (
     allowed_response,
     canonical_json,
 )
-from llmx.errors import ContentFiltered, InvalidOutputError, RefusalError, TruncatedOutputError
+from llmx.errors import ContentFiltered, InvalidOutputError, RefusalError
 from llmx.runs.files import now_iso
 from llmx.runs.results import Usage
 
@@ -229,8 +229,6 @@ def refuse_unusable(completion: ChatCompletion) -> None:
             "the provider's content filter stopped the answer (finish_reason content_filter); "
             "it is not cached, so the next run asks again"
         )
-    if choice.finish_reason == "length":
-        raise TruncatedOutputError(
-            "the answer was cut off at max_tokens; raise max_tokens or shorten the article",
-            choice.message.content,
-        )
+    # An answer cut off at max_tokens is recorded like any other: it is what the model answers to
+    # that request, so replay repeats the run; instructor reports it, and the extractor keeps its
+    # whole records (llmx.extraction.salvage).

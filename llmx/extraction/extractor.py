@@ -35,6 +35,7 @@ from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
 from llmx.extraction.record_checks import RecordChecks
 from llmx.extraction.response_model import ArticleState, checked_response_model, validating
+from llmx.extraction.salvage import cut_answer, salvaged_records
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
 from llmx.inputs.config import Settings
@@ -114,6 +115,7 @@ class Extractor:
             live_calls=sum(not c.replayed for c in log.calls),
             replayed_calls=sum(c.replayed for c in log.calls),
             grounding_reasks=state.grounding_reasks,
+            truncated=state.truncated,
             verification_reasks=state.verification_reasks,
             passes=passes,
             # the model's own time: recorded latencies for replayed calls, measured ones for live calls
@@ -138,7 +140,7 @@ class Extractor:
                 )
             with article_clock(self.article_timeout):  # the time its requests are served, not queued
                 if self.evidence_first is not None:
-                    found = await self.evidence_first.extract(article, self._asker(gateway, article, log))
+                    found = await self.evidence_first.extract(article, self._asker(gateway, article, log, state))
                     records, repeats, passes, passages = found.records, found.folded, 1, found.passages
                 else:
                     records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
@@ -188,16 +190,30 @@ class Extractor:
         # typed by instructor as returning the model; with an async create it returns a coroutine
         patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
         validating(state)
-        parsed = await patched(
-            response_model=self.response_model,
-            messages=messages,
-            model=self.model,
-            max_retries=self.reasks,
-            **self.params,
-        )
+        try:
+            parsed = await patched(
+                response_model=self.response_model,
+                messages=messages,
+                model=self.model,
+                max_retries=self.reasks,
+                **self.params,
+            )
+        except (IncompleteOutputException, InstructorRetryException) as error:
+            records = self._salvage(error, self.schema.response_model, state)
+            return [record.model_dump(mode="json") for record in records]
         return [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
 
-    def _asker(self, gateway: Gateway, article: Article, log: CallLog) -> Any:
+    def _salvage(self, error: BaseException, response_model: type[Any], state: ArticleState) -> list[Any]:
+        """The whole records of an answer cut off at max_tokens (re-raise anything else, and a cut
+        answer with no whole record)."""
+        completion = cut_answer(error)
+        records = salvaged_records(completion, response_model, self.schema.list_field) if completion else []
+        if not records:
+            raise error
+        state.truncated += 1
+        return records
+
+    def _asker(self, gateway: Gateway, article: Article, log: CallLog, state: ArticleState) -> Any:
         """One request of the evidence strategy: ``response_model`` from ``messages``, through the
         gateway, re-asked by instructor (at most ``reasks``) when the answer does not validate."""
 
@@ -207,13 +223,17 @@ class Extractor:
         patched: Any = instructor.patch(create=create, mode=self.instructor_mode)
 
         async def ask(response_model: type[Any], messages: list[dict[str, str]]) -> Any:
-            return await patched(
-                response_model=response_model,
-                messages=messages,
-                model=self.model,
-                max_retries=self.reasks,
-                **self.params,
-            )
+            try:
+                return await patched(
+                    response_model=response_model,
+                    messages=messages,
+                    model=self.model,
+                    max_retries=self.reasks,
+                    **self.params,
+                )
+            except (IncompleteOutputException, InstructorRetryException) as error:
+                records = self._salvage(error, response_model, state)
+                return response_model.model_construct(**{self.schema.list_field: records})
 
         return ask
 

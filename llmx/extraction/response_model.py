@@ -30,6 +30,7 @@ class ArticleState:
     verify_reasks_left: int = 0  # of those, how many may be spent on values the article does not support
     grounding_reasks: int = 0
     verification_reasks: int = 0
+    truncated: int = 0  # answers cut off at max_tokens whose whole records were kept (extraction.salvage)
 
 
 _instructor.install()

@@ -66,6 +66,7 @@ class Provenance(BaseModel):
     live_calls: int = 0
     replayed_calls: int = 0
     grounding_reasks: int = 0
+    truncated: int = 0  # answers cut off at max_tokens; their whole records were kept
     verification_reasks: int = 0
     duplicates_removed: int = 0
     merged: int = 0
