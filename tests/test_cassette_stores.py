@@ -163,8 +163,8 @@ def test_pack_replays_the_same_results_from_sqlite_and_unpack_prune_round_trip(
 
 def test_a_miss_in_the_sqlite_store_names_what_changed(project: Path, shipped_recordings: None) -> None:
     assert run_cli("cassettes", "pack", "--remove").exit_code == 0
-    prompt = project / "prompts" / "incident_mark.jinja"  # the default strategy's first request
-    prompt.write_text(prompt.read_text().replace("You find", "You now find", 1))
+    prompt = project / "prompts" / "incident.jinja"  # what the default strategy asks
+    prompt.write_text(prompt.read_text().replace("You extract", "You now extract", 1))
     result = run_cli("extract", "seeds/", "--cassette-store", "sqlite", "--replay", "--out", "runs/x")
     assert result.exit_code == 3
     assert f"no cassette in {project / 'cassettes' / FILE_NAME}" in result.output.replace("\n", "")

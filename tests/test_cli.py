@@ -44,12 +44,12 @@ def test_extract_replays_the_seed_cassettes_with_no_key(project: Path, shipped_r
 
 
 def test_prompt_edit_misses_in_strict_replay_naming_the_change(project: Path, shipped_recordings: None) -> None:
-    prompt = project / "prompts" / "incident_mark.jinja"  # the first request of the default (evidence) strategy
-    prompt.write_text(prompt.read_text().replace("You find the attacks", "You find ALL the attacks"))
+    prompt = project / "prompts" / "incident.jinja"  # what the default strategy asks
+    prompt.write_text(prompt.read_text().replace("You extract violent incidents", "You extract ALL violent incidents"))
     result = run_cli("extract", "seeds/000_e376b6ba81a78c64.txt", "--out", "runs/miss")
     assert result.exit_code == 3
     assert "000_e376b6ba81a78c64 (cassette_miss)" in result.output
-    assert "system prompt text at char" in result.output and "ALL the attacks" in result.output
+    assert "system prompt text at char" in result.output and "ALL violent incidents" in result.output
     assert "Traceback" not in result.output
 
 

@@ -282,8 +282,8 @@ def test_a_broken_or_foreign_cassette_is_named(shipped_recordings: None, seed_ru
 
 
 def test_a_miss_names_the_folder_and_gives_the_whole_command(project: Path) -> None:
-    prompt = project / "prompts" / "incident_mark.jinja"  # the first request of the default (evidence) strategy
-    prompt.write_text(prompt.read_text().replace("You find", "You carefully find"))
+    prompt = project / "prompts" / "incident.jinja"  # what the default strategy asks
+    prompt.write_text(prompt.read_text().replace("You extract", "You carefully extract"))
     result = run_cli("extract", SEED, "--out", "runs/miss")
     assert result.exit_code == 3
     assert f"no cassette in {project / 'cassettes' / '000_e376b6ba81a78c64'}" in result.output
