@@ -1,10 +1,10 @@
-"""A 200,000-character article, read by the default (evidence) strategy with the local model.
+"""A 200,000-character article, read by the evidence strategy (chunks) with the local model.
 
     python bench/long_article.py --local          # record what is missing, time it
     python bench/long_article.py                  # replay what was recorded (runs/cassettes-200k)
-    python bench/long_article.py --stub           # the same run against a stub that marks every
-                                                  # sentence with an attack word: llmx's own path
-                                                  # (chunks, requests, fold, checks), no model
+    python bench/long_article.py --stub           # the same run against a stub that answers a record
+                                                  # for every sentence with an attack word: llmx's
+                                                  # own path (chunks, requests, fold, checks), no model
 
 The article is assembled at run time from this project's own texts: the long set (long/), then
 the challenge set and the seeds, repeated in order until it passes 200,000 characters, each
@@ -38,16 +38,15 @@ ATTACK = re.compile(r"\b(drone|strike|struck|rocket|missile|shell|attack|bomb)",
 
 
 def marker(body: dict[str, Any], _number: int) -> Reply:
-    """A stub, not a model: marks each numbered sentence with an attack word as an attack of its
-    own, fills any record the schema allows, and says yes when asked again."""
-    name = body["response_format"]["json_schema"]["name"]
+    """A stub, not a model: answers one record (any the schema allows) resting on each numbered
+    sentence with an attack word."""
     user = body["messages"][-1]["content"]
-    if name == "Attacks":
-        found = [{"what": "attack", "sentences": [int(n)]} for n, text in NUMBERED.findall(user) if ATTACK.search(text)]
-        return Reply(content=json.dumps({"attacks": found[:12]}))
-    if name == "Confirmation":
-        return Reply(content='{"answer": "yes"}')
-    return schema_answer(body)
+    template = json.loads(schema_answer(body).content)
+    items = template.get("incidents") or []
+    if not items:
+        return Reply(content=json.dumps({"incidents": []}))
+    found = [int(n) for n, text in NUMBERED.findall(user) if ATTACK.search(text)][:16]
+    return Reply(content=json.dumps({"incidents": [{**items[0], "sentences": [n]} for n in found]}))
 
 
 def assemble() -> str:
@@ -73,6 +72,7 @@ def main() -> None:
     for name in ("c17_two_bases_same_night", "c30_intercepted_vs_hit"):
         shutil.copy(ROOT / "challenge" / f"{name}.txt", folder / f"{name}.txt")
     overrides: dict[str, Any] = {"cassettes": ROOT / "runs" / "cassettes-200k", "concurrency": 1}
+    overrides["strategy"] = "evidence"  # any length, in chunks
     if options.local:  # two requests at once: `llmx local up --slots 2` serves both
         overrides.update(timeout=1800.0, article_timeout=86_400.0, concurrency=2)
     with ExitStack() as stack:
