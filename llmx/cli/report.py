@@ -20,11 +20,15 @@ if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_t
     from llmx.core.scoring import PRF, ArticleScore, Score
 
 
-def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0) -> Table:
+def summary_table(
+    summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0, files: dict[str, str] | None = None
+) -> Table:
     table = Table(title=f"llmx extract ({mode})", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("run", markup(run_dir))
+    if files:  # what the model was asked with: edit one of these to change it
+        table.add_row("files read", files_cell(files))
     table.add_row("articles", f"{summary.articles}" + (f" ({resumed} kept from before)" if resumed else ""))
     table.add_row("ok / failed", f"{summary.ok} / [red]{summary.failed}[/]" if summary.failed else f"{summary.ok} / 0")
     table.add_row("incidents", str(summary.incidents))
@@ -46,6 +50,11 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
         table.add_row("failures", markup(", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items()))))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
+
+
+def files_cell(files: dict[str, str]) -> str:
+    """One line per file read, with the start of its sha256 (the recipe records it in full)."""
+    return "\n".join(f"{markup(path)} [dim]{sha[:8]}[/]" for path, sha in files.items())
 
 
 def usd(value: float | None, unknown: str = "unknown (no price)") -> str:

@@ -39,7 +39,7 @@ from llmx.extraction.response_model import ArticleState, checked_response_model,
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
 from llmx.inputs.config import Settings
-from llmx.inputs.prompts import PromptTemplate, load_prompt
+from llmx.inputs.prompts import PromptTemplate, load_prompt, prompt_files
 from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.model.params import generation_params
 from llmx.model.strict_schema import with_strict
@@ -95,6 +95,7 @@ class Extractor:
             reasks=self.reasks,
             verify_reasks=self.verify_reasks,
             strict=self.strict or None,
+            prompt_files=prompt_files(self.schema, self.evidence_first or self.prompt, self.recall_prompt),
         )
         self.recipe_sha256 = self.recipe.sha256
 
