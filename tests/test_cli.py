@@ -112,7 +112,7 @@ def test_compare_shows_deltas_between_two_runs(project: Path, seed_run: Path, li
     assert "a → b" in result.output and "incident F1" in result.output and "fields F1" in result.output
     a, b = (json.loads(run_cli("score", f"runs/{n}", "--json").output) for n in "ab")
     change = b["incidents"]["f1"] - a["incidents"]["f1"]
-    assert (f"{change:+.2f}" if abs(change) >= 0.005 else "±0") in result.output.split("incident F1", 1)[1]
+    assert f"{change:+.2f}" in result.output.split("incident F1", 1)[1]
 
 
 def test_gold_check_accepts_the_seeds_and_names_a_bad_field(project: Path) -> None:

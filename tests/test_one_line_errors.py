@@ -86,14 +86,17 @@ def test_an_unreadable_cassette_fails_its_article_only(seed_run: Path) -> None:
     [
         ("{{ 1 // 0 }}", "template error while rendering: ZeroDivisionError"),
         ("{{ article.text | int + [] }}", "template error while rendering: TypeError"),
-        ("{% include 'incident.jinja' %}", "x.jinja:1: {% include %} is not allowed"),
-        ("{% import 'incident.jinja' as x %}", "{% import %} is not allowed"),
+        ("{% include 'nowhere.jinja' %}", "x.jinja: reads 'nowhere.jinja', which is not a file of"),
+        ("{% include article.id %}", "x.jinja: extends or includes a template named by a variable"),
+        ("{% include '../pyproject.toml' %}", "x.jinja: reads '../pyproject.toml', which is not a file of"),
+        ("{% include 'y.jinja' %}", "y.jinja:1: template syntax error"),
         ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "the template recurses too deeply"),
     ],
 )
 def test_template_runtime_errors_are_one_line(project: Path, body: str, needle: str) -> None:
     template = f"{{% block system %}}{body}{{% endblock %}}{{% block user %}}{{{{ article.text }}}}{{% endblock %}}"
     (project / "prompts" / "x.jinja").write_text(template)
+    (project / "prompts" / "y.jinja").write_text("{% if %}")  # a template x may include, broken
     result = run_cli("extract", SEED, "--prompt", "x", "--strategy", "single")  # x.jinja is the one prompt
     assert result.exit_code == 2 and needle in error_line(result.output)
 

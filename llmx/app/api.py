@@ -20,6 +20,7 @@ from typing import Any
 from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
 from llmx.app.evaluation import Comparison, Scored, compare_runs, score_run_folder
 from llmx.app.extraction_run import ExtractionJob, ExtractionOutcome, extract_articles
+from llmx.app.prompt_map import files_read
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.errors import UsageError
@@ -69,6 +70,7 @@ class Run:
     summary: RunSummary
     exit_code: int
     outcome: ExtractionOutcome = field(repr=False)
+    prompt_files: dict[str, str] = field(default_factory=dict)  # every file the strategy read → sha256
 
     @property
     def failed(self) -> list[ArticleResult]:
@@ -142,7 +144,8 @@ def extract(
             raise UsageError(f"engine {engine!r}: use 'plain' or 'ray'")
         by_id = {r.article_id: r for r in read_results(outcome.run_dir)}
         results = [by_id[aid] for aid in outcome.article_ids if aid in by_id]  # in input order
-    return Run(None if in_memory else outcome.run_dir, results, outcome.summary, outcome.exit_code, outcome)
+        files = files_read(outcome.run_dir)
+    return Run(None if in_memory else outcome.run_dir, results, outcome.summary, outcome.exit_code, outcome, files)
 
 
 def score(
@@ -171,7 +174,9 @@ def compare(
     min_similarity: float = MIN_SIMILARITY,
     schema: str | Path | None = None,
 ) -> Comparison:
-    """Two runs scored on the articles both finished; ``.regressions(0.02)`` lists the drops."""
+    """Two runs scored on the articles both finished; ``.intervals`` gives each difference with its
+    paired 95% interval and verdict, ``.regressions(0.02)`` what B lost by more than 0.02 with 95%
+    confidence."""
     project = project or load_project()
     gold_dir = Path(gold) if gold else None
     return compare_runs(Path(run_a), Path(run_b), project.settings, gold_dir, _schema(schema), min_similarity)

@@ -4,19 +4,22 @@ and ``llmx compare`` (and ``bench/``).
 A score is only as honest as what it covers. A run with no article that has gold is an error,
 not a perfect score. A comparison scores both runs on the articles both finished; articles only
 in one run, or failed in one, are listed apart and kept out of the deltas, because a missing
-article is not a prompt effect.
+article is not a prompt effect. Every score has a 95% interval over articles, every difference a
+paired one (:mod:`llmx.core.intervals`): "better" is said only when the interval says it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from llmx.app.events import score_run_events
 from llmx.core.event_scoring import EventScore
 from llmx.core.fields import MIN_SIMILARITY
-from llmx.core.scoring import PRF, Score, score_run
+from llmx.core.intervals import paired_intervals, score_intervals, worse_beyond
+from llmx.core.scoring import Score, score_run
 from llmx.errors import RunError
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.config import Settings
@@ -43,6 +46,11 @@ class Scored:
     events: EventScore | None = None  # event fusion against gold's `event` names (None: not annotated)
     notes: list[str] = field(default_factory=list)  # what a reader of the score should know
     drafts: list[str] = field(default_factory=list)  # articles of the run whose gold is a draft: left out
+
+    @cached_property
+    def intervals(self) -> dict[str, Any]:
+        """95% bootstrap intervals over the scored articles: ``incident_f1``, ..., ``fields``."""
+        return score_intervals(self.score)
 
 
 def run_facts(results: list[ArticleResult], settings: Settings) -> dict[str, Any]:
@@ -160,17 +168,16 @@ class Comparison:
     failed_a: dict[str, str]  # article id → failure kind, of the articles both runs hold
     failed_b: dict[str, str]
 
-    def regressions(self, delta: float) -> list[str]:
-        """Incident F1 or a field's F1 that dropped by more than ``delta``."""
-        drops = []
-        pairs: list[tuple[str, PRF, PRF | None]] = [("incident F1", self.a.score.incidents, self.b.score.incidents)]
-        pairs += [(f"{name} F1", prf, self.b.score.fields.get(name)) for name, prf in self.a.score.fields.items()]
-        for label, before, after in pairs:
-            if after is None or not before.counted or not after.counted:
-                continue
-            if before.f1 - after.f1 > delta:
-                drops.append(f"{label} {before.f1:.2f} → {after.f1:.2f}")
-        return drops
+    @cached_property
+    def intervals(self) -> dict[str, Any]:
+        """Per metric B − A with its paired 95% interval and verdict: ``incident_f1``, ...,
+        ``fields``; each ``{"a", "b", "delta", "ci95", "verdict"}``."""
+        return paired_intervals(self.a.score, self.b.score)
+
+    def regressions(self, margin: float) -> list[str]:
+        """Incident F1 or a field's F1 that B lost by more than ``margin`` with 95% confidence: the
+        whole interval of B − A lies below ``-margin``. A run compared with itself has none."""
+        return list(worse_beyond(self.intervals, margin))
 
 
 def compare_runs(

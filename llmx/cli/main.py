@@ -23,6 +23,7 @@ from llmx.cli.export import export
 from llmx.cli.init import init
 from llmx.cli.last_line import fail
 from llmx.cli.local import local_group
+from llmx.cli.prompts import note_unread_edits, prompts
 from llmx.cli.ray_extract import engine_options, extract_on_ray, ray_options
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
@@ -199,7 +200,11 @@ def extract(
             f"resume with the same command plus --out {outcome.run_dir}"
         )
         sys.exit(outcome.exit_code)
-    out.print(summary_table(outcome.summary, label, outcome.run_dir, resumed=outcome.resumed))
+    from llmx.app.prompt_map import files_read
+
+    files = files_read(outcome.run_dir)
+    out.print(summary_table(outcome.summary, label, outcome.run_dir, resumed=outcome.resumed, files=files))
+    note_unread_edits(settings, outcome.run_dir, files)
     if outcome.batch is not None:
         from llmx.cli.batch import print_ignored
 
@@ -282,3 +287,4 @@ main.add_command(view)
 main.add_command(annotate)
 main.add_command(sample)
 main.add_command(events)
+main.add_command(prompts)

@@ -3,7 +3,7 @@ prints them (and records them for ``--html``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,15 +16,18 @@ from llmx.cli.safe_text import markup, plain
 from llmx.runs.results import RunSummary
 
 if TYPE_CHECKING:  # scoring pulls in scipy; `llmx extract` only needs summary_table
-    from llmx.app.evaluation import Comparison, Scored
     from llmx.core.scoring import PRF, ArticleScore, Score
 
 
-def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0) -> Table:
+def summary_table(
+    summary: RunSummary, mode: str, run_dir: Path, resumed: int = 0, files: dict[str, str] | None = None
+) -> Table:
     table = Table(title=f"llmx extract ({mode})", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("run", markup(run_dir))
+    if files:  # what the model was asked with: edit one of these to change it
+        table.add_row("files read", files_cell(files))
     table.add_row("articles", f"{summary.articles}" + (f" ({resumed} kept from before)" if resumed else ""))
     table.add_row("ok / failed", f"{summary.ok} / [red]{summary.failed}[/]" if summary.failed else f"{summary.ok} / 0")
     table.add_row("incidents", str(summary.incidents))
@@ -46,6 +49,11 @@ def summary_table(summary: RunSummary, mode: str, run_dir: Path, resumed: int = 
         table.add_row("failures", markup(", ".join(f"{kind}: {n}" for kind, n in sorted(summary.failures.items()))))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     return table
+
+
+def files_cell(files: dict[str, str]) -> str:
+    """One line per file read, with the start of its sha256 (the recipe records it in full)."""
+    return "\n".join(f"{markup(path)} [dim]{sha[:8]}[/]" for path, sha in files.items())
 
 
 def usd(value: float | None, unknown: str = "unknown (no price)") -> str:
@@ -86,24 +94,31 @@ def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _f(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _counted(prf: PRF, value: float) -> float | None:
+def counted_or_none(prf: PRF, value: float) -> float | None:
     """A precision, recall or F1 only when something was counted: else "n/a", as the JSON says null."""
     return value if prf.counted else None
 
 
-def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
+def ci(interval: list[float] | None) -> str:
+    """A 95% interval as the reports show it, "[lo, hi]"; "" when there is none."""
+    return "" if interval is None else f"[dim][{interval[0]:.2f}, {interval[1]:.2f}][/]"
+
+
+def headline(score: Score, facts: dict[str, Any], title: str, intervals: dict[str, Any]) -> Panel:
     i = score.incidents
     usage = facts["usage"]
     failures = markup(", ".join(f"{k} {v}" for k, v in facts["failures"].items()) or "none")
     text = Text.from_markup(
-        f"[bold]incidents[/]  P {_f(_counted(i, i.precision))}  R {_f(_counted(i, i.recall))}  "
-        f"[bold]F1 {_f(_counted(i, i.f1))}[/]   "
+        f"[bold]incidents[/]  P {number(counted_or_none(i, i.precision))} {ci(intervals['incident_precision'])}  "
+        f"R {number(counted_or_none(i, i.recall))} {ci(intervals['incident_recall'])}  "
+        f"[bold]F1 {number(counted_or_none(i, i.f1))}[/] {ci(intervals['incident_f1'])}   "
         f"(tp {i.tp}, fp {i.fp}, fn {i.fn})\n"
-        f"[bold]fields[/]     macro-F1 {_f(score.field_macro_f1)}\n"
+        f"[bold]fields[/]     macro-F1 {number(score.field_macro_f1)} {ci(intervals['field_macro_f1'])}\n"
+        f"[dim]\\[lo, hi]: 95% interval, a bootstrap over the {len(score.articles)} articles (seeded)[/]\n"
         f"[bold]grounding[/]  {facts['grounding']['ungrounded']} ungrounded, "
         f"{facts['grounding']['grounding_reasks']} re-asks   [bold]failures[/] {failures}\n"
         f"[bold]checks[/]     {facts['verification']['values_removed']} unsupported values removed, "
@@ -116,19 +131,22 @@ def headline(score: Score, facts: dict[str, Any], title: str) -> Panel:
     return Panel(text, title=markup(title), title_align="left", expand=False)
 
 
-def _prf_table(title: str, first: str, rows: dict[str, PRF]) -> Table:
+def _prf_table(title: str, first: str, rows: dict[str, PRF], intervals: dict[str, Any] | None = None) -> Table:
+    """P/R/F1 and counts per row; with ``intervals`` (row name → [lo, hi]), F1's 95% interval too."""
     table = Table(title=title, title_justify="left")
     table.add_column(first)
-    for name in ("P", "R", "F1", "tp", "fp", "fn"):
+    for name in ("P", "R", "F1", *(["F1 95% CI"] if intervals is not None else []), "tp", "fp", "fn"):
         table.add_column(name, justify="right")
     for raw_name, prf in rows.items():
         name = markup(raw_name)  # article ids come from a run folder: data
+        spread = [ci(intervals.get(raw_name)) or "n/a"] if intervals is not None else []
         if not prf.counted:
-            table.add_row(name, "n/a", "n/a", "[dim]n/a[/]", "0", "0", "0")
+            table.add_row(name, "n/a", "n/a", "[dim]n/a[/]", *spread, "0", "0", "0")
             continue
         style = "red" if prf.f1 < 0.5 else ("yellow" if prf.f1 < 0.8 else "green")
+        f1 = f"[{style}]{number(prf.f1)}[/]"
         table.add_row(
-            name, _f(prf.precision), _f(prf.recall), f"[{style}]{_f(prf.f1)}[/]", str(prf.tp), str(prf.fp), str(prf.fn)
+            name, number(prf.precision), number(prf.recall), f1, *spread, str(prf.tp), str(prf.fp), str(prf.fn)
         )
     return table
 
@@ -143,8 +161,9 @@ def _record_cell(record: Mapping[str, Any], names: list[str], differing: set[str
 
 
 def article_detail(article: ArticleScore, field_names: list[str], evidence_field: str | None) -> Table:
-    title = f"{markup(article.article_id)}  F1 {_f(article.incidents.f1 if article.incidents.counted else None)}" + (
-        f"  [red]failed: {markup(article.failed)}[/]" if article.failed else ""
+    title = (
+        f"{markup(article.article_id)}  F1 {number(article.incidents.f1 if article.incidents.counted else None)}"
+        + (f"  [red]failed: {markup(article.failed)}[/]" if article.failed else "")
     )
     table = Table(title=title, title_justify="left", show_lines=True, expand=True)
     table.add_column("", width=9)
@@ -171,103 +190,19 @@ def article_detail(article: ArticleScore, field_names: list[str], evidence_field
 
 
 def score_report(
-    score: Score, facts: dict[str, Any], title: str, field_names: list[str], evidence_field: str | None, details: bool
+    score: Score,
+    facts: dict[str, Any],
+    title: str,
+    field_names: list[str],
+    evidence_field: str | None,
+    details: bool,
+    intervals: dict[str, Any],
 ) -> RenderableType:
     parts: list[RenderableType] = [
-        headline(score, facts, title),
-        _prf_table("fields (on matched incidents)", "field", score.fields),
+        headline(score, facts, title, intervals),
+        _prf_table("fields (on matched incidents)", "field", score.fields, intervals["fields"]),
     ]
     parts.append(_prf_table("articles", "article", {a: s.incidents for a, s in score.articles.items()}))
     if details:
         parts.extend(article_detail(article, field_names, evidence_field) for article in score.articles.values())
     return Group(*parts)
-
-
-def _delta(before: float | None, after: float | None) -> str:
-    if before is None or after is None:
-        return f"{_f(after)}  [dim]n/a[/]"
-    change = after - before
-    if abs(change) < 0.005:
-        return f"{_f(after)}  [dim]±0[/]"
-    colour = "green" if change > 0 else "red"
-    return f"{_f(after)}  [{colour}]{change:+.2f}[/]"
-
-
-def _f1(prf: PRF) -> float | None:
-    return prf.f1 if prf.counted else None
-
-
-def _compare_rows(a: dict[str, PRF], b: dict[str, PRF]) -> Iterator[tuple[str, PRF, PRF]]:
-    from llmx.core.scoring import PRF
-
-    for name in dict.fromkeys([*a, *b]):
-        yield name, a.get(name, PRF()), b.get(name, PRF())
-
-
-def _cost_rows(a: Scored, b: Scored) -> Iterator[tuple[str, str, str]]:
-    """Recorded cost, and what it bought: per incident found (matched to gold) and per point of F1."""
-    costs = a.facts.get("cost_usd"), b.facts.get("cost_usd")
-    yield "recorded cost", usd(costs[0]), usd(costs[1])
-
-    def per(cost: float | None, amount: float) -> str:
-        return usd(cost / amount) if cost is not None and amount > 0 else ("n/a" if cost is not None else "unknown")
-
-    found = a.score.incidents.tp, b.score.incidents.tp
-    yield "cost per incident found", per(costs[0], found[0]), per(costs[1], found[1])
-    points = (_f1(a.score.incidents) or 0.0) * 100, (_f1(b.score.incidents) or 0.0) * 100
-    yield "cost per point of F1", per(costs[0], points[0]), per(costs[1], points[1])
-
-
-def compare_report(comparison: Comparison, name_a: str, name_b: str) -> RenderableType:
-    a, b = comparison.a.score, comparison.b.score
-    name_a, name_b = markup(name_a), markup(name_b)  # folder names: the user's, but still text
-    head = Table(title=f"{name_a} → {name_b}  ({len(a.articles)} articles both runs finished)", title_justify="left")
-    head.add_column("")
-    head.add_column(name_a, justify="right")
-    head.add_column(name_b, justify="right")
-    ia, ib = a.incidents, b.incidents
-    for label, x, y in (
-        ("incident P", _counted(ia, ia.precision), _counted(ib, ib.precision)),
-        ("incident R", _counted(ia, ia.recall), _counted(ib, ib.recall)),
-        ("incident F1", _counted(ia, ia.f1), _counted(ib, ib.f1)),
-        ("field macro-F1", a.field_macro_f1, b.field_macro_f1),
-    ):
-        head.add_row(label, _f(x), _delta(x, y))
-    for label, key in (("prompt tokens", "prompt_tokens"), ("completion tokens", "completion_tokens")):
-        x_tokens, y_tokens = comparison.a.facts["usage"][key], comparison.b.facts["usage"][key]
-        head.add_row(label, f"{x_tokens:,}", f"{y_tokens:,}")
-    for label, x_text, y_text in _cost_rows(comparison.a, comparison.b):
-        head.add_row(label, x_text, y_text)
-    tables: list[RenderableType] = [head]
-    for title, rows_a, rows_b in (
-        ("fields F1", a.fields, b.fields),
-        (
-            "articles F1",
-            {k: v.incidents for k, v in a.articles.items()},
-            {k: v.incidents for k, v in b.articles.items()},
-        ),
-    ):
-        table = Table(title=title, title_justify="left")
-        table.add_column("")
-        table.add_column(name_a, justify="right")
-        table.add_column(name_b, justify="right")
-        for name, before, after in _compare_rows(rows_a, rows_b):
-            table.add_row(name, _f(_f1(before)), _delta(_f1(before), _f1(after)))
-        tables.append(table)
-    apart = [
-        *(f"only in {name_a}: {aid}" for aid in comparison.only_a),
-        *(f"only in {name_b}: {aid}" for aid in comparison.only_b),
-        *(f"failed in {name_a}: {aid} ({kind})" for aid, kind in comparison.failed_a.items()),
-        *(f"failed in {name_b}: {aid} ({kind})" for aid, kind in comparison.failed_b.items()),
-    ]
-    if apart:
-        tables.append(
-            Panel(
-                Text(plain("\n".join(apart))),
-                title="not compared (kept out of the deltas)",
-                title_align="left",
-                border_style="yellow",
-                expand=False,
-            )
-        )
-    return Group(*tables)

@@ -55,6 +55,7 @@ def score(
     from llmx.cli.event_report import events_json, events_panel
     from llmx.cli.report import score_json, score_report
     from llmx.cli.safe_text import markup
+    from llmx.core.intervals import METHOD
     from llmx.inputs.config import load_settings
 
     if html:
@@ -71,6 +72,8 @@ def score(
             json.dumps(
                 {
                     **score_json(scored.score, scored.facts),
+                    "intervals": scored.intervals,
+                    "interval_method": METHOD,
                     "events": events_json(scored.events),
                     "gold_drafts_left_out": scored.drafts,
                 },
@@ -81,7 +84,13 @@ def score(
         show = details if details is not None else len(scored.score.articles) <= 20
         fields = list(scored.schema.fields)
         report = score_report(
-            scored.score, scored.facts, f"llmx score {run}", fields, scored.schema.evidence_field, show
+            scored.score,
+            scored.facts,
+            f"llmx score {run}",
+            fields,
+            scored.schema.evidence_field,
+            show,
+            scored.intervals,
         )
         out.print(report)
         if scored.events is not None:
@@ -124,7 +133,8 @@ def score(
 @click.option(
     "--fail-if-worse",
     type=click.FloatRange(0, 1),
-    help="Exit 4 when incident F1 or any field's F1 drops by more than this (a CI gate).",
+    help="Exit 4 when incident F1 or any field's F1 is worse by more than this with 95% confidence: the whole "
+    "paired interval of the change lies below -X (a CI gate; 0: any drop the interval is sure of).",
 )
 def compare(
     run_a: Path,
@@ -139,9 +149,11 @@ def compare(
 
     Articles only in one run, or failed in one, are listed apart and kept out of the deltas."""
     from llmx.app.evaluation import compare_runs
+    from llmx.cli.compare_report import compare_report
     from llmx.cli.console import out
     from llmx.cli.event_report import events_compare, events_json
-    from llmx.cli.report import compare_report, score_json
+    from llmx.cli.report import score_json
+    from llmx.core.intervals import METHOD
     from llmx.inputs.config import load_settings
 
     comparison = compare_runs(run_a, run_b, load_settings(require_project=True), gold_dir, schema_name, min_similarity)
@@ -153,6 +165,8 @@ def compare(
             "only_b": comparison.only_b,
             "failed_a": comparison.failed_a,
             "failed_b": comparison.failed_b,
+            "intervals": comparison.intervals,
+            "interval_method": METHOD,
         }
         click.echo(json.dumps(payload, indent=2))
     else:
@@ -164,7 +178,9 @@ def compare(
         drops = comparison.regressions(fail_if_worse)
         if drops:
             raise CompareRegression(
-                f"{run_b.name} is worse than {run_a.name} by more than {fail_if_worse}: {'; '.join(drops)}", drops
+                f"{run_b.name} is worse than {run_a.name} by more than {fail_if_worse} (95% paired interval): "
+                + "; ".join(drops),
+                drops,
             )
 
 

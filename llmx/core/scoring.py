@@ -88,6 +88,7 @@ class ArticleScore:
     failed: str | None = None
     missed_indices: list[int] = field(default_factory=list)  # positions in the gold file
     spurious_indices: list[int] = field(default_factory=list)  # positions in the run's records
+    fields: dict[str, PRF] = field(default_factory=dict)  # this article's share of each field's counts
 
 
 @dataclass
@@ -169,6 +170,8 @@ def _tally(
     p_idx, g_idx, k_idx = (np.array([m[i] for m in matches]) for i in (1, 2, 3))
     counts = ~optional[g_idx]  # matching optional gold is neither rewarded nor penalised
     masks = np.zeros(len(matches), dtype=np.int64)
+    order = {article_id: slot for slot, article_id in enumerate(total.articles)}
+    slots = np.array([order[m[0].article_id] for m in matches])  # an interval resamples articles: count each
     for bit, name in enumerate(names):
         pred_filled, gold_filled = ~table.pred_null[name][p_idx], ~table.gold_null[name][g_idx]
         same = table.equal[name][k_idx]
@@ -178,6 +181,9 @@ def _tally(
         scored = counts & annotated
         outcome = (same & scored, pred_filled & differs & scored, gold_filled & differs & scored)
         total.fields[name].add(PRF(*(int(x.sum()) for x in outcome)))
+        per_article = [np.bincount(slots, weights=x, minlength=len(order)).astype(int).tolist() for x in outcome]
+        for article, tp, fp, fn in zip(total.articles.values(), *per_article, strict=True):
+            article.fields[name] = PRF(tp, fp, fn)
     decoded: dict[int, list[str]] = {}  # few distinct masks; decode each once
     for (article, p, g, _, sim), mask in zip(matches, masks.tolist(), strict=True):
         differing = decoded.get(mask)

@@ -39,7 +39,7 @@ from llmx.extraction.salvage import cut_answer, salvaged_records
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
 from llmx.inputs.config import Settings
-from llmx.inputs.prompts import PromptTemplate, load_prompt
+from llmx.inputs.prompts import PromptTemplate, load_prompt, prompt_files
 from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.model.article_clock import article_clock
 from llmx.model.params import generation_params
@@ -89,6 +89,7 @@ class Extractor:
             reasks=self.reasks,
             verify_reasks=self.verify_reasks,
             strict=self.strict or None,
+            prompt_files=prompt_files(self.schema, self.evidence_first or self.prompt, self.recall_prompt),
         )
         self.recipe_sha256 = self.recipe.sha256
 

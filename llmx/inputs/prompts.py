@@ -6,10 +6,16 @@ their descriptions) and ``schema_name``. Undefined variables are errors, not emp
 Article text is a value, never template source, so braces in an article are just text, and
 any ``<article>`` / ``</article>`` tag inside it is defused so it cannot close the article block
 of the user message and smuggle instructions outside it.
+
+A template may ``extends``, ``include`` or ``import`` another template of the same folder (named by
+a literal string), so a strategy's template can take the codebook from the one file that holds
+it. Every file a template reads is hashed: :attr:`PromptTemplate.files` names them, and
+:func:`prompt_files` gives a run's recipe the files (and the schema) its strategy reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmx.errors import PromptError
@@ -37,9 +44,10 @@ def defuse_delimiters(text: str) -> str:
 class PromptTemplate:
     name: str
     path: Path
-    sha256: str
+    sha256: str  # of the file, or, when it reads others, of every file it reads (see files)
     template: jinja2.Template
-    source: str = ""  # the template file's text (what its sha256 is of)
+    files: dict[str, str] = dataclasses.field(default_factory=dict)  # shown path → sha256: itself, then what it reads
+    source: str = ""  # the template file's own text
 
     def render(self, article: Article, schema: SchemaSpec, **extra: Any) -> list[dict[str, str]]:
         """The messages for one article; ``extra`` (e.g. ``found``: the records a first pass found)
@@ -58,8 +66,11 @@ class PromptTemplate:
         messages = []
         try:
             context = self.template.new_context(variables)
+            if len(self.files) > 1:  # rendered once whole: jinja chains the blocks of what it extends
+                for _ in self.template.root_render_func(context):
+                    pass
             for role in ROLES:
-                content = "".join(self.template.blocks[role](context)).strip()
+                content = "".join(context.blocks[role][0](context)).strip()
                 messages.append({"role": role, "content": content})
         except jinja2.UndefinedError as error:
             names = ", ".join(["article", "fields", "schema_name", *extra])
@@ -75,16 +86,47 @@ class PromptTemplate:
         return messages
 
 
-def _refuse_other_files(path: Path, environment: jinja2.Environment, source: str) -> None:
-    """A prompt is one file: its sha256 is what keys and recipes name, so a template may not pull
-    in another (``include``, ``import``, ``extends``); the sandbox has no loader for them either."""
-    for node in environment.parse(source).find_all((jinja2.nodes.Include, jinja2.nodes.Import,
-                                                    jinja2.nodes.FromImport, jinja2.nodes.Extends)):  # fmt: skip
-        statement = type(node).__name__.lower().replace("fromimport", "from … import")
-        raise PromptError(
-            f"{path}:{node.lineno}: {{% {statement} %}} is not allowed: a prompt is one file (its sha256 keys "
-            "the cassettes); copy what you need into it"
-        )
+def shown_path(path: Path) -> str:
+    """A file as the user would type it: relative to where they are, when it is below."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_by(path: Path, source: str, environment: jinja2.Environment, files: dict[str, str], names: list[str]) -> None:
+    """Add to ``files`` every template ``source`` extends, includes or imports, and theirs in turn
+    (each compiled now, so an error in one names its file before any request)."""
+    try:
+        referenced_names: list[str | None] = list(jinja2.meta.find_referenced_templates(environment.parse(source)))
+    except jinja2.TemplateSyntaxError as error:
+        raise PromptError(f"{path}:{error.lineno}: template syntax error: {error.message}") from error
+    for name in referenced_names:
+        if name is None:
+            raise PromptError(
+                f"{path}: extends or includes a template named by a variable; name it by a literal string "
+                "(the run records which files its prompt read)"
+            )
+        loader = environment.loader
+        assert loader is not None
+        try:
+            referenced, filename, _ = loader.get_source(environment, name)
+            environment.get_template(name)
+        except jinja2.TemplateNotFound as error:
+            raise PromptError(
+                f"{path}: reads '{name}', which is not a file of {path.parent}; a prompt may extend or include "
+                "only templates beside it"
+            ) from error
+        except jinja2.TemplateSyntaxError as error:
+            raise PromptError(
+                f"{error.filename or name}:{error.lineno}: template syntax error: {error.message}"
+            ) from error
+        filename = filename or str(path.parent / name)
+        shown = shown_path(Path(filename))
+        if shown not in files:
+            files[shown] = hashlib.sha256(referenced.encode()).hexdigest()
+            names.append(name)
+            _read_by(Path(filename), referenced, environment, files, names)
 
 
 def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
@@ -93,19 +135,42 @@ def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
         known = sorted(p.stem for p in prompts_dir.glob("*.jinja"))
         raise PromptError(f"unknown prompt '{name}': no {path}; known prompts: {', '.join(known) or 'none'}")
     source = read_text(path, "the prompt template")
-    environment = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    environment = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, loader=jinja2.FileSystemLoader(path.parent)
+    )
     try:
         template = environment.from_string(source)
     except jinja2.TemplateSyntaxError as error:
         raise PromptError(f"{path}:{error.lineno}: template syntax error: {error.message}") from error
-    _refuse_other_files(path, environment, source)
-    missing = [role for role in ROLES if role not in template.blocks]
+    sha256 = hashlib.sha256(source.encode()).hexdigest()
+    files = {shown_path(path): sha256}
+    names: list[str] = []
+    _read_by(path, source, environment, files, names)
+    defined = set(template.blocks).union(*(environment.get_template(n).blocks for n in names))
+    missing = [role for role in ROLES if role not in defined]
     if missing:
         raise PromptError(f"{path}: no {{% block {missing[0]} %}}; a prompt needs a system and a user block")
-    return PromptTemplate(
-        name=path.stem,
-        path=path,
-        sha256=hashlib.sha256(source.encode()).hexdigest(),
-        template=template,
-        source=source,
-    )
+    if len(files) > 1:  # the recipe changes when any file the prompt reads does
+        read = zip(names, list(files.values())[1:], strict=True)  # by their names in the folder, not cwd
+        sha256 = hashlib.sha256("\n".join([sha256, *(f"{n} {h}" for n, h in read)]).encode()).hexdigest()
+    return PromptTemplate(name=path.stem, path=path, sha256=sha256, template=template, files=files, source=source)
+
+
+def prompt_files(schema: SchemaSpec, *read: object) -> dict[str, str]:
+    """Every file a run's strategy reads, as ``{shown path: sha256}``: the prompt templates given
+    (or held by a pass object given, e.g. the evidence strategy's), each with what it extends or
+    includes, then the schema file."""
+    files: dict[str, str] = {}
+    for item in read:
+        held = (
+            [item]
+            if isinstance(item, PromptTemplate)
+            else [getattr(item, f.name) for f in dataclasses.fields(item)]  # type: ignore[arg-type]
+            if dataclasses.is_dataclass(item)
+            else []
+        )
+        for template in held:
+            if isinstance(template, PromptTemplate):
+                files.update(template.files or {shown_path(template.path): template.sha256})
+    files[shown_path(schema.path)] = schema.sha256
+    return files

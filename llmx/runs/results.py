@@ -170,25 +170,36 @@ class Recipe(BaseModel):
     # True with strict structured outputs, else None (left out of the hash): a recipe from before
     # strict existed hashes as it did, so those run folders still resume.
     strict: bool | None = None
+    # Every file the strategy reads (prompt templates, what they extend or include, the schema) →
+    # sha256. Said, not hashed: prompt_sha256 and schema_sha256 already cover their content, and
+    # run folders from before it existed still resume.
+    prompt_files: dict[str, str] = {}
 
     @property
     def sha256(self) -> str:
         import hashlib
 
-        return hashlib.sha256(self.model_dump_json(exclude_none=True).encode()).hexdigest()
+        unhashed = {"prompt_files"}
+        return hashlib.sha256(self.model_dump_json(exclude_none=True, exclude=unhashed).encode()).hexdigest()
 
     def differences(self, other: dict[str, Any]) -> list[str]:
         """What ``other`` (a recipe read from a run folder) has that this one does not."""
-        mine = self.model_dump()
-        return [
-            f"{name} {other.get(name)!r} → {value!r}"
-            for name, value in mine.items()
-            if other.get(name) != value and not name.endswith("_sha256")
-        ] or [
-            f"{name.removesuffix('_sha256')} file content changed"
-            for name, value in mine.items()
-            if other.get(name) != value
-        ]
+        files = other.get("prompt_files") or {}
+        edited = [f"{path} changed" for path, sha in self.prompt_files.items() if path in files and files[path] != sha]
+        mine = self.model_dump(exclude={"prompt_files"})
+        return (
+            [
+                f"{name} {other.get(name)!r} → {value!r}"
+                for name, value in mine.items()
+                if other.get(name) != value and not name.endswith("_sha256")
+            ]
+            or edited
+            or [
+                f"{name.removesuffix('_sha256')} file content changed"
+                for name, value in mine.items()
+                if other.get(name) != value
+            ]
+        )
 
 
 # batch_pending: a --batch run left its batch with the provider (--no-wait); --batch again collects it

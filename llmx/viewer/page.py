@@ -104,6 +104,7 @@ def render_view(runs: Sequence[ViewRun]) -> str:
     return template("viewer.html.jinja").render(
         runs=runs,
         heads=[_head(run) for run in runs],
+        paired=_paired(runs),
         bars=_bars(runs),
         articles=articles,
         counts=counts,
@@ -227,7 +228,24 @@ def _head(run: ViewRun) -> dict[str, Any]:
         "cost": run.facts.get("cost_usd"),
         "prf": run.score.incidents if run.score else None,
         "macro": run.score.field_macro_f1 if run.score else None,
+        "ci": _intervals(run.score),  # 95%, a bootstrap over the articles
     }
+
+
+def _intervals(score: Score | None) -> dict[str, Any] | None:
+    from llmx.core.intervals import score_intervals  # numpy work: only for a scored run
+
+    return score_intervals(score) if score is not None else None
+
+
+def _paired(runs: Sequence[ViewRun]) -> dict[str, Any] | None:
+    """B − A with its paired 95% interval and verdict, when both runs are scored on shared articles."""
+    from llmx.core.intervals import paired_intervals
+
+    a, b = runs[0].score, runs[-1].score
+    if len(runs) != 2 or a is None or b is None or not set(a.articles) & set(b.articles):
+        return None
+    return paired_intervals(a, b)
 
 
 def _bars(runs: Sequence[ViewRun]) -> list[tuple[str, list[float | None]]]:
