@@ -42,7 +42,7 @@ from llmx.inputs.tables import Columns
 from llmx.model.endpoint import OPENAI_URL, Endpoint
 from llmx.runs.costs import Budget, PriceBook, price_result
 from llmx.runs.files import now_iso
-from llmx.runs.folder import RunWriter, default_run_dir
+from llmx.runs.folder import RunWriter, run_target
 from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary, Usage
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class ExtractionRun:
                 f'add it to [tool.llmx.prices], e.g. "{settings.model}" = {{prompt = 0.15, completion = 0.6}}',
                 "--max-cost",
             )
-        self.run_dir = job.out_dir or default_run_dir(settings.runs_dir)
+        self.run_dir = run_target(job.out_dir, settings.runs_dir, settings.kept_folders)
         manifest = RunManifest(
             status="running",
             started_at=now_iso(),

@@ -29,7 +29,7 @@ from llmx.model.endpoint import OPENAI_URL
 from llmx.model.rate_control import RateController
 from llmx.runs.costs import PriceBook
 from llmx.runs.files import now_iso
-from llmx.runs.folder import RunWriter, default_run_dir, read_results
+from llmx.runs.folder import RunWriter, read_results, run_target
 from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary
 
 WORKER_CPUS = 0.25  # a worker mostly waits on the network; Ray still has CPUs left to read the inputs
@@ -68,7 +68,7 @@ def _start_ray(address: str | None) -> bool:
 
 def _open_writer(job: ExtractionJob, recipe: Any) -> RunWriter:
     settings = job.settings
-    run_dir = job.out_dir or default_run_dir(settings.runs_dir)
+    run_dir = run_target(job.out_dir, settings.runs_dir, settings.kept_folders)
     # The ids are known only as the rows are read; the folder's own lines say which to keep.
     earlier = [r.article_id for r in read_results(run_dir, missing_ok=True)] if run_dir.is_dir() else []
     manifest = RunManifest(

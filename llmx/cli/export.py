@@ -16,11 +16,12 @@ from llmx.errors import UsageError
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
     """Export a run as a flat table (one row per incident) for a spreadsheet, or as Parquet (-o FILE)."""
-    from llmx.runs.export import render, write_export
+    from llmx.runs.export import check_outside_run, render, write_export
     from llmx.runs.files import check_writable_file
     from llmx.runs.folder import read_results
 
     if output:
+        check_outside_run(output, run)
         check_writable_file(output, force)  # before reading: a mistake costs nothing
         write_export(read_results(run), fmt, output, force)
         click.echo(f"wrote {output}", err=True)

@@ -124,6 +124,16 @@ class Settings(BaseModel):
             raise ValueError(f"unknown strategy {value!r}; use one of {', '.join(STRATEGIES)}")
         return value
 
+    @property
+    def kept_folders(self) -> dict[str, Path]:
+        """The folders that hold the project's own files: no run is written into one."""
+        return {
+            "gold": self.gold,
+            "cassettes": self.cassettes,
+            "prompts": self.prompts_dir,
+            "schemas": self.schemas_dir,
+        }
+
 
 PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from llmx.errors import OutputError
 from llmx.runs.files import atomic_write, check_writable_file
 from llmx.runs.results import ArticleResult
 
@@ -136,6 +137,17 @@ FORMATS: dict[str, tuple[str, Callable[[list[ArticleResult]], str | bytes]]] = {
 
 def render(results: list[ArticleResult], fmt: str) -> str | bytes:
     return FORMATS[fmt][1](results)
+
+
+def check_outside_run(output: Path, run: Path) -> None:
+    """``llmx export RUN -o FILE``: FILE may not lie in RUN (``--force`` would replace the run's
+    own files with the table made from them)."""
+    target, folder = output.absolute().resolve(), run.absolute().resolve()
+    if target == folder or folder in target.parents:
+        raise OutputError(
+            f"{output}: inside the run it exports ({run}); write it elsewhere, e.g. -o {folder.name}.csv",
+            output,
+        )
 
 
 def write_export(results: list[ArticleResult], fmt: str, path: Path, force: bool = False) -> Path:
