@@ -251,13 +251,14 @@ class ExtractionRun:
         return outcome
 
     def _export(self, fmt: str) -> Path | None:
-        from llmx.runs.export import FORMATS, write_export
+        from llmx.runs.export import FORMATS, column_kinds, write_export
         from llmx.runs.folder import read_results
 
         if fmt == "jsonl":  # extractions.jsonl is the run itself
             return None
         path = self.run_dir / f"extractions{FORMATS[fmt][0]}"
-        return write_export(read_results(self.run_dir), fmt, path, force=True)
+        kinds = column_kinds(self.extractor.schema.record_model)
+        return write_export(read_results(self.run_dir), fmt, path, force=True, kinds=kinds)
 
 
 def extract_articles(

@@ -209,10 +209,12 @@ def extract_with_ray(
     written = read_results(writer.out)
     outcome.article_ids = [r.article_id for r in written]  # rows have no input order here: as written
     if job.export_format and job.export_format != "jsonl" and not interrupted:
+        from llmx.app.run_export import schema_kinds
         from llmx.runs.export import FORMATS, write_export
 
         target = writer.out / f"extractions{FORMATS[job.export_format][0]}"
-        outcome.export = write_export(written, job.export_format, target, force=True)
+        kinds = schema_kinds(written, job.settings)
+        outcome.export = write_export(written, job.export_format, target, force=True, kinds=kinds)
     return outcome
 
 
