@@ -190,6 +190,9 @@ def load_settings(
     return settings
 
 
+OPTION_NAMES = {"batch_poll_seconds": "--poll"}  # settings whose option is spelled otherwise
+
+
 def _check_options(given: dict[str, Any]) -> None:
     """Blame a bad command-line value on its option, not on the config file."""
     fields = Settings.model_fields
@@ -200,7 +203,7 @@ def _check_options(given: dict[str, Any]) -> None:
         try:
             Settings.__pydantic_validator__.validate_assignment(Settings.model_construct(), key, value)
         except ValidationError as error:
-            option = "--" + name.replace("_", "-")
+            option = OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
             raise ConfigError(f"{option} {value}: {_message(error.errors()[0])}", option) from error
 
 
