@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -214,3 +215,41 @@ def test_evidence_is_set_from_a_selection_of_the_article(served: Served) -> None
     assert body["article"]["incidents"][0]["span"] == [start, start + len(sentence)]
     status, body = served.post(op("set", body["article"]["incidents"][0], field="evidence", start=5, end=2))
     assert status == 422 and "select the sentence" in body["error"]
+
+
+def test_two_servers_on_one_gold_folder_lose_no_confirmed_edit(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two `llmx annotate` processes on one gold folder: each edit is applied to the file as the
+    other left it (one lock per gold folder, across processes: an flock, which two sessions in
+    one process contend for as two processes do), so every edit both servers answered 200 is in
+    the file. A slow disk widens the window between reading the file and writing it."""
+    import llmx.app.annotation as annotation
+
+    def slow_write(path: Path, text: str | bytes) -> None:
+        time.sleep(0.02)
+        write(path, text)
+
+    write = annotation.atomic_write
+    monkeypatch.setattr(annotation, "atomic_write", slow_write)
+    other = start(served.run, served.gold)
+    confirmed: list[int] = []
+    text = {a.id: a.text for a in load_articles(["seeds/"])}[ARTICLE]
+    starts = [i for i, c in enumerate(text) if not c.isspace()][:40]  # 40 distinct selections
+
+    def add_many(server: Served, mine: list[int]) -> None:
+        for begin in mine:
+            status, body = server.post({"op": "add", "start": begin, "end": len(text)})
+            assert status == 200, body
+            confirmed.append(status)
+
+    try:
+        halves = (starts[0::2], starts[1::2])
+        workers = [threading.Thread(target=add_many, args=(s, h)) for s, h in zip((served, other), halves, strict=True)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+    finally:
+        stop(other)
+    assert len(confirmed) == 40
+    assert len(json.loads(served.file().read_text())["incidents"]) == 1 + 40
+    assert run_cli("gold", "check", served.gold).exit_code in (0, 1)  # valid JSON gold (drafts pending)

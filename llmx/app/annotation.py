@@ -4,7 +4,9 @@ at a time. The HTTP face is :mod:`llmx.app.annotate_server`; this module holds n
 Every edit reads the file as it is on disk, applies the change (:mod:`llmx.app.gold_edits`),
 validates the whole file as ``llmx gold check`` does, and writes it atomically before it answers:
 a change the page shows as saved is on disk, whatever happens to the server next. Edits are
-serialised by one lock; incidents carry ids that stay valid while the server writes the file.
+serialised by one lock per gold folder, across threads and processes (two servers on one folder
+take turns: each applies its edit to the file as the other left it); incidents carry ids that
+stay valid while the server writes the file.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from llmx.errors import EditConflict, GoldError, UsageError
 from llmx.inputs.config import Settings
 from llmx.inputs.gold import GoldFile, dump_gold, dump_gold_data, validate_incidents
 from llmx.inputs.schemas import SchemaSpec
-from llmx.runs.files import atomic_create, atomic_write, read_text
+from llmx.runs.files import atomic_create, atomic_write, folder_lock, read_text
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult
 from llmx.viewer.annotate import field_controls
@@ -208,7 +210,7 @@ class AnnotationSession:
         """Apply one edit, write the file, and return the article as it now is. Raises
         :class:`EditConflict` (stale: the page should show the file as it is) or
         :class:`GoldError` (refused: the reason), having written nothing."""
-        with self._lock:
+        with self._lock, folder_lock(self.gold_dir):  # threads here, other servers on this folder there
             path = self.path(article_id)
             if edit.get("op") == "create":
                 self._create(article_id, path, edit)

@@ -59,6 +59,15 @@ def load_project(path: str | Path = ".", **overrides: Any) -> Project:
     return Project(settings, config.parent if config else start)
 
 
+def as_project(project: Project | str | os.PathLike[str] | None) -> Project:
+    """A Project as it is; a folder as the project found from it; None as the one found from here."""
+    if isinstance(project, Project):
+        return project
+    if project is None or isinstance(project, str | os.PathLike):
+        return load_project(Path(project or "."))
+    raise UsageError(f"project: a Project (llmx.load_project) or its folder, not {type(project).__name__}")
+
+
 @dataclass
 class Run:
     """What an extraction produced: the run folder (None when run in memory), this run's
@@ -83,6 +92,22 @@ class Run:
                 yield result.article_id, item.record
 
 
+# What score, compare, view and events take: a run folder's path, or the Run llmx.extract returned.
+RunRef = str | os.PathLike[str] | Run
+
+
+def run_folder(run: RunRef) -> Path:
+    """The folder of ``run``: a path as it is, a :class:`Run` by its ``path`` (refused, saying
+    why, for an ``in_memory`` run, which has none)."""
+    if isinstance(run, Run):
+        if run.path is None:
+            raise UsageError("this Run was made with in_memory=True and has no run folder: extract with out=...")
+        return run.path
+    if isinstance(run, str | os.PathLike):
+        return Path(run)
+    raise UsageError(f"a run folder (a path) or the Run llmx.extract returned, not {type(run).__name__}")
+
+
 def as_article(item: ArticleItem) -> ArticleInput:
     """A path or an Article as it is; a tuple (id, text[, date]) as an Article."""
     if isinstance(item, tuple):
@@ -97,7 +122,7 @@ def as_article(item: ArticleItem) -> ArticleInput:
 def extract(
     articles: Iterable[ArticleItem],
     *,
-    project: Project | None = None,
+    project: Project | str | os.PathLike[str] | None = None,
     out: str | Path | None = None,
     in_memory: bool = False,
     policy: CassettePolicy | None = None,
@@ -122,7 +147,7 @@ def extract(
     ``engine="ray"`` runs it on Ray Data (``pip install 'llmx-incidents[ray]'``): a local Ray, or the
     cluster at ``ray_address`` (else ``RAY_ADDRESS``), with ``ray_workers`` workers; the inputs
     are files and folders (Parquet, JSONL, CSV, .txt) and the results are ordered as written."""
-    project = project or load_project()
+    project = as_project(project)
     settings = project.settings
     environ = os.environ if environ is None else environ
     key = api_key or api_key_from_env(settings, environ)
@@ -149,9 +174,9 @@ def extract(
 
 
 def score(
-    run: str | Path,
+    run: RunRef,
     *,
-    project: Project | None = None,
+    project: Project | str | os.PathLike[str] | None = None,
     gold: str | Path | None = None,
     min_similarity: float = MIN_SIMILARITY,
     schema: str | Path | None = None,
@@ -160,16 +185,16 @@ def score(
     ``.score.incidents`` (precision, recall, f1), ``.score.fields``, every matched pair. The
     schema is the one the run recorded, from the project's schemas only, unless ``schema`` (a
     name or a ``.py`` path) is given."""
-    project = project or load_project()
+    project = as_project(project)
     gold_dir = Path(gold) if gold else None
-    return score_run_folder(Path(run), project.settings, gold_dir, _schema(schema), min_similarity)
+    return score_run_folder(run_folder(run), project.settings, gold_dir, _schema(schema), min_similarity)
 
 
 def compare(
-    run_a: str | Path,
-    run_b: str | Path,
+    run_a: RunRef,
+    run_b: RunRef,
     *,
-    project: Project | None = None,
+    project: Project | str | os.PathLike[str] | None = None,
     gold: str | Path | None = None,
     min_similarity: float = MIN_SIMILARITY,
     schema: str | Path | None = None,
@@ -177,15 +202,17 @@ def compare(
     """Two runs scored on the articles both finished; ``.intervals`` gives each difference with its
     paired 95% interval and verdict, ``.regressions(0.02)`` what B lost by more than 0.02 with 95%
     confidence."""
-    project = project or load_project()
+    project = as_project(project)
     gold_dir = Path(gold) if gold else None
-    return compare_runs(Path(run_a), Path(run_b), project.settings, gold_dir, _schema(schema), min_similarity)
+    return compare_runs(
+        run_folder(run_a), run_folder(run_b), project.settings, gold_dir, _schema(schema), min_similarity
+    )
 
 
 def view(
-    runs: str | Path | list[str | Path],
+    runs: RunRef | list[RunRef],
     *,
-    project: Project | None = None,
+    project: Project | str | os.PathLike[str] | None = None,
     output: str | Path | None = None,
     gold: str | Path | None = None,
     schema: str | Path | None = None,
@@ -193,8 +220,8 @@ def view(
     """Write the self-contained HTML page of one run (or two side by side); returns its path."""
     from llmx.app.view_page import build_page, write_page
 
-    project = project or load_project()
-    folders = [Path(r) for r in (runs if isinstance(runs, list) else [runs])]
+    project = as_project(project)
+    folders = [run_folder(r) for r in (runs if isinstance(runs, list | tuple) else [runs])]
     target = Path(output) if output else folders[-1] / "view.html"
     page = build_page(folders, project.settings, Path(gold) if gold else None, schema_name=_schema(schema))
     return write_page(page, target)
@@ -208,9 +235,9 @@ def _schema(schema: str | Path | None) -> str | None:
 
 
 def events(
-    run: str | Path,
+    run: RunRef,
     *,
-    project: Project | None = None,
+    project: Project | str | os.PathLike[str] | None = None,
     articles: list[str] | None = None,
     write: bool = False,
 ) -> list[Event]:
@@ -220,8 +247,8 @@ def events(
     from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl."""
     from llmx.app.events import fuse_run, write_events
 
-    project = project or load_project()
-    fused = fuse_run(Path(run), project.settings, articles)
+    project = as_project(project)
+    fused = fuse_run(run_folder(run), project.settings, articles)
     if write:
         write_events(fused)
     return fused.events

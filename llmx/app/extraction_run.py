@@ -42,7 +42,7 @@ from llmx.inputs.tables import Columns
 from llmx.model.endpoint import OPENAI_URL, Endpoint
 from llmx.runs.costs import Budget, PriceBook, price_result
 from llmx.runs.files import now_iso
-from llmx.runs.folder import RunWriter, default_run_dir
+from llmx.runs.folder import RunWriter, run_target
 from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary, Usage
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class ExtractionRun:
                 f'add it to [tool.llmx.prices], e.g. "{settings.model}" = {{prompt = 0.15, completion = 0.6}}',
                 "--max-cost",
             )
-        self.run_dir = job.out_dir or default_run_dir(settings.runs_dir)
+        self.run_dir = run_target(job.out_dir, settings.runs_dir, settings.kept_folders)
         manifest = RunManifest(
             status="running",
             started_at=now_iso(),
@@ -251,13 +251,14 @@ class ExtractionRun:
         return outcome
 
     def _export(self, fmt: str) -> Path | None:
-        from llmx.runs.export import FORMATS, write_export
+        from llmx.runs.export import FORMATS, column_kinds, write_export
         from llmx.runs.folder import read_results
 
         if fmt == "jsonl":  # extractions.jsonl is the run itself
             return None
         path = self.run_dir / f"extractions{FORMATS[fmt][0]}"
-        return write_export(read_results(self.run_dir), fmt, path, force=True)
+        kinds = column_kinds(self.extractor.schema.record_model)
+        return write_export(read_results(self.run_dir), fmt, path, force=True, kinds=kinds)
 
 
 def extract_articles(

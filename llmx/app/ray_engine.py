@@ -29,7 +29,7 @@ from llmx.model.endpoint import OPENAI_URL
 from llmx.model.rate_control import RateController
 from llmx.runs.costs import PriceBook
 from llmx.runs.files import now_iso
-from llmx.runs.folder import RunWriter, default_run_dir, read_results
+from llmx.runs.folder import RunWriter, read_results, run_target
 from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary
 
 WORKER_CPUS = 0.25  # a worker mostly waits on the network; Ray still has CPUs left to read the inputs
@@ -68,7 +68,7 @@ def _start_ray(address: str | None) -> bool:
 
 def _open_writer(job: ExtractionJob, recipe: Any) -> RunWriter:
     settings = job.settings
-    run_dir = job.out_dir or default_run_dir(settings.runs_dir)
+    run_dir = run_target(job.out_dir, settings.runs_dir, settings.kept_folders)
     # The ids are known only as the rows are read; the folder's own lines say which to keep.
     earlier = [r.article_id for r in read_results(run_dir, missing_ok=True)] if run_dir.is_dir() else []
     manifest = RunManifest(
@@ -209,10 +209,12 @@ def extract_with_ray(
     written = read_results(writer.out)
     outcome.article_ids = [r.article_id for r in written]  # rows have no input order here: as written
     if job.export_format and job.export_format != "jsonl" and not interrupted:
+        from llmx.app.run_export import schema_kinds
         from llmx.runs.export import FORMATS, write_export
 
         target = writer.out / f"extractions{FORMATS[job.export_format][0]}"
-        outcome.export = write_export(written, job.export_format, target, force=True)
+        kinds = schema_kinds(written, job.settings)
+        outcome.export = write_export(written, job.export_format, target, force=True, kinds=kinds)
     return outcome
 
 

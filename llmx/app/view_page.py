@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmx.app.evaluation import NothingToScore, Scored, run_facts, score_results
-from llmx.errors import RunError, UsageError
+from llmx.errors import OutputError, RunError, UsageError
 from llmx.inputs.articles import load_articles
 from llmx.inputs.config import Settings
 from llmx.inputs.corpus import read_kept_texts
@@ -129,8 +129,11 @@ def _text_notes(run: Path, viewed: ViewRun) -> list[str]:
 
 
 def check_page_path(output: Path) -> None:
-    """Before the work: the page can be written there (an existing page is replaced)."""
+    """Before the work: the page can be written there (an existing page is replaced, never a
+    file of another kind: a gold file, a cassette or a run's data named by mistake)."""
     check_writable_file(output, force=True, example="view.html")
+    if output.suffix.lower() not in (".html", ".htm") and not output.is_dir():
+        raise OutputError(f"{output}: a page's name ends in .html, e.g. {output.with_suffix('.html')}", output)
 
 
 def build_page(

@@ -16,15 +16,12 @@ from llmx.errors import UsageError
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
     """Export a run as a flat table (one row per incident) for a spreadsheet, or as Parquet (-o FILE)."""
-    from llmx.runs.export import render, write_export
-    from llmx.runs.files import check_writable_file
-    from llmx.runs.folder import read_results
+    from llmx.app.run_export import export_run
 
-    if output:
-        check_writable_file(output, force)  # before reading: a mistake costs nothing
-        write_export(read_results(run), fmt, output, force)
-        click.echo(f"wrote {output}", err=True)
-    elif fmt == "parquet":
+    if output is None and fmt == "parquet":
         raise UsageError("Parquet is a binary file: pass -o FILE, e.g. -o incidents.parquet")
+    written = export_run(run, fmt, output, force)
+    if output is None:
+        click.echo(written, nl=False)
     else:
-        click.echo(render(read_results(run), fmt), nl=False)
+        click.echo(f"wrote {output}", err=True)

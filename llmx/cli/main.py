@@ -164,6 +164,8 @@ def extract(
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} contradict each other: pass one of --replay, --record, --auto")
     policy: Any = given[0].removeprefix("--") if given else None
+    if use_batch and (policy is not None or use_local):  # before --local could start the model
+        raise UsageError("--batch decides itself what to replay and what to send: drop --replay/--record/--local")
     ray = ray_options(use_batch, options)  # first: --engine and --ray-* are not settings
     settings = load_settings(overrides=options, require_project=True)
     api_key = api_key_from_env(settings, os.environ)
@@ -173,8 +175,6 @@ def extract(
     if use_batch:
         from llmx.batch.rounds import BatchOptions
 
-        if policy is not None or use_local:
-            raise UsageError("--batch decides itself what to replay and what to send: drop --replay/--record/--local")
         batch, chosen = BatchOptions(poll_seconds=settings.batch_poll_seconds, wait=not no_wait), "auto"
     job = ExtractionJob(
         inputs=list(inputs),

@@ -25,10 +25,11 @@ no 0.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 Casualty = Literal["killed", "injured"]
 CASUALTY_KINDS: tuple[str, ...] = ("killed", "injured")
@@ -186,3 +187,32 @@ def _none_pattern(kind: Casualty) -> re.Pattern[str]:
         rf"|\bno (?:{_NOT_SUBJECT}\w+ ){{1,3}}(?:was|were|has been|have been|had been) (?:reported )?"
         rf"(?:(?:{_ANY_VERB}) (?:or|and|nor) )?(?:{verbs})\b"  # no soldiers were injured
     )
+
+
+# The largest number a field may hold, where numbers enter (gold, the model's answers): beyond
+# it a count is a mistake, and 10**400 would overflow a float in scoring and an int64 in Parquet.
+NUMBER_BOUND = 10**7
+
+
+def out_of_range(value: Any) -> Any | None:
+    """The first number in ``value`` (a field's value: a number, or a list or dict of them) whose
+    size is beyond :data:`NUMBER_BOUND` or that is not finite; None when all are in range."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) > NUMBER_BOUND else None
+    if isinstance(value, float):
+        return value if not math.isfinite(value) or abs(value) > NUMBER_BOUND else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = out_of_range(item)
+        if found is not None:
+            return found
+    return None
+
+
+def shown_number(value: Any) -> str:
+    """A number as a person can read it, however long (10**400 is shown as ~1e+400)."""
+    if isinstance(value, int) and abs(value) >= 10**15:  # str() of a 5,000-digit int raises
+        return f"a number of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+    return str(value)[:40]

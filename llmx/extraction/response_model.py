@@ -11,6 +11,7 @@ from typing import Any
 import instructor
 from pydantic import BaseModel, model_validator
 
+from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
 from llmx.core.verify import ArticleFacts
 from llmx.extraction import instructor_patch as _instructor
 from llmx.extraction.record_checks import RecordChecks
@@ -60,6 +61,19 @@ def checked_response_model(schema: SchemaSpec, checks: RecordChecks, strict: boo
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
         return sent_schema
 
+    def numbers_in_range(self: Any) -> Any:
+        """A count of 10**20 is no count: re-asked, then the article fails naming the field (it
+        would overflow an int64 column of the Parquet export, and a float in scoring)."""
+        for number, record in enumerate(getattr(self, list_field), start=1):
+            for name, value in record.model_dump(mode="json").items():
+                wrong = out_of_range(value)
+                if wrong is not None:
+                    raise ValueError(
+                        f"record {number}, field {name}: {shown_number(wrong)} is out of range "
+                        f"(a number is at most {NUMBER_BOUND:,}); give the number the article states, or null"
+                    )
+        return self
+
     def values_are_supported(self: Any) -> Any:
         state = _STATE.get(None)
         if state is None or state.reasks_left <= 0:
@@ -78,6 +92,7 @@ def checked_response_model(schema: SchemaSpec, checks: RecordChecks, strict: boo
         "__module__": schema.response_model.__module__,
         "__qualname__": schema.response_model.__qualname__,
         "model_json_schema": classmethod(model_json_schema),
+        "_numbers_in_range": model_validator(mode="after")(numbers_in_range),
         "_values_are_supported": model_validator(mode="after")(values_are_supported),
     }
     # Subclassing instructor's OpenAISchema up front stops instructor from building a new

@@ -124,6 +124,16 @@ class Settings(BaseModel):
             raise ValueError(f"unknown strategy {value!r}; use one of {', '.join(STRATEGIES)}")
         return value
 
+    @property
+    def kept_folders(self) -> dict[str, Path]:
+        """The folders that hold the project's own files: no run is written into one."""
+        return {
+            "gold": self.gold,
+            "cassettes": self.cassettes,
+            "prompts": self.prompts_dir,
+            "schemas": self.schemas_dir,
+        }
+
 
 PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")
 
@@ -180,6 +190,9 @@ def load_settings(
     return settings
 
 
+OPTION_NAMES = {"batch_poll_seconds": "--poll"}  # settings whose option is spelled otherwise
+
+
 def _check_options(given: dict[str, Any]) -> None:
     """Blame a bad command-line value on its option, not on the config file."""
     fields = Settings.model_fields
@@ -190,7 +203,7 @@ def _check_options(given: dict[str, Any]) -> None:
         try:
             Settings.__pydantic_validator__.validate_assignment(Settings.model_construct(), key, value)
         except ValidationError as error:
-            option = "--" + name.replace("_", "-")
+            option = OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
             raise ConfigError(f"{option} {value}: {_message(error.errors()[0])}", option) from error
 
 

@@ -2,7 +2,8 @@
 request (ids, sizes, and whatever the caller checks, e.g. every prompt rendering), a second
 feeds the extraction. Only the ids stay in memory, so a corpus of any size runs in flat memory.
 
-The texts llmx derives itself (the main text of a saved HTML page) are kept in the run folder,
+The texts llmx derives itself (the main text of a saved HTML page) and the articles given in
+memory (``llmx.extract([(id, text)])``: no file holds them) are kept in the run folder,
 ``RUN/articles.jsonl``, as they are extracted: evidence offsets refer to them, and the viewer
 shows them (:func:`read_kept_texts`).
 """
@@ -32,10 +33,10 @@ class Corpus:
         self.ids: list[str] = []  # the first pass's articles, in input order
 
     def _read(self) -> Iterator[tuple[Article, bool]]:
-        """(article, whether llmx derived its text) for every article of the inputs, in order."""
+        """(article, whether the run keeps its text) for every article of the inputs, in order."""
         for item in self.inputs:
             if isinstance(item, Article):
-                yield item, False
+                yield item, True  # given in memory: the run folder is the only place it will be
                 continue
             for path in expand([str(item)]):
                 derived = path.suffix.lower() in HTML_SUFFIXES

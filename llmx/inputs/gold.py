@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
 from llmx.core.dates import parse_value
 from llmx.errors import GoldError
 from llmx.inputs.schemas import SchemaSpec
@@ -95,6 +96,7 @@ def validate_incidents(path: Path, gold: GoldFile, schema: SchemaSpec) -> list[d
                 record[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
             except ValidationError as error:
                 raise GoldError(f"{path}: incident {number}, field '{name}': {error.errors()[0]['msg']}") from error
+            _in_range(f"{path}: incident {number}, field '{name}'", record[name])
             if schema.fields[name].match == "date" and record[name] is not None and not parse_value(record[name]):
                 raise GoldError(
                     f"{path}: incident {number}, field '{name}': {record[name]!r} is not an ISO date; "
@@ -135,9 +137,19 @@ def field_value(schema: SchemaSpec, name: str, value: Any) -> Any:
         raise GoldError(f"no field '{name}' in schema '{schema.name}'")
     adapter = _adapter(schema, name)
     try:
-        return adapter.dump_python(adapter.validate_python(value), mode="json")
+        dumped = adapter.dump_python(adapter.validate_python(value), mode="json")
     except ValidationError as error:
         raise GoldError(f"{name}: {error.errors()[0]['msg']}") from error
+    _in_range(name, dumped)
+    return dumped
+
+
+def _in_range(where: str, value: Any) -> None:
+    """Numbers are bounded where they enter: 10**400 killed would pass the schema's ``int`` and
+    then overflow a float in scoring."""
+    wrong = out_of_range(value)
+    if wrong is not None:
+        raise GoldError(f"{where}: {shown_number(wrong)} is out of range; a number is at most {NUMBER_BOUND:,}")
 
 
 def _adapter(schema: SchemaSpec, name: str) -> TypeAdapter[Any]:

@@ -4,23 +4,28 @@
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
+import types
+import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from llmx.errors import OutputError
 from llmx.runs.files import atomic_write, check_writable_file
 from llmx.runs.results import ArticleResult
 
 
-def to_csv(results: list[ArticleResult]) -> str:
+def to_csv(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> str:
     """One row per incident (articles without any get one empty row), for spreadsheets.
-    Values removed by verification are listed in ``verification`` so a reader sees every null's reason."""
-    field_names: list[str] = []
-    for result in results:
-        for item in result.incidents:
-            field_names += [name for name in item.record if name not in field_names]
+    Values removed by verification are listed in ``verification`` so a reader sees every null's reason.
+    With the schema's ``kinds``, every schema field is a column, in the schema's order, even in a run
+    with no incident: two exports of one schema have the same header."""
+    field_names = record_columns(results, kinds)
     columns = [
         "article_id",
         "status",
@@ -71,15 +76,18 @@ def to_jsonl(results: list[ArticleResult]) -> str:
     return "".join(r.model_dump_json(by_alias=True) + "\n" for r in results)
 
 
-def to_parquet(results: list[ArticleResult]) -> bytes:
+def to_parquet(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> bytes:
     """The CSV's table (the same columns, rows and order; tests/test_corpus_formats.py holds them
-    equal), each column with its own type: counts are integers, ``intercepted`` a boolean,
-    offsets numbers; a column whose values mix types holds them as text. Nested values are JSON,
-    as in the CSV. Read back with pandas, polars, DuckDB or pyarrow."""
+    equal), each column with its own type. With the schema's ``kinds`` the types come from the
+    schema (counts int64, ``intercepted`` bool, enums and dates text, nested values JSON text),
+    every schema field is a column even in a run with no incident, so two exports of one schema
+    concatenate; a value that does not fit its column is one error naming the article and field.
+    Without them (no schema at hand) each column's type comes from its values, a mix as text.
+    Read back with pandas, polars, DuckDB or pyarrow."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fields = list(dict.fromkeys(name for r in results for item in r.incidents for name in item.record))
+    fields = record_columns(results, kinds)
     names = ["article_id", "status", "incident", *fields, "grounding", "evidence_start", "evidence_end"]
     columns: dict[str, list[Any]] = {name: [] for name in [*names, "verification", "error"]}
     for result in sorted(results, key=lambda r: r.article_id):
@@ -93,15 +101,76 @@ def to_parquet(results: list[ArticleResult]) -> bytes:
             row += ["; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in checks) if item else None, error]
             for name, value in zip(columns, row, strict=True):
                 columns[name].append(value)
+    fixed = {"article_id": "str", "status": "str", "incident": "int", "grounding": "str"}
+    fixed |= {"evidence_start": "int", "evidence_end": "int", "verification": "str", "error": "str"}
     arrays = {}
     for name, values in columns.items():
+        kind = fixed.get(name) or (kinds or {}).get(name)
+        if kind is not None:
+            arrays[name] = _typed_array(name, values, kind, columns["article_id"])
+            continue
         try:
             arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types (a count and a word): text
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types (a count and a word): text
             arrays[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
     sink = io.BytesIO()
     pq.write_table(pa.table(arrays), sink)
     return sink.getvalue()
+
+
+# A column's type, from the schema: "int", "float", "bool", "str" or "json" (nested: JSON text).
+ColumnKinds = dict[str, str]
+ARROW_TYPES = {"int": "int64", "float": "float64", "bool": "bool_", "str": "string", "json": "string"}
+
+
+def column_kinds(record_model: type[BaseModel]) -> ColumnKinds:
+    """Each field of a schema's record model as a column type; a field that may hold values of
+    two kinds (``int | str``) is text."""
+    return {name: _kind(info.annotation) for name, info in record_model.model_fields.items()}
+
+
+def _kind(annotation: Any) -> str:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is not None and origin not in (typing.Union, types.UnionType):
+        return "str" if origin is typing.Literal else "json"  # list[...], dict[...]
+    if args:
+        kinds = {_kind(a) for a in args}
+        return kinds.pop() if len(kinds) == 1 else "str"
+    if annotation is bool:
+        return "bool"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "json"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "str"
+    return {int: "int", float: "float"}.get(annotation, "str")
+
+
+def record_columns(results: list[ArticleResult], kinds: ColumnKinds | None) -> list[str]:
+    """The record columns: the schema's fields in order, then any other a record holds."""
+    names = dict.fromkeys(kinds or {})
+    names.update(dict.fromkeys(name for r in results for item in r.incidents for name in item.record))
+    return list(names)
+
+
+def _typed_array(name: str, values: list[Any], kind: str, article_ids: list[Any]) -> Any:
+    import pyarrow as pa
+
+    arrow_type = getattr(pa, ARROW_TYPES[kind])()
+    if kind in ("str", "json"):
+        values = [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
+    try:
+        return pa.array(values, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        for value, article_id in zip(values, article_ids, strict=True):
+            try:
+                pa.array([value], arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                raise OutputError(
+                    f"article {article_id}, field {name}: {str(value)[:40]!r} does not fit the schema's "
+                    f"{kind} column; export it as --format csv, or redo the article"
+                ) from None
+        raise
 
 
 def _cell(value: Any) -> Any:
@@ -126,19 +195,32 @@ class _SafeWriter(csv.DictWriter):  # type: ignore[type-arg]
         return super().writerow({k: safe_cell(v) for k, v in rowdict.items()})
 
 
-FORMATS: dict[str, tuple[str, Callable[[list[ArticleResult]], str | bytes]]] = {
+FORMATS: dict[str, tuple[str, Callable[[list[ArticleResult], ColumnKinds | None], str | bytes]]] = {
     # name: (file suffix, render)
     "csv": (".csv", to_csv),
-    "jsonl": (".jsonl", to_jsonl),
+    "jsonl": (".jsonl", lambda results, kinds: to_jsonl(results)),
     "parquet": (".parquet", to_parquet),
 }
 
 
-def render(results: list[ArticleResult], fmt: str) -> str | bytes:
-    return FORMATS[fmt][1](results)
+def render(results: list[ArticleResult], fmt: str, kinds: ColumnKinds | None = None) -> str | bytes:
+    return FORMATS[fmt][1](results, kinds)
 
 
-def write_export(results: list[ArticleResult], fmt: str, path: Path, force: bool = False) -> Path:
+def check_outside_run(output: Path, run: Path) -> None:
+    """``llmx export RUN -o FILE``: FILE may not lie in RUN (``--force`` would replace the run's
+    own files with the table made from them)."""
+    target, folder = output.absolute().resolve(), run.absolute().resolve()
+    if target == folder or folder in target.parents:
+        raise OutputError(
+            f"{output}: inside the run it exports ({run}); write it elsewhere, e.g. -o {folder.name}.csv",
+            output,
+        )
+
+
+def write_export(
+    results: list[ArticleResult], fmt: str, path: Path, force: bool = False, kinds: ColumnKinds | None = None
+) -> Path:
     check_writable_file(path, force)
-    atomic_write(path, render(results, fmt))
+    atomic_write(path, render(results, fmt, kinds))
     return path

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,11 +97,46 @@ def read_text(path: Path, what: str) -> str:
         raise UsageError(f"{path}: cannot read {what} ({error.strerror})") from error
 
 
+# A run folder's own data (what `score`, `view` and resume read): no output of any command replaces one.
+RUN_DATA = frozenset({"run.json", "extractions.jsonl", "superseded.jsonl", "batch.json", "articles.jsonl", ".lock"})
+
+
 def check_writable_file(path: Path, force: bool = False, example: str = "out.csv") -> None:
     """Refuse, before any work, an output file that cannot or should not be written."""
+    if path.name in RUN_DATA and (path.parent / "run.json").is_file():
+        raise OutputError(f"{path}: is the data of the run in {path.parent}; write elsewhere, e.g. {example}", path)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name, e.g. {path / example}", path)
     if not path.parent.is_dir():
         raise OutputError(f"{path.parent}: no such folder; create it first or write elsewhere", path)
     if path.exists() and not force:
         raise OutputError(f"{path}: already exists; pass --force to overwrite it", path)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, wait: float = 30.0) -> Iterator[None]:
+    """Hold ``folder``'s lock (``folder/.llmx.lock``, an ``flock``) for a read-modify-write of a
+    file in it: two processes editing one folder (two ``llmx annotate`` servers on one gold
+    folder) take turns, so neither writes over the other's change. The kernel drops the lock of
+    a process that dies. Waits up to ``wait`` seconds for the other, then one clear error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / ".llmx.lock").open("a", encoding="utf-8")
+    except OSError as error:
+        raise OutputError(f"{folder}: not writable ({error.strerror}); choose another folder", folder) from error
+    with handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OutputError(
+                        f"{folder}: another llmx has held this folder's lock for {wait:.0f} s; try again", folder
+                    ) from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -22,19 +22,51 @@ from pydantic import ValidationError
 
 from llmx.core.redact import Redactor
 from llmx.errors import OutputError, RunError, RunLocked, RunMismatch
-from llmx.runs.files import atomic_write, cannot_write, jsonl_lines, now_iso
+from llmx.runs.files import RUN_DATA, atomic_write, cannot_write, jsonl_lines, now_iso
 from llmx.runs.results import RUN_VERSION, ArticleResult, Recipe, RunManifest, RunStatus, RunSummary
 
 RESULTS_FILE = "extractions.jsonl"
 MANIFEST_FILE = "run.json"
-OWN_FILES = frozenset(
-    {RESULTS_FILE, MANIFEST_FILE, "superseded.jsonl", "extractions.csv", ".lock", "batch.json", "events.jsonl"}
-    | {"extractions.parquet", "articles.jsonl"}  # the Parquet export; texts llmx derived (HTML pages)
-)
+OWN_FILES = RUN_DATA | {"extractions.csv", "extractions.parquet", "events.jsonl"}  # what llmx writes in a run
 
 
-def default_run_dir(runs_dir: Path) -> Path:
-    return runs_dir / datetime.now().strftime("%Y%m%d-%H%M%S")
+def new_run_dir(runs_dir: Path) -> Path:
+    """A fresh ``runs/<timestamp>`` folder, made here and now: ``mkdir`` without ``exist_ok`` is
+    atomic, so two runs started in the same second (two processes, or two ``llmx.extract`` calls)
+    get ``<timestamp>`` and ``<timestamp>-2``, never one folder between them."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        for number in range(1, 10_000):
+            folder = runs_dir / (stamp if number == 1 else f"{stamp}-{number}")
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            return folder
+    except OSError as error:
+        raise OutputError(
+            f"{runs_dir}: cannot make a run folder here ({error.strerror}); pass --out", runs_dir
+        ) from error
+    raise OutputError(f"{runs_dir}: 10,000 runs started this second; pass --out", runs_dir)
+
+
+def run_target(out: Path | None, runs_dir: Path, reserved: dict[str, Path]) -> Path:
+    """The run folder to write: ``out``, else a new one under ``runs_dir``. ``out`` may not be or lie
+    inside a folder the project keeps other things in (``reserved``: gold, cassettes, prompts,
+    schemas): a run written there would mix its files with theirs (``score`` would read the run's
+    ``run.json`` as gold, ``gold check`` would fail on it)."""
+    if out is None:
+        return new_run_dir(runs_dir)
+    target, runs = out.resolve(), runs_dir.resolve()
+    for what, folder in reserved.items():
+        kept = folder.resolve()
+        if kept == runs or kept in runs.parents:
+            continue  # a project that keeps, say, its prompts in its root: runs/ is inside it
+        if target == kept or kept in target.parents:
+            where = f"the project's {what} folder" if target == kept else f"inside the project's {what} folder"
+            raise OutputError(f"{out}: is {where}; a run written there would mix with it: pass --out runs/NAME", out)
+    return out
 
 
 def is_run_folder(path: Path) -> bool:
