@@ -93,7 +93,7 @@ def report(project: Path, run: Path, inputs: list[str], thresholds: list[float |
             for a, b in pairs:
                 why = events.why.get((a, b), {})
                 fields = ", ".join(f"{c['field']} {c['level']} {c['weight']:+.1f}" for c in [*why.get("agreed", []), *why.get("disagreed", [])])
-                veto = " vetoed" if why.get("vetoed") else ""
+                veto = (" vetoed" if why.get("vetoed") else "") + ("" if why.get("compared", True) else " never compared")
                 print(f"  {title}: {a[0]} #{a[1] + 1} + {b[0]} #{b[1] + 1}: {why.get('weight', 0):.1f} bits{veto} ({fields})")
 
 

@@ -72,6 +72,7 @@ class RunEvents:
             reports=[ReportKey(article_id=a[0], incident=a[1]), ReportKey(article_id=b[0], incident=b[1])],
             weight=why["weight"],
             vetoed=why["vetoed"],
+            compared=why["compared"],
             agreed=[f for f in fields if f.weight > 0],
             disagreed=[f for f in fields if f.weight <= 0],
         )

@@ -45,7 +45,7 @@ def _why(link: dict[str, Any] | None) -> str:
     if not link:
         return ""
     fields = ", ".join(f"{c['field']} {c['level']} {c['weight']:+.1f}" for c in [*link["agreed"], *link["disagreed"]])
-    veto = " vetoed" if link.get("vetoed") else ""
+    veto = (" vetoed" if link.get("vetoed") else "") + ("" if link.get("compared", True) else " never compared")
     return f"  {link['weight']:.1f} bits{veto} ({fields})"
 
 

@@ -199,7 +199,7 @@ class ReportColumns:
 
     def keys(self) -> Ints:
         """Blocking keys per report (-1 pads): the informative words of its places; a report that
-        names no place but is dated to the day, its actors. Two reports are compared only if they
+        names no place but has a date of its own (a day or a month), its actors. Two reports are compared only if they
         share a key and their dates are close (:mod:`llmx.core.fusion`)."""
         n = len(self.lo)
         keys = np.full((n, K), -1, np.int64)
@@ -209,7 +209,7 @@ class ReportColumns:
         sources += [(self.names[c.name], offset) for c in self.rule.compatible if c.anchor]
         for (col, tokens), shift in sources:
             rows = col.codes >= 0
-            if shift:  # actors: only for reports with no place key, and dated to the day
+            if shift:  # actors: only for reports with no place key, dated by their own words
                 rows &= (filled == 0) & self.dated
                 ids = np.where(rows, col.canonical[np.maximum(col.codes, 0)] + shift, -1)[:, None]
             else:

@@ -82,7 +82,10 @@ class Fusion:
         assert self.columns is not None and self.weights is not None
         levels, veto = self.columns.compare(np.asarray([left]), np.asarray([right]))
         weight = float(self.weights.score(levels)[0])
-        return {"weight": round(weight, 2), "vetoed": bool(veto[0]), "fields": explain(self.weights, levels[0])}
+        keys = self.columns.keys()[[left, right]]
+        compared = bool(np.isin(keys[0][keys[0] >= 0], keys[1]).any()) and bool(self.columns.timed[[left, right]].all())
+        fields = explain(self.weights, levels[0])
+        return {"weight": round(weight, 2), "vetoed": bool(veto[0]), "compared": compared, "fields": fields}
 
 
 def candidates(columns: ReportColumns, articles: Ints, chunk: int) -> Iterator[tuple[Ints, Ints]]:

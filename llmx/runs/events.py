@@ -54,6 +54,7 @@ class EventLink(BaseModel):
     reports: list[ReportKey]  # the two reports
     weight: float  # the pair's match weight (bits): at least the rule's threshold
     vetoed: bool = False  # a fact both cannot state (two explicit days, two named places): never one event
+    compared: bool = True  # False: blocking never paired them (no place word or actor shared, or no date)
     agreed: list[FieldComparison] = []  # fields that weigh for one event
     disagreed: list[FieldComparison] = []  # fields that weigh against
 
@@ -108,4 +109,5 @@ def link_text(link: EventLink) -> str:
     """A link in one line: ``a #1 + b #1: 5.2 bits (location same +0.8, ...)``."""
     fields = ", ".join(f"{c.field} {c.level} {c.weight:+.1f}" for c in [*link.agreed, *link.disagreed])
     veto = ", vetoed: two facts that cannot both be true" if link.vetoed else ""
+    veto += ", never compared: no place word or actor in common, or no date" if not link.compared else ""
     return f"{' + '.join(r.label() for r in link.reports)}: {link.weight:.1f} bits{veto} ({fields})"
