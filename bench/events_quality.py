@@ -88,19 +88,34 @@ def report(project: Path, run: Path, inputs: list[str], thresholds: list[float |
         near = [a for a in NEAR_MISSES if (a, 0) in event_of]
         if near:
             apart = [a for a in near if sizes[event_of[(a, 0)]] == 1]
-            print(f"  near misses apart: {len(apart)} of {len(near)}" + (f" (fused: {sorted(set(near) - set(apart))})" if len(apart) < len(near) else ""))
+            print(
+                f"  near misses apart: {len(apart)} of {len(near)}"
+                + (f" (fused: {sorted(set(near) - set(apart))})" if len(apart) < len(near) else "")
+            )
         for title, pairs in (("false merge", events.false_merges), ("missed merge", events.missed_merges)):
             for a, b in pairs:
                 why = events.why.get((a, b), {})
-                fields = ", ".join(f"{c['field']} {c['level']} {c['weight']:+.1f}" for c in [*why.get("agreed", []), *why.get("disagreed", [])])
-                veto = (" vetoed" if why.get("vetoed") else "") + ("" if why.get("compared", True) else " never compared")
-                print(f"  {title}: {a[0]} #{a[1] + 1} + {b[0]} #{b[1] + 1}: {why.get('weight', 0):.1f} bits{veto} ({fields})")
+                fields = ", ".join(
+                    f"{c['field']} {c['level']} {c['weight']:+.1f}"
+                    for c in [*why.get("agreed", []), *why.get("disagreed", [])]
+                )
+                veto = (" vetoed" if why.get("vetoed") else "") + (
+                    "" if why.get("compared", True) else " never compared"
+                )
+                print(
+                    f"  {title}: {a[0]} #{a[1] + 1} + {b[0]} #{b[1] + 1}: "
+                    f"{why.get('weight', 0):.1f} bits{veto} ({fields})"
+                )
 
 
 def main_(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=["events", "devset"], default="events", help="seeds/ challenge/ events/, or ../shared/devset")
-    parser.add_argument("--model", action="store_true", help="replay the model's recorded answers instead of the gold oracle")
+    parser.add_argument(
+        "--set", choices=["events", "devset"], default="events", help="seeds/ challenge/ events/, or ../shared/devset"
+    )
+    parser.add_argument(
+        "--model", action="store_true", help="replay the model's recorded answers instead of the gold oracle"
+    )
     parser.add_argument("--cassettes", type=Path, help="where the recordings are (default: the project's cassettes/)")
     parser.add_argument("--strategy", default="evidence", help="the strategy the recordings were made with")
     parser.add_argument("--threshold", help="comma-separated match weights (bits) to report, default: the rule's")

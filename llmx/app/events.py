@@ -139,7 +139,9 @@ def fuse_results(
     days = [published.get(aid) for aid in articles]
     aliases = load_aliases(settings.aliases)
     notes: list[str] = []
-    weights = _gold_weights(settings, schema, published, aliases, notes) if schema.event.link.estimate == "gold" else None
+    weights = (
+        _gold_weights(settings, schema, published, aliases, notes) if schema.event.link.estimate == "gold" else None
+    )
     fusion = fuse(records, articles, days, schema.event, schema.fields, aliases, weights=weights, threshold=threshold)
     if fusion.weights is not None:
         notes.append(f"match weights: {fusion.weights.source}")
@@ -187,7 +189,9 @@ def fuse_results(
         events.append(Event(event_id=_event_id(refs), fields=event.fields, reports=reports, disputes=disputes))
     failed = {r.article_id: r.error.kind for r in results if r.error}
     cut = schema.event.link.threshold if threshold is None else threshold
-    fused = RunEvents(run, events, schema, failed, notes, fusion.candidate_pairs, fusion, {k: i for i, k in enumerate(keys)}, cut)
+    fused = RunEvents(
+        run, events, schema, failed, notes, fusion.candidate_pairs, fusion, {k: i for i, k in enumerate(keys)}, cut
+    )
     event_of = fused.event_of()
     by_event = {e.event_id: e for e in events}
     for link in fusion.links:
@@ -201,11 +205,10 @@ def _gold_weights(
 ) -> Weights | None:
     """m and u from the project's gold events (None: the project has none, EM decides)."""
     assert schema.event is not None
-    folder = settings.gold
-    if not folder.is_dir():
+    if not settings.gold.is_dir():
         return None
     try:
-        gold = load_gold(folder, schema)
+        gold = load_gold(settings.gold, schema)
     except (UsageError, SchemaError) as error:
         notes.append(f"gold events not read ({error}): match weights by EM")
         return None

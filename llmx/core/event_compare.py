@@ -52,31 +52,41 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "count": ("equal", "close", "far apart"),
     "words": ("no name or number shared", "one shared", "several shared"),
 }
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 JUNK = {"unknown", "none", "null", "n a", "not specified", "unspecified", "not mentioned", "not stated"}
-GENERIC = set(
-    "base airbase air field oil city town village district province region governorate area camp near north south east "
-    "west northern southern eastern western central outskirts the of in at and military checkpoint house home".split()
+GENERIC = _words(
+    "base airbase air field oil city town village district province region governorate area camp near "
+    "north south east west northern southern eastern western central outskirts the of in at and military "
+    "checkpoint house home"
 )  # words many different places share: they never make two names one
-GENERIC_ACTOR = set(
-    "brigade brigades battalion battalions forces force army military group movement front militia militias resistance "
-    "islamic state national popular united liberation defence defense armed revolutionary guard guards of in the".split()
+GENERIC_ACTOR = _words(
+    "brigade brigades battalion battalions forces force army military group movement front militia "
+    "militias resistance islamic state national popular united liberation defence defense armed "
+    "revolutionary guard guards of in the"
 )  # words many different groups share
-NOT_ACTOR = set(
-    "official officials spokesman spokeswoman spokesperson said media agency residents observatory ministry witnesses "
-    "reporters sources statement news health monitor mourners civilians people".split()
+NOT_ACTOR = _words(
+    "official officials spokesman spokeswoman spokesperson said media agency residents observatory "
+    "ministry witnesses reporters sources statement news health monitor mourners civilians people"
 )  # a source or a victim: the field names no attacker
-WEAPON_WORDS = set(
-    "drone drones strike strikes airstrike airstrikes air warplane warplanes jet jets bomb bomber bombs bombing car "
-    "suicide rocket rockets missile missiles artillery shell shells shelling explosive explosives laden ied gunfire "
-    "gunmen attack".split()
+WEAPON_WORDS = _words(
+    "drone drones strike strikes airstrike airstrikes air warplane warplanes jet jets bomb bomber bombs "
+    "bombing car suicide rocket rockets missile missiles artillery shell shells shelling explosive "
+    "explosives laden ied gunfire gunmen attack"
 )
-STOP = set(
-    "the a an this that these those they their there it its he she we and but after before when while most both one "
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
-    "september october november december".split()
+STOP = _words(
+    "the a an this that these those they their there it its he she we and but after before when while "
+    "most both one monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december"
 )
 _NAMES_AND_NUMBERS = re.compile(r"\b[A-Z][\w'’-]{2,}|\b\d+\b")
-_EXPLICIT = re.compile(r"\d|january|february|march|april|may|june|july|august|september|october|november|december", re.I)
+_EXPLICIT = re.compile(
+    r"\d|january|february|march|april|may|june|july|august|september|october|november|december", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -247,11 +257,15 @@ class ReportColumns:
                 share = np.zeros(len(rows), bool)
                 differ = np.nonzero(~same)[0]
                 share[differ] = shared(tokens[a[rows[differ]]], tokens[b[rows[differ]]]) > 0
-                levels[rows, c] = np.where(same, 1, np.where(share & (comparison.kind != "block"), 2, 3)).astype(np.int8)
+                levels[rows, c] = np.where(same, 1, np.where(share & (comparison.kind != "block"), 2, 3)).astype(
+                    np.int8
+                )
                 if comparison.name == most_precise:
                     veto[rows] |= ~same & ~share  # two different named places: never one event
             elif comparison.kind == "class":
-                cls, mentioned = self.classes[[x.name for x in self.comparisons if x.kind == "class"].index(comparison.name)]
+                cls, mentioned = self.classes[
+                    [x.name for x in self.comparisons if x.kind == "class"].index(comparison.name)
+                ]
                 a, b = cls[i], cls[j]
                 named = ((mentioned[j] >> np.maximum(a, 0)) & 1) | ((mentioned[i] >> np.maximum(b, 0)) & 1)
                 levels[:, c] = np.where((a < 0) | (b < 0), 0, np.where(a == b, 1, np.where(named > 0, 2, 3)))

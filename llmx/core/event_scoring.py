@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from itertools import combinations
+from typing import Any
 
 from llmx.core.scoring import PRF
 
