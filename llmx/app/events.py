@@ -67,15 +67,10 @@ class RunEvents:
         """Why two reports of the run are (or are not) one event: the pair's weight and fields."""
         assert self.fusion is not None
         why = self.fusion.explain(self.positions[a], self.positions[b])
-        fields = [FieldComparison(**f) for f in why["fields"]]
-        return EventLink(
-            reports=[ReportKey(article_id=a[0], incident=a[1]), ReportKey(article_id=b[0], incident=b[1])],
-            weight=why["weight"],
-            vetoed=why["vetoed"],
-            compared=why["compared"],
-            agreed=[f for f in fields if f.weight > 0],
-            disagreed=[f for f in fields if f.weight <= 0],
-        )
+        fields = [FieldComparison(**f) for f in why.pop("fields")]
+        agreed, disagreed = [f for f in fields if f.weight > 0], [f for f in fields if f.weight <= 0]
+        refs = [ReportKey(article_id=a[0], incident=a[1]), ReportKey(article_id=b[0], incident=b[1])]
+        return EventLink(reports=refs, agreed=agreed, disagreed=disagreed, **why)
 
     @property
     def reports(self) -> int:

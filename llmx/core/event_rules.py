@@ -4,23 +4,24 @@ declares (a module-level ``EVENT = {field: {...}}``, or ``"event"`` in a field's
 
 Each field's declaration is a dict:
 
-- ``agree`` (optional): what the field must satisfy for two reports to be one event:
-  ``"block"`` (both filled and the same name after the alias table: reports are compared only
-  within a block, so a report without it is an event of one), ``"window"`` (the date: ``days``,
-  the most days between two reports' dates; ``published_days``, how many days before its
-  publication date an undated report is taken to have happened), ``"place"`` (``level`` 1 is
-  the most precise place, 2 the next...: compared at every level both reports name, all must
-  agree), ``"compatible"`` (equal under the field's match rule, or missing on one side;
-  ``anchor: true`` for an actor), ``"class"`` (``classes``: class name → values; two values of
-  different classes disagree, a value in no class agrees with any);
+- ``agree`` (optional): how the field compares two reports (:mod:`llmx.core.event_compare`
+  lists the levels): ``"block"`` (the country: weighed, same or different), ``"window"`` (the
+  date: ``days``, the most days between two *explicit* dates, a veto beyond; ``slack``, how
+  many more days dates from weekday words may differ, weighed; ``published_days``, how many
+  days before its publication an undated report is placed; ``text``, the field with the date's
+  own words), ``"place"`` (``level`` 1 is the most precise: two different names there are a
+  veto; other levels weigh), ``"compatible"`` (an actor with ``anchor: true``: normalised,
+  same, sharing a name, or different), ``"class"`` (``classes``: class name → values;
+  ``words``: class name → words of a report's sentence that name it), ``"count"`` (casualty
+  figures: equal, close, far), ``"words"`` (the report's own sentence: names and numbers shared);
 - ``fuse``: how the event's value is made from its reports' values: ``min``, ``max`` (numbers),
   ``earliest``, ``latest`` (dates, the most precise first), ``mode`` (the value most reports
   give), ``union`` (every distinct value, as a list). Default ``mode``.
 
-Two reports are one event only when they share a block, fall within the date window, disagree
-on no field, and agree on an anchor: a place, or an actor when both are dated to the day
-(so reports with no date and no place are never fused on actors alone). docs/codebook.md
-("From reports to events") explains the rule in words.
+And the key ``"link"`` (not a field): ``threshold`` (bits at which a pair joins), ``keep_apart``
+(the least every pair of an event must weigh), ``estimate`` (``gold``, ``em`` or ``fixed``),
+see :class:`LinkSettings`. docs/codebook.md ("From reports to events") explains the rule in
+words.
 """
 
 from __future__ import annotations
