@@ -184,15 +184,15 @@ def fuse_results(
         events.append(Event(event_id=_event_id(refs), fields=event.fields, reports=reports, disputes=disputes))
     failed = {r.article_id: r.error.kind for r in results if r.error}
     cut = schema.event.link.threshold if threshold is None else threshold
-    fused = RunEvents(
+    made = RunEvents(
         run, events, schema, failed, notes, fusion.candidate_pairs, fusion, {k: i for i, k in enumerate(keys)}, cut
     )
-    event_of = fused.event_of()
+    event_of = made.event_of()
     by_event = {e.event_id: e for e in events}
     for link in fusion.links:
         a, b = keys[link.left], keys[link.right]
-        by_event[event_of[a]].links.append(fused.explain(a, b))
-    return fused
+        by_event[event_of[a]].links.append(made.explain(a, b))
+    return made
 
 
 def _gold_weights(

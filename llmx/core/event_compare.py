@@ -126,7 +126,7 @@ class _Tokens:
         row[: len(kept)] = [self.ids.setdefault(w, len(self.ids)) for w in kept]
         return row
 
-    def of_names(self, vocabulary: Sequence[str], generic: set[str]) -> Ints:
+    def of_names(self, vocabulary: Sequence[str], generic: frozenset[str]) -> Ints:
         rows = [self.of([w for w in name.split() if len(w) >= 3 and w not in generic]) for name in vocabulary]
         return np.stack(rows) if rows else np.full((1, K), -1, np.int64)
 
@@ -205,7 +205,7 @@ class ReportColumns:
                 found = [t.casefold() for t in _NAMES_AND_NUMBERS.findall(text)]
                 self.words[i] = self.tokens.of([t for t in found if t not in STOP])
             self.comparisons.append(Comparison(rule.words[0], "words"))
-        self.has_words = (self.words >= 0).any(axis=1)
+        self.has_words: Bools = np.asarray((self.words >= 0).any(axis=1), bool)
 
     def keys(self) -> Ints:
         """Blocking keys per report (-1 pads): the informative words of its places; a report that
@@ -270,14 +270,16 @@ class ReportColumns:
                 named = ((mentioned[j] >> np.maximum(a, 0)) & 1) | ((mentioned[i] >> np.maximum(b, 0)) & 1)
                 levels[:, c] = np.where((a < 0) | (b < 0), 0, np.where(a == b, 1, np.where(named > 0, 2, 3)))
             elif comparison.kind == "count":
-                values = self.counts[[x.name for x in self.comparisons if x.kind == "count"].index(comparison.name)]
-                a, b = values[i], values[j]
+                figures = self.counts[[x.name for x in self.comparisons if x.kind == "count"].index(comparison.name)]
+                fa, fb = figures[i], figures[j]
                 with np.errstate(invalid="ignore"):
-                    close = np.abs(a - b) <= np.maximum(2, np.fmax(a, b) / 2)
-                    levels[:, c] = np.where(np.isnan(a) | np.isnan(b), 0, np.where(a == b, 1, np.where(close, 2, 3)))
+                    close = np.abs(fa - fb) <= np.maximum(2, np.fmax(fa, fb) / 2)
+                    levels[:, c] = np.where(
+                        np.isnan(fa) | np.isnan(fb), 0, np.where(fa == fb, 1, np.where(close, 2, 3))
+                    )
             else:  # words
                 count = shared(self.words[i], self.words[j])
-                both = self.has_words[i] & self.has_words[j]
-                levels[:, c] = np.where(both, np.minimum(count, 2) + 1, 0)
+                both_said = np.asarray(self.has_words[i] & self.has_words[j], bool)
+                levels[:, c] = np.where(both_said, np.minimum(count, 2) + 1, 0)
             c += 1
         return levels, veto

@@ -184,7 +184,11 @@ def parse_link(declared: Any) -> LinkSettings:
             raise ValueError(f"event link {key} must be a number of bits, not {value!r}")
     if declared.get("estimate", "gold") not in ESTIMATES:
         raise ValueError(f"event link estimate '{declared['estimate']}': use one of {', '.join(ESTIMATES)}")
-    link = LinkSettings(**{k: (float(v) if k != "estimate" else v) for k, v in declared.items()})
+    link = LinkSettings(
+        threshold=float(declared.get("threshold", LinkSettings.threshold)),
+        keep_apart=float(declared.get("keep_apart", LinkSettings.keep_apart)),
+        estimate=str(declared.get("estimate", LinkSettings.estimate)),
+    )
     if link.keep_apart > link.threshold:
         raise ValueError(f"event link keep_apart ({link.keep_apart}) must not be above threshold ({link.threshold})")
     return link
