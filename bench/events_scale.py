@@ -81,7 +81,8 @@ def synthetic(count: int, seed: int = 1) -> tuple[list[dict[str, Any]], list[str
                     "intercepted": None,
                     "killed": killed if killed is None or rnd.random() < 0.7 else killed + rnd.randint(1, 3),
                     "injured": None,
-                    "evidence": f"Report {len(records)} of event {event}.",
+                    "evidence": f"A {weapon} attack hit {rnd.choice(['a base', 'a convoy', 'a house'])} "
+                    f"in {place if spelled < 0.5 else province}, killing {killed}.",
                 }
             )
             articles.append(f"art{len(records):07d}")

@@ -122,8 +122,16 @@ WEAPON_CLASSES = {
     "explosive": [Weapon.explosive.value],
     "gunfire": [Weapon.gunfire.value],
 }  # "other" is in no class: it agrees with any weapon
+# Words of a report's own sentence that name a weapon class: "an explosive-laden drone" names both.
+WEAPON_WORDS = {
+    "aerial": ["drone", "drones", "airstrike", "airstrikes", "strike", "warplane", "warplanes", "jets", "aircraft"],
+    "projectile": ["rocket", "rockets", "missile", "missiles", "artillery", "shell", "shells", "shelling", "mortar"],
+    "explosive": ["bomb", "bombs", "bombing", "explosive", "explosives", "ied", "blast", "exploded"],
+    "gunfire": ["gunfire", "gunmen", "shot", "shooting", "gunman"],
+}
 EVENT = {
-    "date": {"agree": "window", "days": 1, "published_days": 2, "fuse": "earliest"},
+    "link": {"threshold": 1.5, "keep_apart": -2.0, "estimate": "gold"},
+    "date": {"agree": "window", "days": 1, "published_days": 2, "slack": 2, "text": "date_text", "fuse": "earliest"},
     "date_text": {"fuse": "union"},
     "location": {"agree": "place", "level": 1},
     "admin_region": {"agree": "place", "level": 2},
@@ -131,11 +139,11 @@ EVENT = {
     "attacker": {"agree": "compatible", "anchor": True},
     "claimed_by": {"agree": "compatible", "anchor": True},
     "target": {"fuse": "union"},
-    "weapon": {"agree": "class", "classes": WEAPON_CLASSES},
+    "weapon": {"agree": "class", "classes": WEAPON_CLASSES, "words": WEAPON_WORDS},
     "intercepted": {"fuse": "mode"},
-    "killed": {"fuse": "min"},
-    "injured": {"fuse": "min"},
-    "evidence": {"fuse": "union"},
+    "killed": {"agree": "count", "fuse": "min"},
+    "injured": {"agree": "count", "fuse": "min"},
+    "evidence": {"agree": "words", "fuse": "union"},
 }
 
 

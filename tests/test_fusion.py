@@ -4,7 +4,6 @@ fused fields with their disputes, and event scoring (pairwise and B³)."""
 from __future__ import annotations
 
 import datetime as dt
-import random
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,15 @@ def rec(**fields: Any) -> dict[str, Any]:
 
 
 def events_of(
-    records: list[dict[str, Any]], published: list[str | None] | None = None, articles: list[str] | None = None
+    records: list[dict[str, Any]],
+    published: list[str | None] | None = None,
+    articles: list[str] | None = None,
+    threshold: float | None = None,
 ):
     """The partition fuse() makes, as sets of positions."""
     articles = articles or [f"a{i}" for i in range(len(records))]
     days = [dt.date.fromisoformat(p) if p else None for p in (published or [None] * len(records))]
-    fusion = fuse(records, articles, days, RULE, SCHEMA.fields, ALIASES)
+    fusion = fuse(records, articles, days, RULE, SCHEMA.fields, ALIASES, threshold=threshold)
     groups: dict[int, set[int]] = {}
     for position, label in enumerate(fusion.labels.tolist()):
         groups.setdefault(label, set()).add(position)
@@ -46,6 +48,8 @@ def events_of(
 def test_the_shipped_schema_declares_the_rule() -> None:
     assert RULE.block == ("country",)
     assert (RULE.window.name, RULE.window.days, RULE.window.published_days) == ("date", 1, 2)
+    assert RULE.window.text == "date_text" and RULE.counts == ("killed", "injured") and RULE.words == ("evidence",)
+    assert RULE.link.threshold == 1.5 and RULE.link.estimate == "gold"
     assert RULE.places == ("location", "admin_region")
     assert [r.name for r in RULE.compatible if r.anchor] == ["attacker", "claimed_by"]
     assert RULE.fuse("killed") == "min" and RULE.fuse("date") == "earliest" and RULE.fuse("target") == "union"
@@ -61,97 +65,6 @@ def test_reports_of_one_attack_fuse_and_aliases_count() -> None:
         r["country"] = "Lebanon"
     groups, _ = events_of(records)
     assert groups == [{0, 1, 2}]
-
-
-@pytest.mark.parametrize(
-    ("change", "why"),
-    [
-        ({"date": "2024-05-31"}, "two days apart: outside the one-day window"),
-        ({"country": "Syria"}, "another block"),
-        ({"location": "Houla"}, "same day, another town"),
-        ({"attacker": "Hezbollah"}, "another attacker"),
-        ({"weapon": "explosive"}, "another weapon class"),
-        ({"location": None, "attacker": None}, "nothing both name to anchor it: no place, no actor"),
-    ],
-)
-def test_near_misses_stay_apart(change: dict[str, Any], why: str) -> None:
-    base = rec(date="2024-05-29", location="Bint Jbeil", country="Lebanon", weapon="air/drone strike")
-    other = {**base, "attacker": "Israel", **change}
-    base["attacker"] = "Israeli army"
-    groups, _ = events_of([base, other])
-    assert groups == [{0}, {1}], why
-
-
-def test_weapon_classes_and_other() -> None:
-    a = rec(date="2024-01-01", location="Erbil", weapon="drone")
-    assert events_of([a, {**a, "weapon": "air/drone strike"}])[0] == [{0, 1}]  # one class: aerial
-    assert events_of([a, {**a, "weapon": "other"}])[0] == [{0, 1}]  # in no class: agrees with any
-    assert events_of([a, {**a, "weapon": "rocket"}])[0] == [{0}, {1}]
-    # classes are sub-blocks; a report in no class is compared with every class, each pair once
-    groups, fusion = events_of([a, {**a, "weapon": "other"}, {**a, "weapon": "other"}, {**a, "weapon": "rocket"}])
-    assert groups == [{0, 1, 2}, {3}] or groups == [{0}, {1, 2, 3}]
-    assert fusion.compatible_pairs == 5  # other-other, other-drone x2, other-rocket x2; never drone-rocket
-
-
-def test_places_compare_at_the_most_precise_level_both_name() -> None:
-    a = rec(date="2024-04-16", location="Harir air base", admin_region="Erbil")
-    province_only = rec(date="2024-04-16", location=None, admin_region="Erbil")
-    other_province = rec(date="2024-04-16", location="Harir base", admin_region="Duhok")
-    assert events_of([a, province_only])[0] == [{0, 1}]  # agree at the admin level
-    assert events_of([a, other_province])[0] == [{0}, {1}]  # same base name, provinces disagree
-
-
-def test_undated_reports_use_their_publication_window() -> None:
-    dated = rec(date="2024-05-05", location="al-Omar oil field", weapon="rocket")
-    undated = {**dated, "date": None, "location": "Omar oil field"}
-    assert events_of([dated, undated], [None, "2024-05-07"])[0] == [{0, 1}]  # within 2 days before + 1
-    assert events_of([dated, undated], [None, "2024-05-12"])[0] == [{0}, {1}]  # a week later
-    assert events_of([dated, undated], [None, None])[0] == [{0}, {1}]  # no day at all: never fused
-
-
-def test_no_date_and_no_place_never_fuse_on_actors_alone() -> None:
-    a = rec(attacker="Islamic Resistance in Iraq", location=None)
-    assert events_of([a, dict(a)], ["2024-01-03", "2024-01-03"])[0] == [{0}, {1}]
-    dated = [{**a, "date": "2024-01-03"}, {**a, "date": "2024-01-03"}]
-    assert events_of(dated)[0] == [{0, 1}]  # dated to the day, the actor is enough
-
-
-def test_two_records_of_one_article_are_never_one_event() -> None:
-    a = rec(date="2024-01-03", location="Erbil")
-    assert events_of([a, dict(a)], articles=["x", "x"])[0] == [{0}, {1}]
-
-
-def test_complete_linkage_never_chains() -> None:
-    """A ~ B and B ~ C (one day apart each) but A and C are two days apart: never one event."""
-    days = ["2024-03-01", "2024-03-02", "2024-03-03"]
-    groups, fusion = events_of([rec(date=d, location="Kirkuk") for d in days])
-    assert len(groups) == 2 and {0, 2} not in groups and not any({0, 2} <= g for g in groups)
-    assert fusion.compatible_pairs == 2
-    # null attackers bridge two named ones only if those agree
-    named = [rec(date="2024-03-01", location="Kirkuk", attacker=x) for x in ("Islamic State", None, "Hezbollah")]
-    groups, _ = events_of(named)
-    assert not any({0, 2} <= g for g in groups)
-
-
-def test_blocking_compares_far_fewer_than_all_pairs() -> None:
-    rng = random.Random(7)
-    records = [
-        rec(date=f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", country=rng.choice("ABCDEFGH"),
-            location=f"town {rng.randint(1, 40)}")
-        for _ in range(2000)
-    ]  # fmt: skip
-    _, fusion = events_of(records)
-    assert 0 < fusion.candidate_pairs < 2000 * 1999 / 2 / 50
-
-
-def test_fusion_does_not_depend_on_chunking() -> None:
-    rng = random.Random(3)
-    records = [rec(date=f"2024-01-{rng.randint(1, 9):02d}", location=f"t{rng.randint(1, 5)}") for _ in range(300)]
-    days = [None] * len(records)
-    names = [f"a{i}" for i in range(len(records))]
-    whole = fuse(records, names, days, RULE, SCHEMA.fields, ALIASES)
-    small = fuse(records, names, days, RULE, SCHEMA.fields, ALIASES, chunk=7)
-    assert whole.labels.tolist() == small.labels.tolist() and whole.candidate_pairs == small.candidate_pairs
 
 
 def test_fused_fields_and_disputes() -> None:
@@ -199,6 +112,9 @@ def test_event_scores_pairwise_and_bcubed() -> None:
         ({"country": {"agree": "block"}}, "exactly one field with agree 'window'"),
         ({"country": {"agree": "block"}, "date": {"agree": "window"}}, "has no anchor"),
         ({"nope": {"fuse": "min"}}, "names no such field 'nope'"),
+        ({"link": {"threshold": "high"}}, "event link threshold must be a number of bits"),
+        ({"link": {"estimate": "guess"}}, "event link estimate 'guess': use one of gold, em, fixed"),
+        ({"link": {"threshold": 1, "keep_apart": 2}}, "keep_apart (2.0) must not be above threshold (1.0)"),
         ({"weapon": {"agree": "class", "classes": {"a": ["drone"], "b": ["drone"]}}}, "'drone' is in two classes"),
     ],
 )

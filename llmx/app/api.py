@@ -240,15 +240,17 @@ def events(
     project: Project | str | os.PathLike[str] | None = None,
     articles: list[str] | None = None,
     write: bool = False,
+    threshold: float | None = None,
 ) -> list[Event]:
     """The run's incidents fused across articles into events, earliest first: each with its fused
     ``fields``, every report it came from (article id, incident index, evidence, offsets) and
     the ``disputes`` (field → each value and the reports that gave it). Publication dates come
-    from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl."""
+    from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl;
+    ``threshold``: the match weight (bits) at which two reports join (default: the rule's)."""
     from llmx.app.events import fuse_run, write_events
 
     project = as_project(project)
-    fused = fuse_run(run_folder(run), project.settings, articles)
+    fused = fuse_run(run_folder(run), project.settings, articles, threshold=threshold)
     if write:
         write_events(fused)
     return fused.events

@@ -20,16 +20,27 @@ from typing import Any
 from llmx.core.event_columns import day_span
 from llmx.core.event_fields import fuse_fields
 from llmx.core.event_scoring import EventScore, score_events
-from llmx.core.fusion import fuse
+from llmx.core.event_weights import Weights
+from llmx.core.fusion import Fusion, fuse, gold_weights
 from llmx.core.scoring import Score
 from llmx.errors import RunError, SchemaError, UsageError
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import iter_articles
 from llmx.inputs.config import Settings
 from llmx.inputs.corpus import read_kept_texts
+from llmx.inputs.gold import load_gold
 from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.inputs.tables import Columns
-from llmx.runs.events import DisputedValue, Event, EventReport, ReportKey, events_csv, events_jsonl
+from llmx.runs.events import (
+    DisputedValue,
+    Event,
+    EventLink,
+    EventReport,
+    FieldComparison,
+    ReportKey,
+    events_csv,
+    events_jsonl,
+)
 from llmx.runs.files import atomic_write
 from llmx.runs.folder import read_manifest, read_results
 from llmx.runs.results import ArticleResult
@@ -48,6 +59,18 @@ class RunEvents:
     failed: dict[str, str] = field(default_factory=dict)  # article id → failure kind: no reports
     notes: list[str] = field(default_factory=list)
     candidate_pairs: int = 0  # pairs the blocking let through to the rule (not all pairs)
+    fusion: Fusion | None = None  # the pairs' weights, to explain any two reports
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)  # report → position in fusion
+    threshold: float = 0.0  # the match weight (bits) at which two reports joined
+
+    def explain(self, a: tuple[str, int], b: tuple[str, int]) -> EventLink:
+        """Why two reports of the run are (or are not) one event: the pair's weight and fields."""
+        assert self.fusion is not None
+        why = self.fusion.explain(self.positions[a], self.positions[b])
+        fields = [FieldComparison(**f) for f in why.pop("fields")]
+        agreed, disagreed = [f for f in fields if f.weight > 0], [f for f in fields if f.weight <= 0]
+        refs = [ReportKey(article_id=a[0], incident=a[1]), ReportKey(article_id=b[0], incident=b[1])]
+        return EventLink(reports=refs, agreed=agreed, disagreed=disagreed, **why)
 
     @property
     def reports(self) -> int:
@@ -98,8 +121,10 @@ def fuse_results(
     settings: Settings,
     schema: SchemaSpec,
     published: dict[str, dt.date | None],
+    threshold: float | None = None,
 ) -> RunEvents:
-    """The events of ``results`` (every incident of every article that finished)."""
+    """The events of ``results`` (every incident of every article that finished); two reports
+    join at ``threshold`` bits (default: the rule's)."""
     assert schema.event is not None
     keys = sorted((r.article_id, i) for r in results for i in range(len(r.incidents)))
     by_id = {r.article_id: r for r in results}
@@ -108,7 +133,13 @@ def fuse_results(
     articles = [aid for aid, _ in keys]
     days = [published.get(aid) for aid in articles]
     aliases = load_aliases(settings.aliases)
-    fusion = fuse(records, articles, days, schema.event, schema.fields, aliases)
+    notes: list[str] = []
+    weights = (
+        _gold_weights(settings, schema, published, aliases, notes) if schema.event.link.estimate == "gold" else None
+    )
+    fusion = fuse(records, articles, days, schema.event, schema.fields, aliases, weights=weights, threshold=threshold)
+    if fusion.weights is not None:
+        notes.append(f"match weights: {fusion.weights.source}")
     window = schema.event.window.name
     members: list[list[int]] = [[] for _ in range(fusion.events)]
     for position, label in enumerate(fusion.labels.tolist()):
@@ -152,7 +183,43 @@ def fuse_results(
         }
         events.append(Event(event_id=_event_id(refs), fields=event.fields, reports=reports, disputes=disputes))
     failed = {r.article_id: r.error.kind for r in results if r.error}
-    return RunEvents(run, events, schema, failed, [], fusion.candidate_pairs)
+    cut = schema.event.link.threshold if threshold is None else threshold
+    made = RunEvents(
+        run, events, schema, failed, notes, fusion.candidate_pairs, fusion, {k: i for i, k in enumerate(keys)}, cut
+    )
+    event_of = made.event_of()
+    by_event = {e.event_id: e for e in events}
+    for link in fusion.links:
+        a, b = keys[link.left], keys[link.right]
+        by_event[event_of[a]].links.append(made.explain(a, b))
+    return made
+
+
+def _gold_weights(
+    settings: Settings, schema: SchemaSpec, published: dict[str, dt.date | None], aliases: Any, notes: list[str]
+) -> Weights | None:
+    """m and u from the project's gold events (None: the project has none, EM decides)."""
+    assert schema.event is not None
+    if not settings.gold.is_dir():
+        return None
+    try:
+        gold = load_gold(settings.gold, schema)
+    except (UsageError, SchemaError) as error:
+        notes.append(f"gold events not read ({error}): match weights by EM")
+        return None
+    if not gold_has_events(gold):
+        return None
+    keys = sorted((aid, i) for aid, records in gold.items() for i in range(len(records)))
+    records = [gold[aid][i] for aid, i in keys]
+    return gold_weights(
+        records,
+        [aid for aid, _ in keys],
+        [published.get(aid) for aid, _ in keys],
+        [r.get("event") for r in records],
+        schema.event,
+        schema.fields,
+        aliases,
+    )
 
 
 def _event_id(reports: list[ReportKey]) -> str:
@@ -162,7 +229,11 @@ def _event_id(reports: list[ReportKey]) -> str:
 
 
 def fuse_run(
-    run: Path, settings: Settings, articles: list[str] | None = None, schema_name: str | None = None
+    run: Path,
+    settings: Settings,
+    articles: list[str] | None = None,
+    schema_name: str | None = None,
+    threshold: float | None = None,
 ) -> RunEvents:
     """The events of a run folder; publication dates from ``articles`` or the run's own inputs."""
     if not (run / "extractions.jsonl").is_file():
@@ -171,8 +242,8 @@ def fuse_run(
     schema = event_schema(results, settings, schema_name)
     notes: list[str] = []
     published = publication_dates(run, articles or [], notes, settings)
-    fused = fuse_results(run, results, settings, schema, published)
-    fused.notes = notes
+    fused = fuse_results(run, results, settings, schema, published, threshold)
+    fused.notes = notes + fused.notes
     return fused
 
 
@@ -221,4 +292,8 @@ def score_fused(fused: RunEvents, score: Score) -> EventScore:
             truth = ("event", named) if named else ("single", article_id, pair.gold_index)
             report = (article_id, pair.predicted_index)
             items.append((report, event_of[report], truth))
-    return score_events(items)
+    scored = score_events(items)
+    for a, b in [*scored.false_merges, *scored.missed_merges]:
+        link = fused.explain(a, b)
+        scored.why[(a, b)] = link.model_dump(mode="json")
+    return scored

@@ -36,7 +36,17 @@ def events_json(events: EventScore | None) -> dict[str, Any] | None:
         "gold_events": events.gold_events,
         "false_merges": [[_ref(a), _ref(b)] for a, b in events.false_merges],
         "missed_merges": [[_ref(a), _ref(b)] for a, b in events.missed_merges],
+        "why": [events.why[pair] for pair in [*events.false_merges, *events.missed_merges] if pair in events.why],
     }
+
+
+def _why(link: dict[str, Any] | None) -> str:
+    """A pair's weight and its fields, as events.jsonl explains a link."""
+    if not link:
+        return ""
+    fields = ", ".join(f"{c['field']} {c['level']} {c['weight']:+.1f}" for c in [*link["agreed"], *link["disagreed"]])
+    veto = (" vetoed" if link.get("vetoed") else "") + ("" if link.get("compared", True) else " never compared")
+    return f"  {link['weight']:.1f} bits{veto} ({fields})"
 
 
 def _f(value: float | None) -> str:
@@ -60,7 +70,7 @@ def events_panel(events: EventScore) -> RenderableType:
         ("missed merges (one gold event, two predicted events)", events.missed_merges, "yellow"),
     ):
         if pairs:
-            shown = [f"  {_label(a)}  +  {_label(b)}" for a, b in pairs[:SHOWN]]
+            shown = [f"  {_label(a)}  +  {_label(b)}{_why(events.why.get((a, b)))}" for a, b in pairs[:SHOWN]]
             more = [f"  … and {len(pairs) - SHOWN} more (--json lists them all)"] if len(pairs) > SHOWN else []
             parts.append(Text("\n".join([title, *shown, *more]), style=style))
     return Panel(Group(*parts), title="events (fusion across articles, on matched incidents)", title_align="left")

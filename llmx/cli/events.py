@@ -20,10 +20,16 @@ import click
     help="Where the articles are, for their publication dates (default: the inputs run.json recorded). Repeatable.",
 )
 @click.option("--schema", "schema_name", help="Schema whose EVENT rule fuses the reports (default: the run's).")
-def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | None) -> None:
+@click.option(
+    "--threshold",
+    type=float,
+    help="Match weight (bits) at which two reports join, to explore (default: the EVENT rule's link threshold).",
+)
+def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | None, threshold: float | None) -> None:
     """Fuse a run's incidents across articles into events: RUN/events.jsonl, one line per attack
     with its fused fields, every report it came from (article, incident, evidence, offsets) and
-    the fields on which the reports disagree. A single report is an event of one.
+    the fields on which the reports disagree, and the pairs that joined it with the fields that
+    agreed and disagreed and their weights. A single report is an event of one.
 
     When two reports are one event is the schema's EVENT rule (docs/codebook.md)."""
     from rich.table import Table
@@ -32,7 +38,7 @@ def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | No
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
-    fused = fuse_run(run, load_settings(require_project=True), list(articles), schema_name)
+    fused = fuse_run(run, load_settings(require_project=True), list(articles), schema_name, threshold)
     written = write_events(fused, csv=fmt == "csv")
     several = [e for e in fused.events if e.size > 1]
     table = Table(title=f"llmx events {run}", show_header=False, title_justify="left")
@@ -43,6 +49,7 @@ def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | No
     table.add_row("events with several reports", f"{len(several)} ({sum(e.size for e in several)} reports)")
     table.add_row("events with disputed fields", str(sum(1 for e in fused.events if e.disputes)))
     table.add_row("pairs compared (after blocking)", f"{fused.candidate_pairs:,}")
+    table.add_row("threshold (bits)", f"{fused.threshold:g}")
     table.add_row("failed articles (no reports)", str(len(fused.failed)))
     out.print(table)
     for note in fused.notes:

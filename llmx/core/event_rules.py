@@ -4,23 +4,24 @@ declares (a module-level ``EVENT = {field: {...}}``, or ``"event"`` in a field's
 
 Each field's declaration is a dict:
 
-- ``agree`` (optional): what the field must satisfy for two reports to be one event:
-  ``"block"`` (both filled and the same name after the alias table: reports are compared only
-  within a block, so a report without it is an event of one), ``"window"`` (the date: ``days``,
-  the most days between two reports' dates; ``published_days``, how many days before its
-  publication date an undated report is taken to have happened), ``"place"`` (``level`` 1 is
-  the most precise place, 2 the next...: compared at every level both reports name, all must
-  agree), ``"compatible"`` (equal under the field's match rule, or missing on one side;
-  ``anchor: true`` for an actor), ``"class"`` (``classes``: class name → values; two values of
-  different classes disagree, a value in no class agrees with any);
+- ``agree`` (optional): how the field compares two reports (:mod:`llmx.core.event_compare`
+  lists the levels): ``"block"`` (the country: weighed, same or different), ``"window"`` (the
+  date: ``days``, the most days between two *explicit* dates, a veto beyond; ``slack``, how
+  many more days dates from weekday words may differ, weighed; ``published_days``, how many
+  days before its publication an undated report is placed; ``text``, the field with the date's
+  own words), ``"place"`` (``level`` 1 is the most precise: two different names there are a
+  veto; other levels weigh), ``"compatible"`` (an actor with ``anchor: true``: normalised,
+  same, sharing a name, or different), ``"class"`` (``classes``: class name → values;
+  ``words``: class name → words of a report's sentence that name it), ``"count"`` (casualty
+  figures: equal, close, far), ``"words"`` (the report's own sentence: names and numbers shared);
 - ``fuse``: how the event's value is made from its reports' values: ``min``, ``max`` (numbers),
   ``earliest``, ``latest`` (dates, the most precise first), ``mode`` (the value most reports
   give), ``union`` (every distinct value, as a list). Default ``mode``.
 
-Two reports are one event only when they share a block, fall within the date window, disagree
-on no field, and agree on an anchor: a place, or an actor when both are dated to the day
-(so reports with no date and no place are never fused on actors alone). docs/codebook.md
-("From reports to events") explains the rule in words.
+And the key ``"link"`` (not a field): ``threshold`` (bits at which a pair joins), ``keep_apart``
+(the least every pair of an event must weigh), ``estimate`` (``gold``, ``em`` or ``fixed``),
+see :class:`LinkSettings`. docs/codebook.md ("From reports to events") explains the rule in
+words.
 """
 
 from __future__ import annotations
@@ -30,18 +31,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-AgreeKind = Literal["block", "window", "place", "compatible", "class"]
+AgreeKind = Literal["block", "window", "place", "compatible", "class", "count", "words"]
 FuseOp = Literal["min", "max", "earliest", "latest", "mode", "union"]
 AGREE_KINDS: tuple[str, ...] = typing.get_args(AgreeKind)
 FUSE_OPS: tuple[str, ...] = typing.get_args(FuseOp)
 _OPTIONS: dict[str | None, tuple[str, ...]] = {
     None: (),
     "block": (),
-    "window": ("days", "published_days"),
+    "window": ("days", "published_days", "slack", "text"),
     "place": ("level",),
     "compatible": ("anchor",),
-    "class": ("classes",),
+    "class": ("classes", "words"),
+    "count": (),
+    "words": (),
 }
+LINK_OPTIONS = ("threshold", "keep_apart", "estimate")
+ESTIMATES = ("gold", "em", "fixed")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,23 @@ class FieldEventRule:
     level: int = 0  # place: 1 is the most precise
     anchor: bool = False  # compatible: agreeing on it can make two dated reports one event (an actor)
     classes: Mapping[str, str] = field(default_factory=dict)  # class: value -> its class
+    words: Mapping[str, str] = field(default_factory=dict)  # class: a word of a report's sentence -> its class
+    slack: int = 0  # window: more days two dates inferred from weekday words may differ (a weight, no veto)
+    text: str | None = None  # window: the field with the date's own words (a day number or month: explicit)
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """When a pair's match weight makes it one event (``"link"`` in EVENT): ``threshold``, the
+    weight (in bits, log2 of the odds) at or above which two reports join; ``keep_apart``, the
+    weight below which two reports may not share an event even through others (every pair of an
+    event must reach it); ``estimate``, where m and u come from: ``gold`` (the project's gold
+    events, when it has some; else as ``em``), ``em`` (expectation-maximisation on the run's own
+    candidate pairs) or ``fixed`` (the defaults of :mod:`llmx.core.event_weights`)."""
+
+    threshold: float = 1.5
+    keep_apart: float = -2.0
+    estimate: str = "gold"
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class EventRule:
     """The whole rule, by role: what blocks, the date window, places from most precise, the rest."""
 
     fields: Mapping[str, FieldEventRule]
+    link: LinkSettings = field(default_factory=LinkSettings)
 
     def _with(self, kind: str) -> tuple[FieldEventRule, ...]:
         return tuple(rule for rule in self.fields.values() if rule.agree == kind)
@@ -88,6 +111,14 @@ class EventRule:
     def classed(self) -> tuple[FieldEventRule, ...]:
         return self._with("class")
 
+    @property
+    def counts(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self._with("count"))
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self._with("words"))
+
     def fuse(self, name: str) -> FuseOp:
         rule = self.fields.get(name)
         return rule.fuse if rule else "mode"
@@ -110,7 +141,7 @@ def parse_field_rule(name: str, declared: Any) -> FieldEventRule:
         what = f"agree '{agree}'" if agree else "a field with no agree"
         hint = f"; {what} takes {', '.join(allowed)}" if allowed else f"; {what} takes no options"
         raise ValueError(f"event rule: unknown option(s) {', '.join(unknown)}{hint}")
-    for key in ("days", "published_days", "level"):
+    for key in ("days", "published_days", "level", "slack"):
         value = options.get(key, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"event {key} must be a whole number ≥ 0, not {value!r}")
@@ -130,11 +161,43 @@ def parse_field_rule(name: str, declared: Any) -> FieldEventRule:
                 if str(value) in classes:
                     raise ValueError(f"event class value '{value}' is in two classes")
                 classes[str(value)] = str(group)
-    return FieldEventRule(name=name, agree=agree, fuse=fuse, classes=classes, **options)
+    words: dict[str, str] = {}
+    for group, listed in (options.pop("words", None) or {}).items():
+        if group not in classes.values() or not isinstance(listed, list | tuple):
+            raise ValueError(f"event words: '{group}' must be a class named in classes, with a list of words")
+        words.update({str(word).casefold(): str(group) for word in listed})
+    if options.get("text") is not None and not isinstance(options["text"], str):
+        raise ValueError(f"event text must name the field with the date's words, not {options['text']!r}")
+    return FieldEventRule(name=name, agree=agree, fuse=fuse, classes=classes, words=words, **options)
+
+
+def parse_link(declared: Any) -> LinkSettings:
+    """EVENT's ``"link"``: the thresholds; ValueError naming what is wrong."""
+    if not isinstance(declared, Mapping):
+        raise ValueError(f"event link must be a dict like {{'threshold': 2.0}}, not {declared!r}")
+    unknown = sorted(set(declared) - set(LINK_OPTIONS))
+    if unknown:
+        raise ValueError(f"event link: unknown option(s) {', '.join(unknown)}; it takes {', '.join(LINK_OPTIONS)}")
+    for key in ("threshold", "keep_apart"):
+        value = declared.get(key, 0.0)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValueError(f"event link {key} must be a number of bits, not {value!r}")
+    if declared.get("estimate", "gold") not in ESTIMATES:
+        raise ValueError(f"event link estimate '{declared['estimate']}': use one of {', '.join(ESTIMATES)}")
+    link = LinkSettings(
+        threshold=float(declared.get("threshold", LinkSettings.threshold)),
+        keep_apart=float(declared.get("keep_apart", LinkSettings.keep_apart)),
+        estimate=str(declared.get("estimate", LinkSettings.estimate)),
+    )
+    if link.keep_apart > link.threshold:
+        raise ValueError(f"event link keep_apart ({link.keep_apart}) must not be above threshold ({link.threshold})")
+    return link
 
 
 def build_rule(declared: Mapping[str, Any], field_names: list[str]) -> EventRule:
     """The rule from ``{field: declaration}``; ValueError when it cannot decide anything safely."""
+    declared = dict(declared)
+    link = parse_link(declared.pop("link")) if "link" in declared and "link" not in field_names else LinkSettings()
     unknown = [name for name in declared if name not in field_names]
     if unknown:
         raise ValueError(f"event rule names no such field {', '.join(map(repr, unknown))}")
@@ -144,7 +207,7 @@ def build_rule(declared: Mapping[str, Any], field_names: list[str]) -> EventRule
             rules[name] = parse_field_rule(name, item)
         except ValueError as error:
             raise ValueError(f"field '{name}': {error}") from error
-    rule = EventRule(rules)
+    rule = EventRule(rules, link)
     if not rule.block:
         raise ValueError("event rule has no field with agree 'block' (e.g. country): every pair would be compared")
     windows = [r.name for r in rules.values() if r.agree == "window"]
@@ -155,4 +218,7 @@ def build_rule(declared: Mapping[str, Any], field_names: list[str]) -> EventRule
         raise ValueError(f"event place levels must differ, not {levels}")
     if not rule.places and not any(r.anchor for r in rule.compatible):
         raise ValueError("event rule has no anchor: declare a place (agree 'place') or an actor (anchor: true)")
+    text = rule.window.text
+    if text is not None and text not in field_names:
+        raise ValueError(f"event window text names no such field '{text}'")
     return rule

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 from llmx.core.scoring import PRF
 
@@ -45,6 +46,7 @@ class EventScore:
     gold_events: int
     false_merges: list[tuple[ReportRef, ReportRef]] = field(default_factory=list)
     missed_merges: list[tuple[ReportRef, ReportRef]] = field(default_factory=list)
+    why: dict[tuple[ReportRef, ReportRef], dict[str, Any]] = field(default_factory=dict)  # pair → its weights
 
 
 def score_events(items: Sequence[tuple[ReportRef, Hashable, Hashable]]) -> EventScore:

@@ -1,196 +1,155 @@
-"""Fuse reports into events: blocking, the pair gate, complete-linkage clustering. Pure: no I/O.
+"""Fuse reports into events: blocking, match weights, clusters that refuse chains. Pure: no I/O.
 
 Reports are the records of a run, across its articles. Candidate pairs come from blocking, never
-all pairs: reports are sorted by block (e.g. country), class (weapon class: two classes never
-fuse) and first day, and each is paired only with the reports of its block and class that start
-before its date window closes (one sweep with ``searchsorted``). Every pair that could be one
-event is produced exactly once, and nothing else. Candidates are checked by the rule
-(:mod:`llmx.core.event_rules`) in numpy, a chunk at a time, so working memory stays flat
-whatever the number of pairs.
+all pairs: each report has a few keys (the informative words of its places, "harir" for "Harir
+air base"; its actors when it names no place and is dated to the day), and is paired with the
+reports that share a key and whose dates are within ``days + slack`` (one sweep with
+``searchsorted`` over reports sorted by key and first day). A pair sharing two keys is made once,
+under the first. The country is not a block: the model names the wrong one too often
+("Kurdistan", "unknown"); it is weighed like every other field.
 
-Pairs that pass are merged strongest first (union by size), and two groups merge only when
-every report of one passes the rule with every report of the other (complete linkage): an event
-never chains two reports the rule keeps apart ("A ~ B ~ C" with A and C two days apart), and
-never holds two records of one article (the extraction already merged what an article repeats).
+Each candidate pair gets its comparison levels and vetoes (:mod:`llmx.core.event_compare`) a
+chunk at a time; the levels are kept as one pattern number per pair, so memory stays flat and
+the weights (:mod:`llmx.core.event_weights`: from gold, by EM, or the defaults) are looked up per
+pattern once they are known.
+
+Pairs at or above the rule's ``threshold`` are merged heaviest first, and two groups merge only
+when every report of one is compatible with every report of the other: a candidate pair, not
+vetoed, weighing at least ``keep_apart`` (complete linkage). An event never chains two reports
+that are apart ("A ~ B ~ C" with A and C two explicit days apart), and never holds two records of
+one article (the extraction already merged what an article repeats). The pairs that made each
+merge are kept: they are the event's explanation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from llmx.core.collector import collector_paused
-from llmx.core.event_columns import column, day_span
+from llmx.core.event_compare import ReportColumns
 from llmx.core.event_rules import EventRule
+from llmx.core.event_weights import (
+    LEVELS,
+    Weights,
+    defaults,
+    expectation_maximisation,
+    explain,
+    from_labels,
+)
 from llmx.core.fields import FieldSpec
 from llmx.core.normalize import Aliases
 
 Record = Mapping[str, Any]
 Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
-CHUNK_PAIRS = 500_000  # candidate pairs checked at once: bounds the working memory
+CHUNK_PAIRS = 500_000  # candidate pairs compared at once: bounds the working memory
+EM_MIN_PAIRS = 200  # fewer candidate pairs than this teach EM nothing: keep the defaults
+
+
+@dataclass
+class Link:
+    """Two reports (positions in the records given) whose pair joined their groups into one event."""
+
+    left: int
+    right: int
+    weight: float
 
 
 @dataclass
 class Fusion:
-    """Which event each report is in (events numbered in order of their first report), and the
-    counts that show the blocking at work."""
+    """Which event each report is in (events numbered in order of their first report), the pairs
+    that joined them, and the counts that show the blocking at work."""
 
     labels: Ints
     candidate_pairs: int
     compatible_pairs: int
+    links: list[Link] = field(default_factory=list)
+    weights: Weights | None = None
+    columns: ReportColumns | None = None
 
     @property
     def events(self) -> int:
         return int(self.labels.max()) + 1 if len(self.labels) else 0
 
+    def explain(self, left: int, right: int) -> dict[str, Any]:
+        """Why two reports are (or are not) one event: each field's level and bits, the total,
+        and the veto if any; a pair blocking never compared says so."""
+        assert self.columns is not None and self.weights is not None
+        levels, veto = self.columns.compare(np.asarray([left]), np.asarray([right]))
+        weight = float(self.weights.score(levels)[0])
+        keys = self.columns.keys()[[left, right]]
+        compared = bool(np.isin(keys[0][keys[0] >= 0], keys[1]).any()) and bool(self.columns.timed[[left, right]].all())
+        fields = explain(self.weights, levels[0])
+        return {"weight": round(weight, 2), "vetoed": bool(veto[0]), "compared": compared, "fields": fields}
 
-class _Reports:
-    """The reports that can be fused (in a block, with a day), sorted by block and first day, as
-    columns; and the rule as vectorised checks over pairs of their positions. Candidate pairs are
-    near each other in this order, so the checks read memory almost in sequence."""
 
-    def __init__(
-        self,
-        records: Sequence[Record],
-        articles: Sequence[str],
-        published: Sequence[dt.date | None],
-        rule: EventRule,
-        specs: Mapping[str, FieldSpec],
-        aliases: Aliases,
-    ) -> None:
-        n = len(records)
-        window = rule.window
-        self.days = window.days
-        lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        timed, dated = np.zeros(n, bool), np.zeros(n, bool)
-        for i, (record, day) in enumerate(zip(records, published, strict=True)):
-            value = record.get(window.name)
-            span = day_span(value) if isinstance(value, str) else None
-            if span is not None:
-                lo[i], hi[i], dated[i] = span
-                timed[i] = True
-            elif day is not None:  # undated: within published_days before its publication
-                lo[i], hi[i] = day.toordinal() - window.published_days, day.toordinal()
-                timed[i] = True
-        blocks = [column([r.get(name) for r in records], specs.get(name), aliases) for name in rule.block]
-        block_keys = np.stack([b.canonical[np.maximum(b.codes, 0)] * (b.codes >= 0) - (b.codes < 0) for b in blocks])
-        _, block = np.unique(block_keys.T, axis=0, return_inverse=True)
-        block = block.reshape(-1).astype(np.int64)
-        eligible = np.nonzero((block_keys >= 0).all(axis=0) & timed)[0]
-        rep, sub, self.copy = self._sub_blocks(records, eligible, block, rule)
-        sorted_ = np.lexsort((lo[rep], sub, block[rep]))
-        self.order = rep[sorted_]  # position → index in records
-        self.copy, self.sub = self.copy[sorted_], sub[sorted_]
-        self.block, self.lo, self.hi, self.dated = block[self.order], lo[self.order], hi[self.order], dated[self.order]
-        chosen = [records[k] for k in self.order.tolist()]
+def candidates(columns: ReportColumns, articles: Ints, chunk: int) -> Iterator[tuple[Ints, Ints]]:
+    """Chunks of (left, right) candidate pairs, each pair once, never two records of one article."""
+    keys = columns.keys()
+    owner, slot = np.nonzero((keys >= 0) & columns.timed[:, None])
+    if len(owner) < 2:
+        return
+    key = keys[owner, slot]
+    order = np.lexsort((columns.lo[owner], key))
+    owner, key = owner[order], key[order]
+    lo, hi = columns.lo[owner], columns.hi[owner]
+    base, reach = int(lo.min()), columns.rule.window.days + columns.rule.window.slack
+    stride = int(columns.hi.max()) - base + reach + 2
+    start_of = key * stride + (lo - base)
+    count = np.searchsorted(start_of, key * stride + (hi - base + reach), side="right") - np.arange(1, len(key) + 1)
+    count = np.maximum(count, 0)
+    total = np.cumsum(count)
+    start = 0
+    while start < len(key):
+        before = int(total[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(total, before + chunk, side="right")))
+        c = count[start:stop]
+        pairs = int(c.sum())
+        if pairs:
+            row = np.repeat(np.arange(start, stop, dtype=np.int64), c)
+            other = row + 1 + np.arange(pairs, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+            a, b = owner[row], owner[other]
+            ka, kb = keys[a], keys[b]
+            same = (ka[:, :, None] == kb[:, None, :]) & (ka[:, :, None] >= 0)
+            first = np.where(same.any(axis=2), ka, np.iinfo(np.int64).max).min(axis=1)
+            keep = (first == key[row]) & (articles[a] != articles[b])
+            a, b = a[keep], b[keep]
+            yield np.minimum(a, b), np.maximum(a, b)
+        start = stop
 
-        def values(name: str) -> list[Any]:
-            return [r.get(name) for r in chosen]
 
-        article_codes: dict[str, int] = {}
-        named = [articles[k] for k in self.order.tolist()]
-        self.article = np.fromiter((article_codes.setdefault(a, len(article_codes)) for a in named), np.int64)
-        self.places = [column(values(name), specs.get(name), aliases) for name in rule.places]
-        self.actors = [(column(values(r.name), specs.get(r.name), aliases), r.anchor) for r in rule.compatible]
-        for col in [*self.places, *(c for c, _ in self.actors)]:
-            col.index(self.block)
-        self.classes = []
-        for r in rule.classed:
-            names = sorted(set(r.classes.values()))
-            of = {value: names.index(group) for value, group in r.classes.items()}
-            self.classes.append(np.fromiter((of.get(str(v), -1) for v in values(r.name)), np.int64))
+def _encode(levels: NDArray[np.int8]) -> Ints:
+    return (levels.astype(np.int64) * (LEVELS ** np.arange(levels.shape[1], dtype=np.int64))).sum(axis=1)
 
-    @staticmethod
-    def _sub_blocks(
-        records: Sequence[Record], eligible: Ints, block: Ints, rule: EventRule
-    ) -> tuple[Ints, Ints, Bools]:
-        """Within a block, reports of different weapon classes never fuse, so each class is a
-        sub-block; a report in no class (which agrees with any) goes in a sub-block of its own
-        and, as a copy, in every class sub-block of its block (copies never pair with copies)."""
-        if not rule.classed:
-            return eligible, np.zeros(len(eligible), np.int64), np.zeros(len(eligible), bool)
-        first = rule.classed[0]
-        names = sorted(set(first.classes.values()))
-        of = {value: names.index(group) for value, group in first.classes.items()}
-        cls = np.fromiter((of.get(str(records[k].get(first.name)), -1) for k in eligible.tolist()), np.int64)
-        wild = len(names)
-        classed = cls >= 0
-        present: dict[int, list[int]] = {}
-        for b, c in set(zip(block[eligible[classed]].tolist(), cls[classed].tolist(), strict=True)):
-            present.setdefault(b, []).append(c)
-        rep, sub, copy = [eligible], [np.where(classed, cls, wild)], [np.zeros(len(eligible), bool)]
-        for k in eligible[~classed].tolist():
-            copies = sorted(present.get(int(block[k]), []))
-            rep.append(np.full(len(copies), k, np.int64))
-            sub.append(np.asarray(copies, np.int64))
-            copy.append(np.ones(len(copies), bool))
-        return np.concatenate(rep), np.concatenate(sub), np.concatenate(copy)
 
-    def gate(self, left: Ints, right: Ints) -> tuple[Ints, Ints, Ints]:
-        """The pairs (of one block and date window) the rule makes one event, and their strength."""
-        alive = (self.article[left] != self.article[right]) & ~(self.copy[left] & self.copy[right])
-        for cls in self.classes:
-            a, b = cls[left], cls[right]
-            alive &= (a < 0) | (b < 0) | (a == b)
-        both_dated = self.dated[left] & self.dated[right]
-        could_anchor = np.zeros(len(left), bool)
-        for col in self.places:
-            could_anchor |= (col.codes[left] >= 0) & (col.codes[right] >= 0)
-        for col, anchor in self.actors:
-            if anchor:
-                could_anchor |= (col.codes[left] >= 0) & (col.codes[right] >= 0) & both_dated
-        keep = np.nonzero(alive & could_anchor)[0]
-        left, right, both_dated = left[keep], right[keep], both_dated[keep]
-        ok = np.ones(len(left), bool)
-        place_agree, actor_agree = np.zeros(len(left), bool), np.zeros(len(left), bool)
-        strength = np.zeros(len(left), np.int64)
-        checks = [*((c, "place") for c in self.places), *((c, "actor" if a else "") for c, a in self.actors)]
-        for col, role in checks:
-            a, b = col.codes[left], col.codes[right]
-            rows = np.nonzero(ok & (a >= 0) & (b >= 0))[0]
-            same = col.equal(left[rows], right[rows])
-            ok[rows[~same]] = False  # both name it, differently: never one event
-            agreed = np.zeros(len(left), bool)
-            agreed[rows[same]] = True
-            if role == "place":
-                place_agree |= agreed
-                strength += 2 * agreed
-            else:
-                actor_agree |= agreed & (role == "actor")
-                strength += agreed
-        ok &= place_agree | (actor_agree & both_dated)
-        strength += both_dated & (self.lo[left] == self.lo[right])
-        return left[ok], right[ok], strength[ok]
+def _decode(codes: Ints, width: int) -> NDArray[np.int8]:
+    return ((codes[:, None] // (LEVELS ** np.arange(width, dtype=np.int64))) % LEVELS).astype(np.int8)
 
-    def candidates(self, chunk: int) -> Iterator[tuple[Ints, Ints]]:
-        """Chunks of (left, right) candidate positions: same block, date windows within ``days``."""
-        if len(self.order) < 2:
-            return
-        base = int(self.lo.min())
-        stride = int(self.hi.max()) - base + self.days + 2
-        blocks = self.block * (int(self.sub.max()) + 1) + self.sub
-        key = blocks * stride + (self.lo - base)
-        limit = blocks * stride + (self.hi - base + self.days)
-        count = np.searchsorted(key, limit, side="right") - np.arange(1, len(key) + 1)
-        count = np.maximum(count, 0)
-        total = np.cumsum(count)
-        start = 0
-        while start < len(key):
-            before = int(total[start - 1]) if start else 0
-            stop = max(start + 1, int(np.searchsorted(total, before + chunk, side="right")))
-            c = count[start:stop]
-            pairs = int(c.sum())
-            if pairs:
-                left = np.repeat(np.arange(start, stop, dtype=np.int64), c)
-                offset = np.arange(pairs, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
-                yield left, left + 1 + offset
-            start = stop
+
+def gold_weights(
+    records: Sequence[Record],
+    articles: Sequence[str],
+    published: Sequence[dt.date | None],
+    events: Sequence[str | None],
+    rule: EventRule,
+    specs: Mapping[str, FieldSpec],
+    aliases: Aliases,
+) -> Weights | None:
+    """m and u from gold records and their ``event`` names (None: no candidate pair of one event)."""
+    columns = ReportColumns(records, published, rule, specs, aliases)
+    codes = {a: i for i, a in enumerate(dict.fromkeys(articles))}
+    article_ids = np.asarray([codes[a] for a in articles], np.int64)
+    names = np.asarray([e or f"\0{i}" for i, e in enumerate(events)], dtype=object)
+    parts = [(columns.compare(a, b)[0], names[a] == names[b]) for a, b in candidates(columns, article_ids, CHUNK_PAIRS)]
+    if not parts or not any(match.any() for _, match in parts):
+        return None
+    levels = np.concatenate([p[0] for p in parts])
+    return from_labels(columns.comparisons, levels, np.concatenate([p[1] for p in parts]).astype(bool))
 
 
 @collector_paused()
@@ -202,50 +161,77 @@ def fuse(
     specs: Mapping[str, FieldSpec],
     aliases: Aliases,
     chunk: int = CHUNK_PAIRS,
+    weights: Weights | None = None,
+    threshold: float | None = None,
 ) -> Fusion:
     """Label every report with its event. ``records[i]`` came from article ``articles[i]``,
     published on ``published[i]`` (or None); give records in a canonical order (by article id,
-    then position) so event numbers do not depend on how they were read."""
-    reports = _Reports(records, articles, published, rule, specs, aliases)
+    then position) so event numbers do not depend on how they were read. ``weights``: m and u
+    known beforehand (from gold); else by EM (``estimate: em`` or ``gold`` without gold) or the
+    defaults. ``threshold`` overrides the rule's."""
+    columns = ReportColumns(records, published, rule, specs, aliases)
     n = len(records)
-    found: list[tuple[Ints, Ints, Ints]] = []
-    candidates = 0
-    for left, right in reports.candidates(chunk):
-        candidates += len(left)
-        a, b, strength = reports.gate(left, right)
-        a, b = reports.order[a], reports.order[b]  # positions → indices in records
-        found.append((np.minimum(a, b), np.maximum(a, b), strength))
-    if found:
-        left, right, strength = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    else:
-        left = right = strength = np.zeros(0, np.int64)
-    order = np.lexsort((right, left, -strength))
-    return Fusion(_cluster(n, left[order], right[order]), candidates, len(left))
+    codes: dict[str, int] = {}
+    article_ids = np.fromiter((codes.setdefault(a, len(codes)) for a in articles), np.int64, count=n)
+    lefts, rights, patterns = [], [], []
+    total = 0
+    for left, right in candidates(columns, article_ids, chunk):
+        total += len(left)
+        levels, veto = columns.compare(left, right)
+        keep = ~veto
+        lefts.append(left[keep].astype(np.int32))
+        rights.append(right[keep].astype(np.int32))
+        patterns.append(_encode(levels[keep]))
+    left = np.concatenate(lefts).astype(np.int64) if lefts else np.zeros(0, np.int64)
+    right = np.concatenate(rights).astype(np.int64) if rights else np.zeros(0, np.int64)
+    code = np.concatenate(patterns) if patterns else np.zeros(0, np.int64)
+    del lefts, rights, patterns
+    distinct, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+    distinct_levels = _decode(distinct, len(columns.comparisons))
+    if weights is None:
+        if rule.link.estimate != "fixed" and counts.sum() >= EM_MIN_PAIRS:
+            start = defaults(columns.comparisons)
+            weights = expectation_maximisation(start, distinct_levels, counts.astype(np.float64))
+        else:
+            weights = defaults(columns.comparisons)
+    weight = weights.score(distinct_levels)[inverse.reshape(-1)] if len(code) else np.zeros(0)
+    link = rule.link
+    cut = link.threshold if threshold is None else threshold
+    apart = min(link.keep_apart, cut)
+    compatible = weight >= apart
+    keys = np.sort(left[compatible] * n + right[compatible])
+    joining = np.nonzero(weight >= cut)[0]
+    joining = joining[np.lexsort((right[joining], left[joining], -weight[joining]))]
+    labels, links = _cluster(n, left[joining], right[joining], weight[joining], keys)
+    return Fusion(labels, total, int(compatible.sum()), links, weights, columns)
 
 
-def _cluster(n: int, left: Ints, right: Ints) -> Ints:
-    """Complete-linkage merging of the passing pairs, in the order given; labels by first report."""
-    compatible = set((left * n + right).tolist())
+def _cluster(n: int, left: Ints, right: Ints, weight: NDArray[np.float64], compatible: Ints) -> tuple[Ints, list[Link]]:
+    """Complete-linkage merging of the joining pairs, in the order given; labels by first report."""
     root = list(range(n))
     members: dict[int, list[int]] = {}
-    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+    links: list[Link] = []
+    for a, b, w in zip(left.tolist(), right.tolist(), weight.tolist(), strict=True):
         ra, rb = root[a], root[b]
         if ra == rb:
             continue
         ma, mb = members.get(ra, [ra]), members.get(rb, [rb])
-        if (len(ma) > 1 or len(mb) > 1) and not all(
-            (x * n + y if x < y else y * n + x) in compatible for x in ma for y in mb
-        ):
-            continue
+        if len(ma) > 1 or len(mb) > 1:
+            x, y = np.asarray(ma), np.asarray(mb)
+            cross = (np.minimum.outer(x, y) * n + np.maximum.outer(x, y)).ravel()
+            found = np.searchsorted(compatible, cross)
+            if not (compatible[np.minimum(found, len(compatible) - 1)] == cross).all():
+                continue
         if len(ma) < len(mb):
             ra, rb, ma, mb = rb, ra, mb, ma
-        for x in mb:
-            root[x] = ra
+        for report in mb:
+            root[report] = ra
         ma.extend(mb)
         members[ra] = ma
         members.pop(rb, None)
+        links.append(Link(a, b, round(w, 2)))
     roots = np.asarray(root, dtype=np.int64)
     _, first, inverse = np.unique(roots, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inverse.reshape(-1)]
+    return rank[inverse.reshape(-1)], links

@@ -40,12 +40,32 @@ class DisputedValue(BaseModel):
     reports: list[ReportKey]
 
 
+class FieldComparison(BaseModel):
+    """One field of a pair of reports: how they compare and what it weighs (bits; < 0 apart)."""
+
+    field: str
+    level: str  # e.g. "same", "share a name", "different", "a day apart"
+    weight: float
+
+
+class EventLink(BaseModel):
+    """A pair of reports whose match weight joined them into the event, and why."""
+
+    reports: list[ReportKey]  # the two reports
+    weight: float  # the pair's match weight (bits): at least the rule's threshold
+    vetoed: bool = False  # a fact both cannot state (two explicit days, two named places): never one event
+    compared: bool = True  # False: blocking never paired them (no place word or actor shared, or no date)
+    agreed: list[FieldComparison] = []  # fields that weigh for one event
+    disagreed: list[FieldComparison] = []  # fields that weigh against
+
+
 class Event(BaseModel):
     version: int = EVENTS_VERSION
     event_id: str  # stable: derived from its reports, so the same reports keep the same id
     fields: dict[str, Any]
     reports: list[EventReport]
     disputes: dict[str, list[DisputedValue]] = {}
+    links: list[EventLink] = []  # the pairs that joined its reports (one fewer than its reports)
 
     @property
     def size(self) -> int:
@@ -58,7 +78,7 @@ def events_jsonl(events: list[Event]) -> str:
 
 def events_csv(events: list[Event], field_names: list[str]) -> str:
     """One row per event: its fused fields, its reports, and each dispute with its sources."""
-    columns = ["event_id", "reports", "articles", *field_names, "disputed", "disputes", "sources"]
+    columns = ["event_id", "reports", "articles", *field_names, "disputed", "disputes", "sources", "why"]
     rows = []
     for event in events:
         row: dict[str, Any] = {
@@ -72,6 +92,7 @@ def events_csv(events: list[Event], field_names: list[str]) -> str:
                 for name, values in event.disputes.items()
             ),
             "sources": "; ".join(r.label() for r in event.reports),
+            "why": "; ".join(link_text(link) for link in event.links),
         }
         rows.append(row)
     return table_csv(columns, rows)
@@ -82,3 +103,11 @@ def _flat(value: Any) -> Any:
     if isinstance(value, list):
         return " | ".join(str(v) for v in value)
     return value
+
+
+def link_text(link: EventLink) -> str:
+    """A link in one line: ``a #1 + b #1: 5.2 bits (location same +0.8, ...)``."""
+    fields = ", ".join(f"{c.field} {c.level} {c.weight:+.1f}" for c in [*link.agreed, *link.disagreed])
+    veto = ", vetoed: two facts that cannot both be true" if link.vetoed else ""
+    veto += ", never compared: no place word or actor in common, or no date" if not link.compared else ""
+    return f"{' + '.join(r.label() for r in link.reports)}: {link.weight:.1f} bits{veto} ({fields})"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from llmx.runs.events import Event, EventReport
+from llmx.runs.events import Event, EventReport, link_text
 from llmx.viewer.highlight import COLOURS, highlight
 from llmx.viewer.jinja_templates import template
 from llmx.viewer.page import _fmt
@@ -47,6 +47,7 @@ class EventView:
     panes: list[ReportPane]
     flags: list[str]
     merges: list[str]  # what gold says about this event's reports
+    why: list[str] = field(default_factory=list)  # the pairs that joined it, with their weights
 
 
 def render_events(
@@ -104,6 +105,7 @@ def _event_view(
         panes.append(ReportPane(report, marked, report.incident % COLOURS))
     flags = [*(["several"] if event.size > 1 else []), *(["disputed"] if event.disputes else [])]
     merges = []
+    why = [link_text(link) for link in event.links]
     for report in event.reports:
         ref = (report.article_id, report.incident)
         for other in false_with.get(ref, []):
@@ -112,4 +114,4 @@ def _event_view(
         for other in missed_with.get(ref, []):
             merges.append(f"missed merge: gold has {_label(ref)} in one event with {_label(other)} ({event_of[other]})")
     flags += [f for f in ("false merge", "missed merge") if any(m.startswith(f) for m in merges)]
-    return EventView(event, rows, panes, flags, merges)
+    return EventView(event, rows, panes, flags, merges, why)
