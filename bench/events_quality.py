@@ -10,8 +10,7 @@ false merges, and whether the near misses stayed apart.
 The gold oracle answers every article with its own gold records (``llmx.testing.gold_oracle``, a
 stub server: no model), so it measures the fusion rule alone. ``--model`` replays the answers a
 model recorded in ``--cassettes`` (default: the project's cassettes/), with the settings they
-were recorded with (``--strategy``, default evidence, and no logprobs: the recordings shipped
-before issue 27), so it measures extraction and fusion together, as a user's run does. The
+were recorded with (``--strategy``, default single, the default strategy), so it measures extraction and fusion together, as a user's run does. The
 devset is read from $LLMX_DEVSET or ../shared/devset (articles/ and gold/); it is read, never
 copied into the project.
 """
@@ -66,7 +65,7 @@ def oracle_run(project: Path, inputs: list[str], gold: Path, out: str) -> Path:
 
 
 def model_run(project: Path, inputs: list[str], cassettes: Path, strategy: str, out: str) -> Path:
-    loaded = llmx.load_project(project, logprobs=False, strategy=strategy, cassettes=str(cassettes))
+    loaded = llmx.load_project(project, strategy=strategy, cassettes=str(cassettes))
     llmx.extract(inputs, project=loaded, out=project / out, policy="replay")
     return project / out
 
@@ -117,7 +116,7 @@ def main_(argv: list[str] | None = None) -> int:
         "--model", action="store_true", help="replay the model's recorded answers instead of the gold oracle"
     )
     parser.add_argument("--cassettes", type=Path, help="where the recordings are (default: the project's cassettes/)")
-    parser.add_argument("--strategy", default="evidence", help="the strategy the recordings were made with")
+    parser.add_argument("--strategy", default="single", help="the strategy the recordings were made with")
     parser.add_argument("--threshold", help="comma-separated match weights (bits) to report, default: the rule's")
     options = parser.parse_args(argv)
     thresholds: list[float | None] = [float(t) for t in options.threshold.split(",")] if options.threshold else [None]
@@ -137,7 +136,7 @@ def main_(argv: list[str] | None = None) -> int:
         if options.model:
             cassettes = (options.cassettes or ROOT / "cassettes").resolve()
             run = model_run(project, inputs, cassettes, options.strategy, "runs/model")
-            print(f"the model's records, replayed from {cassettes} ({options.strategy}, no logprobs):")
+            print(f"the model's records, replayed from {cassettes} ({options.strategy}):")
         else:
             run = oracle_run(project, inputs, project / "gold", "runs/oracle")
             print("if extraction were perfect (gold records as the run's incidents; no model):")
