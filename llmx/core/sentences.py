@@ -23,6 +23,13 @@ import pysbd
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _LINE = re.compile(r"\n\s*")
 _CANDIDATE = re.compile(r"[.!?][\"'”’)\]]*\s")  # where a sentence may end inside a line
+# The quick split (rough_sentences): a stop, closing quotes or brackets, space, then what may open
+# a sentence, unless the word before the stop is a short abbreviation.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Capt|Sgt|Rep|Sen|Gov|Prof|St|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|"
+    r"Nov|Dec|vs|approx|Brig|Adm|Cmdr)|\b[A-Z](?:\.[A-Z])*)\.$"
+)
 CHARS_PER_TOKEN = 3.5  # English news text with Qwen/GPT tokenizers: ~4; 3.5 keeps chunks inside the budget
 
 
@@ -60,12 +67,32 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def split_sentences(text: str) -> list[Sentence]:
-    """Every sentence of the article, in order, with offsets and its paragraph number."""
+    """Every sentence of the article, in order, with offsets and its paragraph number: what the
+    model is shown numbered and what a record's mentions are (pysbd)."""
     sentences: list[Sentence] = []
     for number, (p_start, p_end) in enumerate(paragraph_spans(text)):
         for l_start, l_end in _lines(text, p_start, p_end):  # a line break inside a paragraph ends a sentence too
             for start, end in _segments(text[l_start:l_end]):
                 _add(sentences, text, l_start + start, l_start + end, number)
+    return sentences
+
+
+def rough_sentences(text: str) -> list[Sentence]:
+    """The article's sentences by a quick rule (a stop, a space, a capital; a short abbreviation
+    list): the neighbourhood the record-scoped checks read around a record's own sentences. Its
+    boundaries are a few off pysbd's at worst, and it is ~20x faster: the checks run on every
+    article of every replay, where pysbd would take half the time of a 2,000-article replay."""
+    sentences: list[Sentence] = []
+    for number, (p_start, p_end) in enumerate(paragraph_spans(text)):
+        for l_start, l_end in _lines(text, p_start, p_end):
+            start = l_start
+            for match in _BOUNDARY.finditer(text, l_start, l_end):
+                head = text[start : match.start()].rstrip("\"'”’)]")
+                if _ABBREVIATION.search(head[-12:]) or len(head.strip()) < 2:
+                    continue
+                _add(sentences, text, start, match.start(), number)
+                start = match.end()
+            _add(sentences, text, start, l_end, number)
     return sentences
 
 

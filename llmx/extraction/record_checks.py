@@ -20,7 +20,7 @@ from llmx.core.checks import resolved_date, verify_record
 from llmx.core.consolidate import consolidate
 from llmx.core.grounding import Grounding, ground
 from llmx.core.normalize import Aliases
-from llmx.core.sentences import Sentence, scope_span, sentence_at, split_sentences
+from llmx.core.sentences import Sentence, rough_sentences, scope_span, sentence_at
 from llmx.core.verify import ArticleFacts, Correction, Finding, apply_findings, reask_message
 from llmx.inputs.schemas import SchemaSpec
 from llmx.runs.results import ExtractedRecord
@@ -226,7 +226,7 @@ class RecordChecks:
 
 @lru_cache(maxsize=64)
 def _sentences(text: str) -> list[Sentence]:
-    return split_sentences(text)
+    return rough_sentences(text)  # a neighbourhood, read on every replay: the quick split (core.sentences)
 
 
 def _lead(sentences: list[Sentence]) -> int:
