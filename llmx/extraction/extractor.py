@@ -17,6 +17,7 @@ import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
 from llmx.cassettes.gateway import CallLog, Gateway
+from llmx.core.calibration import Calibration
 from llmx.core.normalize import Aliases
 from llmx.core.redact import Redactor
 from llmx.core.verify import ArticleFacts
@@ -31,6 +32,7 @@ from llmx.errors import (
     ModelError,
     PromptError,
 )
+from llmx.extraction.confidence import attach_confidences, origins_of
 from llmx.extraction.evidence_first import EvidenceFirst, build_evidence_first
 from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
@@ -38,6 +40,7 @@ from llmx.extraction.record_checks import RecordChecks
 from llmx.extraction.response_model import ArticleState, checked_response_model, validating
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
+from llmx.inputs.calibration import load_calibration
 from llmx.inputs.config import Settings
 from llmx.inputs.prompts import PromptTemplate, load_prompt
 from llmx.inputs.schemas import SchemaSpec, load_schema
@@ -67,6 +70,7 @@ class Extractor:
     evidence_first: EvidenceFirst | None = None  # the mark and fill passes of the evidence strategy
     max_article_chars: int | None = None  # longer articles fail alone (too_long), before any request
     check_scope: int | None = None  # checks read the record's sentences and this many neighbours (None: the article)
+    calibration: Calibration | None = None  # the project's calibration.json: confidences as probabilities
 
     def __post_init__(self) -> None:
         if self.strategy == "two_pass" and self.recall_prompt is None:
@@ -176,6 +180,7 @@ class Extractor:
                 ),
             )
         settled = self.checks.finish(records, facts, confirmed=confirmed, passages=passages)
+        attach_confidences(settled.records, state.origins, self.schema, self.calibration)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
@@ -203,7 +208,9 @@ class Extractor:
             max_retries=self.reasks,
             **self.params,
         )
-        return [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
+        records = [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
+        state.origins += origins_of(log.last_answer, records, self.schema.list_field)  # the answer that validated
+        return records
 
     def _asker(self, gateway: Gateway, article: Article, log: CallLog) -> Any:
         """One request of the evidence strategy: ``response_model`` from ``messages``, through the
@@ -287,4 +294,5 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
         evidence_first=evidence,
         max_article_chars=settings.max_article_chars,
         check_scope=settings.check_scope if isinstance(settings.check_scope, int) else None,  # "article": None
+        calibration=load_calibration(settings.calibration),
     )

@@ -5,7 +5,7 @@ and the schema the model sees."""
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import instructor
@@ -30,6 +30,9 @@ class ArticleState:
     verify_reasks_left: int = 0  # of those, how many may be spent on values the article does not support
     grounding_reasks: int = 0
     verification_reasks: int = 0
+    origins: list[Any] = field(
+        default_factory=list
+    )  # extraction.confidence.Origin: each parsed record's token probabilities
 
 
 _instructor.install()

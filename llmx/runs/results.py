@@ -34,6 +34,12 @@ class ExtractedRecord(BaseModel):
     record: dict[str, Any]
     grounding: Grounding | None = None
     verification: list[Correction] = []
+    # How sure llmx is of each value, field → probability of being right (issue 30): calibrated
+    # when the project has a calibration (``calibrated``), else the raw score. Absent in runs made
+    # before confidences existed, or whose answers carry no token log-probabilities.
+    confidence: dict[str, float] | None = None
+    confidence_raw: dict[str, float] | None = None  # kept, so a later calibration applies to this run
+    calibrated: bool = False
 
 
 class Failure(BaseModel):
