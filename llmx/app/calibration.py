@@ -1,0 +1,95 @@
+"""Confidence against gold: which scored values were right, how well the confidences say so
+(``llmx score``'s "calibration"), and the calibration fitted from them (``llmx calibrate``).
+
+What counts as a scored value: per matched pair of a predicted and a required gold record, each
+field the run gave a confidence and the gold annotated; it is right when the scorer found the
+field equal under its match rule (both null is right). Records that match no gold record
+(invented) and optional gold are left out: their values have no right answer to be compared
+with, and the record-level doubt is the incident score's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmx.core.calibration import Calibration, Method, Value, fit, summary
+from llmx.extraction.confidence import calibrated, value_of
+from llmx.inputs.calibration import load_calibration, save_calibration
+from llmx.runs.results import ArticleResult, ExtractedRecord
+
+if TYPE_CHECKING:
+    from llmx.app.evaluation import Scored
+    from llmx.core.scoring import Score
+    from llmx.inputs.config import Settings
+
+
+def scored_values(score: Score, results: Sequence[ArticleResult]) -> list[tuple[str, ExtractedRecord, Value]]:
+    """Every scored value of the run (see the module's docstring), with its article and record."""
+    by_id = {r.article_id: r for r in results}
+    out: list[tuple[str, ExtractedRecord, Value]] = []
+    for article_id, article in score.articles.items():
+        result = by_id.get(article_id)
+        if result is None:
+            continue
+        for pair in article.matched:
+            if pair.optional or not 0 <= pair.predicted_index < len(result.incidents):
+                continue
+            item = result.incidents[pair.predicted_index]
+            for name in item.confidence_raw or {}:
+                if name in pair.gold:  # a field the gold leaves out is not annotated: not scored
+                    out.append((article_id, item, value_of(item, name, right=name not in pair.differing)))
+    return out
+
+
+def confidence_report(score: Score, results: Sequence[ArticleResult], settings: Settings) -> dict[str, Any] | None:
+    """ECE, caught_at_20 and reliability bins of the run's confidences under the project's
+    calibration now (raw when it has none); None when no scored value has a confidence."""
+    values = scored_values(score, results)
+    if not values:
+        return None
+    calibration = load_calibration(settings.calibration)
+    confidences = [calibrated(item, calibration)[value.field] for _, item, value in values]
+    report = summary([value for _, _, value in values], confidences)
+    fitted = set((calibration.fitted_on.get("articles") or []) if calibration else [])
+    in_sample = sorted({r.article_id for r in results} & fitted & set(score.articles))
+    return {
+        "calibrated": calibration is not None,
+        "method": calibration.method if calibration else "raw",
+        "source": str(settings.calibration) if calibration else None,
+        # articles this calibration was fitted on: their figures flatter it
+        "fitted_on_these_articles": len(in_sample),
+        **report,
+    }
+
+
+def fit_from_run(
+    scored: Scored, method: Method = "platt", articles: Sequence[str] | None = None
+) -> tuple[Calibration, int]:
+    """A calibration from the scored values of ``scored`` (only ``articles``' when given), and how
+    many values it learned from."""
+    picked = [
+        (aid, value)
+        for aid, _, value in scored_values(scored.score, scored.results)
+        if articles is None or aid in set(articles)
+    ]
+    used = sorted({aid for aid, _ in picked})
+    return fit([v for _, v in picked], method, {"run": str(scored.run), "articles": used}), len(picked)
+
+
+def calibrate_run(
+    scored: Scored, settings: Settings, method: Method = "platt", out: Path | None = None
+) -> tuple[Calibration, int, Path]:
+    """Fit on the run's scored values and write the project's calibration (``out``: elsewhere)."""
+    from llmx.errors import RunError
+
+    calibration, count = fit_from_run(scored, method)
+    if not count:
+        raise RunError(
+            f"{scored.run}: no scored value carries a confidence (a run made before confidences, or "
+            "from answers without token log-probabilities); extract again with logprobs = true"
+        )
+    path = out or settings.calibration
+    save_calibration(calibration, path)
+    return calibration, count, path
