@@ -20,7 +20,6 @@ from llmx.inputs.calibration import load_calibration, save_calibration
 from llmx.runs.results import ArticleResult, ExtractedRecord
 
 if TYPE_CHECKING:
-    from llmx.app.evaluation import Scored
     from llmx.core.scoring import Score
     from llmx.inputs.config import Settings
 
@@ -65,29 +64,35 @@ def confidence_report(score: Score, results: Sequence[ArticleResult], settings: 
 
 
 def fit_from_run(
-    scored: Scored, method: Method = "platt", articles: Sequence[str] | None = None
+    run: Path,
+    score: Score,
+    results: Sequence[ArticleResult],
+    method: Method = "platt",
+    articles: Sequence[str] | None = None,
 ) -> tuple[Calibration, int]:
-    """A calibration from the scored values of ``scored`` (only ``articles``' when given), and how
+    """A calibration from the scored values of a run (only ``articles``' when given), and how
     many values it learned from."""
-    picked = [
-        (aid, value)
-        for aid, _, value in scored_values(scored.score, scored.results)
-        if articles is None or aid in set(articles)
-    ]
+    keep = set(articles) if articles is not None else None
+    picked = [(aid, value) for aid, _, value in scored_values(score, results) if keep is None or aid in keep]
     used = sorted({aid for aid, _ in picked})
-    return fit([v for _, v in picked], method, {"run": str(scored.run), "articles": used}), len(picked)
+    return fit([v for _, v in picked], method, {"run": str(run), "articles": used}), len(picked)
 
 
 def calibrate_run(
-    scored: Scored, settings: Settings, method: Method = "platt", out: Path | None = None
+    run: Path,
+    score: Score,
+    results: Sequence[ArticleResult],
+    settings: Settings,
+    method: Method = "platt",
+    out: Path | None = None,
 ) -> tuple[Calibration, int, Path]:
     """Fit on the run's scored values and write the project's calibration (``out``: elsewhere)."""
     from llmx.errors import RunError
 
-    calibration, count = fit_from_run(scored, method)
+    calibration, count = fit_from_run(run, score, results, method)
     if not count:
         raise RunError(
-            f"{scored.run}: no scored value carries a confidence (a run made before confidences, or "
+            f"{run}: no scored value carries a confidence (a run made before confidences, or "
             "from answers without token log-probabilities); extract again with logprobs = true"
         )
     path = out or settings.calibration

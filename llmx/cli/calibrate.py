@@ -35,7 +35,7 @@ def calibrate(run: Path, gold_dir: Path | None, schema_name: str | None, method:
 
     settings = load_settings(require_project=True)
     scored = score_run_folder(run, settings, gold_dir, schema_name)
-    calibration, count, path = calibrate_run(scored, settings, method, out)  # type: ignore[arg-type]
+    calibration, count, path = calibrate_run(run, scored.score, scored.results, settings, method, out)  # type: ignore[arg-type]
     own = [name for name in calibration.models if name != "*"]
     console.print(
         f"saved {path}: {method} on {count} scored values of {len(calibration.fitted_on['articles'])} articles; "
