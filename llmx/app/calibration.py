@@ -63,6 +63,23 @@ def confidence_report(score: Score, results: Sequence[ArticleResult], settings: 
     }
 
 
+def expected_wrong(result: ArticleResult, calibration: Calibration | None) -> float | None:
+    """How many of the article's values are likely wrong: the sum of one minus each value's
+    confidence (under ``calibration``); None when its records carry no confidence."""
+    sure = [calibrated(item, calibration) for item in result.incidents if item.confidence_raw is not None]
+    return round(sum(1 - p for found in sure for p in found.values()), 4) if sure else None
+
+
+def doubt_order(results: Sequence[ArticleResult], settings: Settings) -> list[str] | None:
+    """The articles, the most likely wrong values first (then by id); None when no record has a
+    confidence (a run made before confidences: order them some other way)."""
+    calibration = load_calibration(settings.calibration)
+    wrong = {r.article_id: expected_wrong(r, calibration) for r in results}
+    if all(w is None for w in wrong.values()):
+        return None
+    return sorted(wrong, key=lambda aid: (-(wrong[aid] or 0.0), aid))
+
+
 def fit_from_run(
     run: Path,
     score: Score,
