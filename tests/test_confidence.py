@@ -152,6 +152,11 @@ def test_score_calibrate_and_export_in_a_project(project: Path, live_requests: N
     assert report["caught_at_20"] >= 0.5  # the wrong attackers are the doubted ones
     assert set(report["fields"]) >= {"attacker", "date", "killed"} and report["fields"]["attacker"]["n"] > 10
     assert "how sure" in run_cli("score", "runs/r").output
+    assert run_cli("view", "runs/r").exit_code == 0
+    page = (project / "runs" / "r" / "view.html").read_text()
+    assert 'aria-label="reliability of r"' in page and 'id="hide-sure"' in page
+    assert '<dt class="s">' in page and 'class="p lo"' in page  # sure values to hide, doubtful ones in red
+    _sample_by_doubt(project)
     calibrated = run_cli("calibrate", "runs/r")
     assert calibrated.exit_code == 0 and (project / "calibration.json").is_file(), calibrated.output
     again = json.loads(run_cli("score", "runs/r", "--json").output)["calibration"]
@@ -179,3 +184,27 @@ def test_runs_made_before_confidences_still_read() -> None:
 
     old = ExtractedRecord.model_validate({"record": {"a": 1}, "verification": []})  # a line of an older run
     assert old.confidence is None and old.confidence_raw is None and not old.calibrated
+
+
+def _sample_by_doubt(project: Path) -> None:
+    from llmx.app.annotation import AnnotationSession
+    from llmx.inputs.config import load_settings
+    from llmx.runs.folder import read_results
+
+    (project / "no_gold").mkdir()
+    sampled = run_cli("sample", "runs/r", "--by", "doubt", "--n", "5", "--gold", "no_gold")
+    assert sampled.exit_code == 0, sampled.output
+    picked = [
+        line.split()[0] for line in (project / "runs" / "r" / "sample.txt").read_text().splitlines() if line[0] != "#"
+    ]
+    unsure = {
+        r.article_id: sum(1 - p for item in r.incidents for p in (item.confidence or {}).values())
+        for r in read_results(project / "runs" / "r")
+    }
+    ranked = sorted(unsure, key=lambda aid: (-round(unsure[aid], 4), aid))
+    assert picked == ranked[:5] and unsure[picked[0]] > min(unsure.values())
+    session = AnnotationSession.open(project / "runs" / "r", load_settings(), project / "no_gold")
+    assert session.order == ranked  # the annotate page opens the least sure article first
+    records = session.article(ranked[0])["run"]
+    lowest = [min(r["confidence"].values()) for r in records]
+    assert lowest == sorted(lowest)  # and its least sure record first
