@@ -22,11 +22,17 @@ Rules the loader relies on:
 """
 
 from enum import StrEnum
+from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, Field
 
 # Words that say a place is a province-level unit: admin_region must be named with one of them.
 ADMIN_WORDS = ["province", "governorate", "region", "oblast", "state", "district", "county", "prefecture"]
+# The event lexicon (words that name an attack), grouped by event class in a data file beside this one.
+EVENT_WORDS = [
+    word for words in yaml.safe_load((Path(__file__).parent / "events.yaml").read_text()).values() for word in words
+]
 
 
 class Weapon(StrEnum):
@@ -72,11 +78,11 @@ class Incident(BaseModel):
     )
     attacker: str | None = Field(
         description="Who carried out the attack, as the article names them; null if it does not say.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "present"}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "actor"}},
     )
     claimed_by: str | None = Field(
         description="Group that claimed responsibility, if any.",
-        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "present"}},
+        json_schema_extra={"llmx": {"match": "alias", "threshold": 80, "identity": True, "verify": "actor"}},
     )
     target: str | None = Field(
         description="Who or what was attacked, in the article's words.",
@@ -101,7 +107,7 @@ class Incident(BaseModel):
     )
     evidence: str = Field(
         description="The exact sentence of the article that reports this attack, copied verbatim.",
-        json_schema_extra={"llmx": {"match": "ignore", "verify": "event"}},
+        json_schema_extra={"llmx": {"match": "ignore", "verify": {"check": "event", "words": EVENT_WORDS}}},
     )
 
 

@@ -107,3 +107,29 @@ def test_the_key_does_not_depend_on_the_installed_pydantic() -> None:
 
     assert canonical_json(reask("2.13"), "json_schema") == canonical_json(reask("2.14"), "json_schema")
     assert "pydantic.dev" not in canonical_json(reask("2.13"), "json_schema")[0]
+
+
+def test_token_logprobs_are_kept_small_and_still_read_as_a_chat_completion() -> None:
+    from openai.types.chat import ChatCompletion
+
+    from llmx.cassettes.store import allowed_response
+
+    token = {"token": "{", "logprob": -0.25, "bytes": [123], "top_logprobs": [{"token": "[", "logprob": -2.0}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "{}"},
+                "finish_reason": "stop",
+                "logprobs": {"content": [token]},
+            }
+        ],
+    }
+    kept = allowed_response(body)
+    assert kept["choices"][0]["logprobs"] == {"content": [{"token": "{", "logprob": -0.25, "top_logprobs": []}]}
+    completion = ChatCompletion.model_validate(kept)  # what replay builds from a cassette
+    assert completion.choices[0].logprobs is not None and completion.choices[0].logprobs.content[0].logprob == -0.25

@@ -464,8 +464,8 @@ def test_incident_schema_declares_its_checks() -> None:
         "date": "date",
         "location": "present",
         "admin_region": "present",
-        "attacker": "present",
-        "claimed_by": "present",
+        "attacker": "actor",
+        "claimed_by": "actor",
         "killed": "count",
         "injured": "count",
         "evidence": "event",
@@ -531,3 +531,32 @@ def test_every_gold_value_is_supported_by_its_article(path: Path) -> None:
     incidents = json.loads(path.read_text(encoding="utf-8"))["incidents"]
     for number, incident in enumerate(incidents, start=1):
         assert verify_record(incident, SPECS, facts, ALIASES) == [], f"incident {number}"
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("Israeli warplanes", "Israel"),  # an actor's means name the actor
+        ("Russia's army", "Russia"),
+        ("US F-15s", "United States"),
+        ("the Houthi rebels", "Houthis"),
+        ("armed assailants", "armed assailants"),  # an actor the vocabulary does not know is kept as written
+        ("drones", None),  # a weapon alone is no one
+        ("civilians", None),  # the victims are never the attacker
+        ("Russian Defence Ministry", None),  # the source that reported it
+        ("unknown", None),
+    ],
+)
+def test_an_attacker_is_an_actor_named_as_the_vocabulary_names_it(value: str, kept: str | None) -> None:
+    from llmx.extraction.record_checks import RecordChecks
+    from llmx.inputs.aliases import load_aliases
+
+    aliases = load_aliases(ROOT / "schemas" / "aliases.yaml")
+    words = "Israeli warplanes Russia's army US F-15s the Houthi rebels armed assailants drones civilians"
+    text = f"{words} Russian Defence Ministry unknown struck a depot on Monday, officials said."
+    record = {name: None for name in SCHEMA.fields} | {"attacker": value, "weapon": "drone", "evidence": text}
+    settled = RecordChecks(SCHEMA, aliases).finish([record], ArticleFacts(text=text))
+    (item,) = settled.records
+    assert item.record["attacker"] == kept
+    if kept != value:
+        assert [c.field for c in item.verification] == ["attacker"]

@@ -82,14 +82,15 @@ def allowed_response(body: dict[str, Any]) -> dict[str, Any]:
 
 def token_logprobs(choice: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The answer's tokens and their log-probabilities, as OpenAI-compatible servers give them
-    (``choices[i].logprobs.content``); only ``token`` and ``logprob`` are kept (the bytes and the
-    alternatives would triple a cassette). None when the server sent none."""
+    (``choices[i].logprobs.content``); only ``token`` and ``logprob`` are kept, with an empty
+    ``top_logprobs`` (the bytes and the alternatives would triple a cassette). None when the
+    server sent none."""
     raw = choice.get("logprobs")
     content = raw.get("content") if isinstance(raw, dict) else None
     if not isinstance(content, list):
         return None
     return [
-        {"token": t["token"], "logprob": float(t["logprob"])}
+        {"token": t["token"], "logprob": float(t["logprob"]), "top_logprobs": []}  # the field openai's model requires
         for t in content
         if isinstance(t, dict) and isinstance(t.get("token"), str) and isinstance(t.get("logprob"), int | float)
     ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from llmx.core.actors import NOT_AN_ACTOR
 from llmx.core.aggregate import tallies_attacks
 from llmx.core.counts import says_none, stated_near
 from llmx.core.dates import DateSupport, MonthKey, date_support, parse_value
@@ -157,7 +158,7 @@ def _same(a: str, b: str, aliases: Aliases) -> bool:
 def _occurs(value: str, text: str, aliases: Aliases, threshold: float) -> bool:
     wanted = normalize(value)
     canonical = aliases.canonical(value)
-    variants = {wanted, canonical, *(k for k, c in aliases.table.items() if c == canonical)}
+    variants = {wanted, canonical, *aliases.variants(canonical)}
     if any(re.search(rf"(?<!\w){re.escape(v)}{_ADJECTIVE}(?!\w)", text) for v in variants if v):
         return True
     return len(wanted) >= _MIN_FUZZY and fuzz.partial_ratio(wanted, text, score_cutoff=threshold) > 0
@@ -191,6 +192,21 @@ def check_event(value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec
     return None
 
 
+def check_actor(
+    value: Any, record: Mapping[str, Any], facts: ArticleFacts, spec: VerifySpec, aliases: Aliases
+) -> str | None:
+    """An attacker or a claimant must be named in the article (as :func:`check_present` reads it)
+    and be an actor: never only a weapon, a casualty, a reporting source or "unknown" (the
+    project's actor vocabulary, ``schemas/actors.yaml``, says which words are which)."""
+    reason = check_present(value, record, facts, spec, aliases)
+    if reason is not None or value is None or aliases.actors is None:
+        return reason
+    kind = aliases.actors.not_an_actor(str(value))
+    if kind is None:
+        return None
+    return f"{spec.field} '{value}' {NOT_AN_ACTOR}: it is a {kind} (schemas/actors.yaml); name who attacked, or null"
+
+
 NO_ATTACK_WORD = "does not describe an attack"  # the one event finding a marked sentence survives
 
 
@@ -207,6 +223,7 @@ _RUN: dict[str, Check] = {
     "count": lambda value, record, facts, spec, _: check_count(value, record, facts, spec),
     "present": check_present,
     "event": lambda value, record, facts, spec, _: check_event(value, record, facts, spec),
+    "actor": check_actor,
 }
 
 

@@ -136,6 +136,6 @@ def column(values: list[Any], spec: FieldSpec | None, aliases: Aliases) -> Colum
     if match == "alias":
         canon_index: dict[str, int] = {}
         for i, name in enumerate(vocabulary):
-            canonical[i] = canon_index.setdefault(aliases.table.get(name, name), i)
+            canonical[i] = canon_index.setdefault(aliases.canonical(name), i)
     threshold = spec.threshold if spec and fuzzy else None
     return Column(codes, vocabulary, canonical if len(vocabulary) else np.zeros(1, np.int64), threshold)

@@ -55,7 +55,7 @@ class _Grouping:
             return known
         if self.match in ("alias", "fuzzy"):
             name = normalize(str(value))
-            found: Any = self.aliases.table.get(name, name) if self.match == "alias" else name
+            found: Any = self.aliases.canonical(name) if self.match == "alias" else name
         elif self.match == "ignore":
             found = str(value).casefold().strip()
         elif self.match == "date":

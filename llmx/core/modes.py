@@ -19,9 +19,9 @@ OUTPUT_MODES: dict[str, tuple[str, str]] = {
 
 # strategy → what it does; each pass's prompt is a template file
 STRATEGIES: dict[str, str] = {
-    "evidence": "mark the sentences that report attacks (<prompt>_mark.jinja, per chunk), then fill one record each "
-    "(<prompt>_fill.jinja); any length",
-    "single": "one pass: the prompt template",
+    "evidence": "one request per chunk (any length): the prompt shows numbered sentences, each record names the "
+    "sentences it rests on (its mentions); its evidence and checks come from them",
+    "single": "one request per article: the prompt template, records quoting their evidence",
     "two_pass": "then a recall pass (<prompt>_recall.jinja) shown the incidents found, asked only for the rest",
 }
 

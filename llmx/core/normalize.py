@@ -11,8 +11,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+if TYPE_CHECKING:  # llmx.core.actors normalises with this module's normalize()
+    from llmx.core.actors import ActorVocabulary
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u02bb`´]")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -29,19 +33,42 @@ def normalize(value: str) -> str:
 
 
 class Aliases(BaseModel):
-    """normalised variant → normalised canonical name."""
+    """normalised variant → normalised canonical name; and the actor vocabulary, whose names
+    (with role words around them: "Israeli warplanes") are canonical too."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     table: dict[str, str] = {}
+    actors: Any = None  # an ActorVocabulary (typed Any: that module imports this one)
+    _memo: dict[str, str] = PrivateAttr(default_factory=dict)
+    _variants: dict[str, set[str]] | None = PrivateAttr(default=None)
 
     def canonical(self, value: str) -> str:
         key = normalize(value)
-        return self.table.get(key, key)
+        found = self._memo.get(key)
+        if found is None:
+            found = self.table.get(key)
+            if found is None and self.actors is not None and (actor := self.actors.actor(key)) is not None:
+                found = self.table.get(normalize(actor), normalize(actor))
+            found = self._memo[key] = found if found is not None else key
+        return found
+
+    def variants(self, canonical: str) -> set[str]:
+        """Every normalised spelling that maps to ``canonical`` in the table and the actors' names."""
+        if self._variants is None:
+            index: dict[str, set[str]] = {}
+            for variant, target in self.table.items():
+                index.setdefault(target, set()).add(variant)
+            for name, actor in self.actors.names.items() if self.actors is not None else ():
+                index.setdefault(self.canonical(actor), set()).add(name)
+            self._variants = index
+        return self._variants.get(canonical, set())
 
     @classmethod
-    def from_mapping(cls, groups: dict[str, list[str]]) -> Aliases:
+    def from_mapping(cls, groups: dict[str, list[str]], actors: ActorVocabulary | None = None) -> Aliases:
         table: dict[str, str] = {}
         for canonical, variants in groups.items():
             target = normalize(canonical)
             for variant in [canonical, *variants]:
                 table[normalize(variant)] = target
-        return cls(table=table)
+        return cls(table=table, actors=actors)

@@ -5,8 +5,8 @@ back, so every piece here keeps character offsets into the whole article: a reco
 is the article's own text by construction, wherever the chunk it was found in starts.
 
 Paragraphs are split at blank lines (at single line breaks when the text has no blank line),
-sentences at line breaks and at ``.``, ``!`` or ``?`` followed by a space and a capital, a digit or a quote,
-unless the word before the stop is a short abbreviation ("Mr.", "U.S.", "Jan."). A chunk is
+sentences at line breaks and where pysbd (a kept rule-based segmenter: abbreviations such as
+"Mr.", "U.S.", "Jan.", initials, decimals, quotes) ends one. A chunk is
 a run of whole paragraphs, never cut inside a sentence; a paragraph too long for one chunk is
 cut between its sentences. Neighbouring chunks share ``overlap`` sentences, so an attack
 reported across a chunk border is seen whole by one of them.
@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _LINE = re.compile(r"\n\s*")
-# A stop, closing quotes or brackets, space, then what may open a sentence.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Capt|Sgt|Rep|Sen|Gov|Prof|St|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|"
-    r"Nov|Dec|vs|approx|Brig|Adm|Cmdr)|\b[A-Z](?:\.[A-Z])*)\.$"
-)
+_CANDIDATE = re.compile(r"[.!?][\"'”’)\]]*\s")  # where a sentence may end inside a line
 CHARS_PER_TOKEN = 3.5  # English news text with Qwen/GPT tokenizers: ~4; 3.5 keeps chunks inside the budget
 
 
@@ -66,15 +64,34 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     for number, (p_start, p_end) in enumerate(paragraph_spans(text)):
         for l_start, l_end in _lines(text, p_start, p_end):  # a line break inside a paragraph ends a sentence too
-            start = l_start
-            for match in _BOUNDARY.finditer(text, l_start, l_end):
-                head = text[start : match.start()].rstrip("\"'”’)]")
-                if _ABBREVIATION.search(head[-12:]) or len(head.strip()) < 2:
-                    continue
-                _add(sentences, text, start, match.start(), number)
-                start = match.end()
-            _add(sentences, text, start, l_end, number)
+            for start, end in _segments(text[l_start:l_end]):
+                _add(sentences, text, l_start + start, l_start + end, number)
     return sentences
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+@lru_cache(maxsize=4096)
+def _segments(line: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each sentence of one line. A line with no stop followed by a space is one
+    sentence, and pysbd (the kept segmenter: abbreviations, initials, decimals, quotes) is not
+    asked; its spans are re-found in the line, since it may trim or shift white space."""
+    if not _CANDIDATE.search(line):
+        return ((0, len(line)),)
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for piece in _segmenter().segment(line):
+        found = line.find(piece.sent.strip(), position)
+        if found < 0:  # never expected: keep the rest of the line as one sentence rather than lose it
+            break
+        spans.append((found, found + len(piece.sent.strip())))
+        position = spans[-1][1]
+    if position < len(line.rstrip()):
+        spans.append((position, len(line)))
+    return tuple(spans)
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -202,7 +202,7 @@ def _compare(coded: _Coded, pi: Ints, gj: Ints, aliases: Aliases) -> tuple[Bools
         ratio = _per_distinct_pair(p, g, coded.vocabulary, _token_set_ratio)
         same = ratio >= spec.threshold
         if spec.match == "alias":
-            canon = np.array([aliases.table.get(v, v) for v in coded.vocabulary] or [""], dtype=object)
+            canon = np.array([aliases.canonical(v) for v in coded.vocabulary] or [""], dtype=object)
             same |= canon[p] == canon[g]
         equal[filled] = same
         similarity[filled] = ratio / 100.0

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from llmx.core.counts import CASUALTY_KINDS, Casualty
 from llmx.core.normalize import normalize
 
-CheckKind = Literal["date", "count", "present", "event"]
+CheckKind = Literal["date", "count", "present", "event", "actor"]
 CHECKS: tuple[str, ...] = typing.get_args(CheckKind)
 EVENT_WORDS: tuple[str, ...] = (
     *("attack-", "strike-", "struck", "airstrike-", "drone-", "uav-", "rocket-", "missile-", "projectile-"),
@@ -50,6 +50,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "count": ("casualty",),
     "present": ("threshold", "differs_from", "near"),
     "event": ("words",),
+    "actor": ("threshold", "differs_from"),
 }
 
 

@@ -1,10 +1,10 @@
-"""What the evidence strategy's requests ask for and show: the response models of the marking
-and confirming passes, the record model a fill answers with (the schema's, without evidence),
-the JSON schemas as sent, and the headline the prompts show."""
+"""What the evidence strategy's one request per chunk asks for: the schema's record with its
+evidence quote replaced by the numbers of the sentences the record rests on, and the JSON
+schema as sent (no llmx keys, no defaults, what a grammar server needs)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import instructor
 from pydantic import BaseModel, Field, create_model
@@ -14,28 +14,48 @@ from llmx.inputs.articles import Article
 from llmx.inputs.schemas import SchemaSpec, model_schema_for_llm
 
 HEADLINE_CHARS = 200
+MAX_RECORDS = 16  # per chunk: bounds an answer that repeats itself (a grammar server stops there)
+MENTIONS_FIELD = "sentences"
+MENTIONS_DESCRIPTION = (
+    "Numbers of the sentences that report this attack: the one that reports it, then every later "
+    "sentence about the same attack."
+)
 
 
-class MarkedAttack(BaseModel):
-    what: str = Field(description="A few words: what attack, on what place.")
-    # "minimum" guides a grammar server; not validated here: a number out of the chunk is dropped (chunk_marks)
-    sentences: list[Annotated[int, Field(json_schema_extra={"minimum": 1})]] = Field(
-        description="Numbers of the sentences that report this attack."
-    )
+def mentions_model(schema: SchemaSpec) -> type[BaseModel]:
+    """The answer of one chunk: the schema's list of records, each record without its evidence
+    field and with ``sentences`` first (the model says where an attack is told before it fills
+    it, so every value can be held to those sentences)."""
+    evidence = schema.evidence_field
+    # "minimum" guides a grammar server; not validated here: a number out of the chunk is dropped
+    fields: dict[str, Any] = {
+        MENTIONS_FIELD: (
+            list[Annotated[int, Field(json_schema_extra={"minimum": 1})]],
+            Field(description=MENTIONS_DESCRIPTION),
+        )
+    }
+    fields |= {
+        name: (info.annotation, info) for name, info in schema.record_model.model_fields.items() if name != evidence
+    }
+    record = create_model(schema.record_model.__name__, __doc__=schema.record_model.__doc__, **fields)
+    listed = schema.response_model.model_fields[schema.list_field]
+    answer: dict[str, Any] = {
+        schema.list_field: (
+            list[record],  # type: ignore[valid-type]
+            Field(description=listed.description, json_schema_extra={"maxItems": MAX_RECORDS}),
+        )
+    }
+    return create_model(schema.response_model.__name__, __doc__=schema.response_model.__doc__, **answer)
 
 
-class Confirmation(BaseModel):
-    answer: Literal["yes", "no"] = Field(description="yes: the sentence reports an attack that happened.")
-
-
-MAX_MARKS = 12  # per chunk: bounds an answer that repeats itself (a grammar server stops there)
-
-
-class Attacks(BaseModel):
-    attacks: list[MarkedAttack] = Field(
-        description="One item per attack the sentences report; empty if none.",
-        json_schema_extra={"maxItems": MAX_MARKS},  # sent, not validated: strict mode strips it (sent_as)
-    )
+def mention_fields(schema: SchemaSpec) -> list[dict[str, str]]:
+    """The fields the prompt lists for this request: ``sentences`` in place of the evidence quote."""
+    shown = [{"name": MENTIONS_FIELD, "description": MENTIONS_DESCRIPTION}]
+    return shown + [
+        {"name": name, "description": text}
+        for name, text in schema.descriptions.items()
+        if name != schema.evidence_field
+    ]
 
 
 def headline(article: Article) -> str:
@@ -49,8 +69,8 @@ def headline(article: Article) -> str:
 
 def headline_lines(article: Article, sentences: list[Sentence]) -> int:
     """1 when the article has no title and its first sentence is its whole first line, short and
-    without a final stop: the headline, which the prompts show as such (its attack is reported
-    again below it)."""
+    without a final stop: a headline (its attack is reported again below it, so it is shown
+    unnumbered and no record rests on it)."""
     if getattr(article, "title", None) or len(sentences) < 2:
         return 0
     first = sentences[0]
@@ -59,20 +79,11 @@ def headline_lines(article: Article, sentences: list[Sentence]) -> int:
     return int(whole_line and line_end >= 0 and len(first.text) <= HEADLINE_CHARS and first.text[-1] not in ".!?")
 
 
-def fill_model(schema: SchemaSpec) -> type[BaseModel]:
-    """The record model without its evidence field: the evidence is the marked sentence."""
-    evidence = schema.evidence_field
-    fields: dict[str, Any] = {
-        name: (info.annotation, info) for name, info in schema.record_model.model_fields.items() if name != evidence
-    }
-    return create_model(schema.record_model.__name__, __doc__=schema.record_model.__doc__, **fields)
-
-
 def sent_as(model: type[BaseModel], strict: bool) -> type[BaseModel]:
     """``model`` whose JSON schema, as sent to the server, has no llmx keys and no defaults
     (what a grammar server needs; the same treatment as the schema of a single pass)."""
     sent = model_schema_for_llm(model, strict)
-    if strict:  # strict structured outputs refuse bounds; they are applied here anyway (chunk_marks)
+    if strict:  # strict structured outputs refuse bounds; they are applied here anyway
         sent = _without_bounds(sent)
 
     def model_json_schema(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ still ungrounded after that is kept and flagged, never dropped.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +43,7 @@ from llmx.inputs.calibration import load_calibration
 from llmx.inputs.config import Settings
 from llmx.inputs.prompts import PromptTemplate, load_prompt
 from llmx.inputs.schemas import SchemaSpec, load_schema
+from llmx.model.article_clock import article_clock
 from llmx.model.params import generation_params
 from llmx.model.strict_schema import with_strict
 from llmx.runs.results import ArticleResult, Failure, Provenance, Recipe
@@ -67,7 +67,7 @@ class Extractor:
     recall_prompt: PromptTemplate | None = None  # the second pass of the two_pass strategy
     verify_reasks: int = 0
     strict: bool = False  # strict structured outputs: the schema is checked here, the flag sent with each request
-    evidence_first: EvidenceFirst | None = None  # the mark and fill passes of the evidence strategy
+    evidence_first: EvidenceFirst | None = None  # the evidence strategy: one request per chunk, records with mentions
     max_article_chars: int | None = None  # longer articles fail alone (too_long), before any request
     check_scope: int | None = None  # checks read the record's sentences and this many neighbours (None: the article)
     calibration: Calibration | None = None  # the project's calibration.json: confidences as probabilities
@@ -76,21 +76,14 @@ class Extractor:
         if self.strategy == "two_pass" and self.recall_prompt is None:
             raise ConfigError("the two_pass strategy needs a recall prompt template", "strategy")
         if self.strategy == "evidence" and self.evidence_first is None:
-            raise ConfigError("the evidence strategy needs mark and fill prompt templates", "strategy")
+            raise ConfigError("the evidence strategy needs its requests built (build_evidence_first)", "strategy")
         self.checks = RecordChecks(self.schema, self.aliases, scope=self.check_scope)
         self.response_model = checked_response_model(self.schema, self.checks, self.strict)
         self.instructor_mode = instructor_mode(self.mode)
         self.recipe = Recipe(
             model=self.model,
             prompt=self.prompt.name,
-            prompt_sha256=self.prompt.sha256
-            + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else "")
-            + (
-                f"+{self.evidence_first.mark_prompt.sha256}+{self.evidence_first.fill_prompt.sha256}"
-                f"+{self.evidence_first.confirm_prompt.sha256}"
-                if self.evidence_first
-                else ""
-            ),
+            prompt_sha256=self.prompt.sha256 + (f"+{self.recall_prompt.sha256}" if self.recall_prompt else ""),
             schema_name=self.schema.name,
             schema_sha256=self.schema.sha256,
             mode=self.mode,
@@ -139,7 +132,7 @@ class Extractor:
         facts = ArticleFacts(text=article.text, published=article.date)
         state = ArticleState(facts, self.reasks, min(self.verify_reasks, self.reasks))
         passes = repeats = 0
-        confirmed, passages = None, None
+        passages = None
         try:
             if self.max_article_chars is not None and len(article.text) > self.max_article_chars:
                 raise ArticleTooLong(
@@ -147,11 +140,10 @@ class Extractor:
                     "(max_article_chars); split the article, or raise the limit (the evidence strategy "
                     "reads any length in chunks)"
                 )
-            async with asyncio.timeout(self.article_timeout):
+            with article_clock(self.article_timeout):  # the time its requests are served, not queued
                 if self.evidence_first is not None:
                     found = await self.evidence_first.extract(article, self._asker(gateway, article, log))
-                    records, repeats, passes = found.records, found.folded, 2
-                    passages, confirmed = found.passages, found.confirmed
+                    records, repeats, passes, passages = found.records, found.folded, 1, found.passages
                 else:
                     records = await self._ask(gateway, article, self.prompt.render(article, self.schema), log, state)
                     passes = 1
@@ -179,7 +171,7 @@ class Extractor:
                     last_output=self.redact(getattr(failure, "last_output", None)),
                 ),
             )
-        settled = self.checks.finish(records, facts, confirmed=confirmed, passages=passages)
+        settled = self.checks.finish(records, facts, passages=passages)
         attach_confidences(settled.records, state.origins, self.schema, self.calibration)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
@@ -276,7 +268,7 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
     schema = load_schema(settings.schema_name, settings.schemas_dir)
     aliases = load_aliases(settings.aliases)
     strict = settings.strict and settings.mode != "md_json"  # md_json sends no schema: nothing to be strict about
-    evidence = build_evidence_first(settings, prompt.name, schema, aliases, strict)
+    evidence = build_evidence_first(settings, prompt, schema, aliases, strict)
     return Extractor(
         prompt=prompt,
         schema=schema,

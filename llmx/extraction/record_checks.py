@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 from types import NoneType
 from typing import Any
 
-from llmx.core.checks import NO_ATTACK_WORD, resolved_date, verify_record
+from llmx.core.checks import resolved_date, verify_record
 from llmx.core.consolidate import consolidate
 from llmx.core.grounding import Grounding, ground
 from llmx.core.normalize import Aliases
@@ -45,7 +45,7 @@ class Problems:
 # counts and dates the record's passage only; names also the article's lead paragraph, where news
 # names the province or the group once for every attack below it. Measured in bench/NOTES.md
 # ("Checks scoped to the record").
-SCOPED_CHECKS: dict[str, bool] = {"count": False, "date": False, "present": True}  # check: with the lead
+SCOPED_CHECKS: dict[str, bool] = {"count": False, "date": False, "present": True, "actor": True}  # check: with lead
 
 
 @dataclass
@@ -138,6 +138,7 @@ class RecordChecks:
         record's day words give against the publication date replaces a wrong or missing one."""
         out = apply_findings(record, findings, self.nullable)
         corrections = list(findings)  # fresh per call: the reason may be extended below
+        corrections += self._name_actors(out)
         for name, spec in self.schema.verify.items():
             if spec.check != "date" or out.get(name) is not None:
                 continue
@@ -156,6 +157,23 @@ class RecordChecks:
                     )
                 )
         return out, corrections
+
+    def _name_actors(self, record: dict[str, Any]) -> list[Correction]:
+        """An actor the vocabulary knows is written as its canonical name ("Israeli warplanes" →
+        Israel), so one actor is one value across records, articles and events; listed."""
+        vocabulary = self.aliases.actors
+        changed: list[Correction] = []
+        for name, spec in self.schema.verify.items():
+            value = record.get(name)
+            if spec.check != "actor" or vocabulary is None or not isinstance(value, str):
+                continue
+            actor = vocabulary.actor(value)
+            if actor is not None and actor != value:
+                record[name] = actor
+                changed.append(
+                    Correction(field=name, value=value, reason=f"named as the actor '{actor}' (schemas/actors.yaml)")
+                )
+        return changed
 
     def repeats(self, new: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[bool]:
         """Which of a recall pass's records are an incident already found: the scorer's own
@@ -177,14 +195,11 @@ class RecordChecks:
         self,
         records: list[dict[str, Any]],
         facts: ArticleFacts,
-        confirmed: dict[str, bool] | None = None,
         passages: dict[str, list[tuple[int, int]]] | None = None,
     ) -> Settled:
-        """``confirmed``: quotes without an attack word that the model was asked about again (the
-        evidence strategy): words the event check does not know ("destroyed by an ATGM") are a
-        reason to ask, not to drop, so a "yes" keeps the record, its finding listed.
-        ``passages``: evidence text → the spans of every sentence marked for it, which the
-        record-scoped checks read too."""
+        """``passages``: evidence text → the spans of every sentence the record rests on (its
+        mentions, from the evidence strategy), which the record-scoped checks read and the
+        record keeps as ``mentions``."""
         evidence = self.schema.evidence_field
         merged_records, counts = consolidate(records, evidence)
         settled = Settled([], [], counts.duplicates_removed, counts.merged)
@@ -193,26 +208,15 @@ class RecordChecks:
             grounding, findings = self._findings(record, facts, extra)
             day_facts = self.scoped(record, grounding, facts, extra=extra) if "date" in self.scoped_checks else facts
             settled_record, corrections = self._settle(record, findings, day_facts)
-            item = ExtractedRecord(record=settled_record, grounding=grounding, verification=corrections)
+            item = ExtractedRecord(
+                record=settled_record, grounding=grounding, verification=corrections, mentions=sorted(set(extra or []))
+            )
             # A quote of the article that reports no attack is not an incident: dropped, counted, kept aside.
             grounded = grounding is None or grounding.grounded
-            no_event = grounded and any(f.field == evidence for f in findings)
-            quote = str(record.get(evidence)) if evidence else ""
-            if no_event and confirmed is not None and quote in confirmed:
-                unknown_words = all(NO_ATTACK_WORD in f.reason for f in findings if f.field == evidence)
-                answer = unknown_words and confirmed[quote]
-                for correction in corrections:
-                    if correction.field == evidence and unknown_words:
-                        correction.reason += (
-                            "; kept: asked about this sentence alone, the model said it reports an attack"
-                            if answer
-                            else "; asked about this sentence alone, the model said it reports no attack"
-                        )
-                no_event = not answer
-            if no_event:
+            if grounded and any(f.field == evidence for f in findings):
                 settled.dropped.append(item)
             elif any(kept.record == item.record for kept in settled.records):
-                # The checks can make two records one: two fills of one sentence that differed
+                # The checks can make two records one: two records of one sentence that differed
                 # only in dates the article does not give are the same record once those are removed.
                 settled.duplicates_removed += 1
             else:

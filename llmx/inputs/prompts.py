@@ -39,12 +39,12 @@ class PromptTemplate:
     path: Path
     sha256: str
     template: jinja2.Template
+    source: str = ""  # the template file's text (what its sha256 is of)
 
     def render(self, article: Article, schema: SchemaSpec, **extra: Any) -> list[dict[str, str]]:
         """The messages for one article; ``extra`` (e.g. ``found``: the records a first pass found)
         is passed to the template as is."""
         variables: dict[str, Any] = {
-            **extra,
             "article": {
                 "id": article.id,
                 "text": defuse_delimiters(article.text),
@@ -53,6 +53,7 @@ class PromptTemplate:
             },
             "fields": [{"name": name, "description": text} for name, text in schema.descriptions.items()],
             "schema_name": schema.name,
+            **extra,  # a strategy may show other fields (the evidence strategy: sentence numbers, not a quote)
         }
         messages = []
         try:
@@ -102,5 +103,9 @@ def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
     if missing:
         raise PromptError(f"{path}: no {{% block {missing[0]} %}}; a prompt needs a system and a user block")
     return PromptTemplate(
-        name=path.stem, path=path, sha256=hashlib.sha256(source.encode()).hexdigest(), template=template
+        name=path.stem,
+        path=path,
+        sha256=hashlib.sha256(source.encode()).hexdigest(),
+        template=template,
+        source=source,
     )

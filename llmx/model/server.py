@@ -19,6 +19,7 @@ import openai
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import EndpointError, InvalidOutputError, ModelError, ParameterRejected, TransientModelError
 from llmx.model import live
+from llmx.model.article_clock import CLOCK
 from llmx.model.direct_post import DirectPost
 from llmx.model.http_errors import (
     AZURE_FATAL_STATUS,
@@ -185,9 +186,23 @@ class ModelServer:
         return parsed
 
     async def _attempt(self, body: dict[str, Any], path: str, where: str) -> bytes:
-        """One HTTP attempt, its whole answer read within the deadline (else a retried timeout)."""
+        """One HTTP attempt, its whole answer read within the deadline (else a retried timeout),
+        and within what is left of the article's own time when one is running (else the
+        article fails ``timeout``: :mod:`llmx.model.article_clock`)."""
+        clock = CLOCK.get()
+        if clock is None:
+            return await self._send(body, path, where, self.deadline)
+        with clock.serving() as left:
+            try:
+                return await self._send(body, path, where, min(self.deadline, left))
+            except openai.APITimeoutError:
+                if clock.remaining() <= 0:
+                    raise clock.expired() from None
+                raise
+
+    async def _send(self, body: dict[str, Any], path: str, where: str, deadline: float) -> bytes:
         try:
-            async with asyncio.timeout(self.deadline):
+            async with asyncio.timeout(deadline):
                 if self.direct is not None:
                     return await self.direct.post(path, body)
                 # The body is plain JSON already (instructor built it), so it goes through

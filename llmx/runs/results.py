@@ -34,6 +34,9 @@ class ExtractedRecord(BaseModel):
     record: dict[str, Any]
     grounding: Grounding | None = None
     verification: list[Correction] = []
+    # The sentences the record rests on (evidence strategy): (start, end) offsets into the
+    # article, the reporting sentence among them; empty for a single pass (its quote is the one).
+    mentions: list[tuple[int, int]] = []
     # How sure llmx is of each value, field → probability of being right (issue 30): calibrated
     # when the project has a calibration (``calibrated``), else the raw score. Absent in runs made
     # before confidences existed, or whose answers carry no token log-probabilities.
