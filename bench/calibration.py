@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVSET = ROOT.parent / "shared" / "devset"
+# ../shared/devset beside the repository (from a worktree: up to where it is found)
+DEVSET = next((d / "shared" / "devset" for d in ROOT.parents if (d / "shared" / "devset").is_dir()), Path("devset"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cassettes", type=Path, default=ROOT.parent / "main" / "runs" / "cassettes-devset")
+    parser.add_argument("--cassettes", type=Path, default=ROOT / "runs" / "cassettes-devset")
     parser.add_argument("--articles", type=Path, default=DEVSET / "articles")
     parser.add_argument("--gold", type=Path, default=DEVSET / "gold")
     parser.add_argument("--strategy", default="single")
