@@ -44,6 +44,7 @@ def main() -> None:
         if not path.is_dir():
             sys.exit(f"{path}: no such folder (see --help)")
 
+    sys.path.insert(0, str(ROOT))  # this checkout's llmx, wherever the installed one is
     import llmx
     from llmx.app.calibration import fit_from_run, scored_values
     from llmx.core.calibration import METHODS, Value, summary
