@@ -69,6 +69,7 @@ class AnnotationSession:
         schema_name: str | None = None,
         agree_with: Path | None = None,
     ) -> AnnotationSession:
+        from llmx.app.calibration import doubt_order
         from llmx.app.view_page import load_texts
 
         results = read_results(run)
@@ -78,7 +79,7 @@ class AnnotationSession:
         notes: list[str] = []
         texts = load_texts([run], articles or [], notes, settings=settings)
         by_id = {r.article_id: r for r in results}
-        order = sorted(by_id)
+        order = doubt_order(results, settings) or sorted(by_id)  # the least sure first, when it says
         if list_file is not None:
             wanted = read_list(list_file)
             absent = [i for i in wanted if i not in by_id]

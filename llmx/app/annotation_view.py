@@ -25,7 +25,8 @@ def evidence_spans(incidents: list[dict[str, Any]], text: str | None, evidence: 
 def run_records(
     result: ArticleResult, incidents: list[dict[str, Any]], schema: SchemaSpec, settings: Settings
 ) -> list[dict[str, Any]]:
-    """The run's records beside the gold, each with the gold incident it matches, if any."""
+    """The run's records beside the gold, each with the gold incident it matches, if any, and
+    its values' confidences: the least sure record first (each keeps its ``index`` in the run)."""
     matched: dict[int, int] = {}
     if result.incidents and incidents:
         from llmx.core.scoring import score_run
@@ -41,13 +42,19 @@ def run_records(
             schema.evidence_field,
         )
         matched = {p.predicted_index: p.gold_index for p in score.articles[result.article_id].matched}
-    return [
+    from llmx.extraction.confidence import calibrated
+    from llmx.inputs.calibration import load_calibration
+
+    calibration = load_calibration(settings.calibration)
+    rows = [
         {
             "index": n,
             "record": item.record,
             "verification": [c.model_dump() for c in item.verification],
             "grounding": item.grounding.status if item.grounding else None,
             "gold": matched.get(n),
+            "confidence": calibrated(item, calibration) if item.confidence_raw is not None else None,
         }
         for n, item in enumerate(result.incidents)
     ]
+    return sorted(rows, key=lambda row: min((row["confidence"] or {}).values(), default=1.0))

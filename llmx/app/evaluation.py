@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from llmx.app.calibration import confidence_report
 from llmx.app.events import score_run_events
 from llmx.core.event_scoring import EventScore
 from llmx.core.fields import MIN_SIMILARITY
@@ -46,6 +47,7 @@ class Scored:
     events: EventScore | None = None  # event fusion against gold's `event` names (None: not annotated)
     notes: list[str] = field(default_factory=list)  # what a reader of the score should know
     drafts: list[str] = field(default_factory=list)  # articles of the run whose gold is a draft: left out
+    confidence: dict[str, Any] | None = None  # how well the confidences tell right from wrong (app/calibration)
 
     @cached_property
     def intervals(self) -> dict[str, Any]:
@@ -124,7 +126,9 @@ def score_results(
     )
     missing = sorted(set(in_run) - set(gold) - set(drafts))
     events, notes = score_run_events(run, results, settings, schema, scored_gold, score)  # this run's gold only
-    return Scored(run, score, run_facts(results, settings), schema, results, missing, failed, events, notes, drafts)
+    confidence = confidence_report(score, results, settings)
+    facts = run_facts(results, settings)
+    return Scored(run, score, facts, schema, results, missing, failed, events, notes, drafts, confidence)
 
 
 def schema_of_run(

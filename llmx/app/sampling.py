@@ -13,10 +13,13 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmx.core.sampling import Doubt, rank
+from llmx.app.calibration import expected_wrong
+from llmx.core.calibration import Calibration
+from llmx.core.sampling import Doubt, SampleBy, rank
 from llmx.core.scoring import score_run
 from llmx.errors import UsageError
 from llmx.inputs.aliases import load_aliases
+from llmx.inputs.calibration import load_calibration
 from llmx.inputs.config import Settings
 from llmx.inputs.gold import read_gold_folder
 from llmx.inputs.schemas import load_schema
@@ -42,6 +45,7 @@ def sample(
     gold_dir: Path | None = None,
     out: Path | None = None,
     schema_name: str | None = None,
+    by: SampleBy = "points",
 ) -> Sample:
     if n < 1:
         raise UsageError(f"--n {n}: ask for at least one article")
@@ -70,6 +74,7 @@ def sample(
             article = score.articles[aid]
             differing = sum(len(pair.differing) for pair in article.matched)
             disagreement[aid] += (len(article.missed) + len(article.spurious) + differing) / len(pairs)
+    calibration = load_calibration(settings.calibration)
     doubts = []
     for aid in ids:
         if aid in reviewed:
@@ -83,12 +88,23 @@ def sample(
                 round(sum(r.values_removed for r in ok) / len(ok), 4) if ok else 0.0,
                 round(sum(r.ungrounded for r in ok) / len(ok), 4) if ok else 0.0,
                 failed=len(found) - len(ok),
+                unsure=_unsure(ok, calibration),
             )
         )
-    chosen = rank(doubts, n)
+    if by == "doubt" and not any(d.unsure for d in doubts):
+        raise UsageError(
+            "--by doubt: no record of these runs has a confidence (runs made before confidences, or answers "
+            "without token log-probabilities); extract again with logprobs = true, or sample by points"
+        )
+    chosen = rank(doubts, n, by)
     result = Sample(runs, chosen, len(doubts), sorted(reviewed & set(ids)), target, folder)
     atomic_write(target, list_text(result))
     return result
+
+
+def _unsure(results: list[ArticleResult], calibration: Calibration | None) -> float:
+    wrong = [w for w in (expected_wrong(r, calibration) for r in results) if w is not None]
+    return round(sum(wrong) / len(wrong), 4) if wrong else 0.0
 
 
 def _ok(result: ArticleResult | None) -> bool:
@@ -106,6 +122,7 @@ def list_text(found: Sample) -> str:
         lines.append(
             f"{d.article_id}  # {d.points:g} points: {d.disagreement:g} disagreement between runs, "
             f"{d.removed:g} values removed, {d.ungrounded:g} ungrounded"
+            + (f", {d.unsure:g} values likely wrong" if d.unsure else "")
             + (f", failed in {d.failed} run(s)" if d.failed else "")
         )
     return "\n".join(lines) + "\n"

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from llmx.app.evaluation import NothingToScore, Scored, run_facts, score_results
 from llmx.errors import OutputError, RunError, UsageError
+from llmx.extraction.confidence import calibrated
 from llmx.inputs.articles import load_articles
+from llmx.inputs.calibration import load_calibration
 from llmx.inputs.config import Settings
 from llmx.inputs.corpus import read_kept_texts
 from llmx.inputs.tables import Columns
@@ -73,6 +75,9 @@ def view_run(
     results = read_results(run)
     if scored is None:
         scored = _score_if_gold(run, results, settings, gold_dir, notes, schema_name)
+    calibration = load_calibration(settings.calibration)
+    for item in (item for result in results for item in result.incidents if item.confidence_raw is not None):
+        item.confidence, item.calibrated = calibrated(item, calibration), calibration is not None  # as now fitted
     viewed = ViewRun(
         name=run.name or str(run),
         results=results,
@@ -80,6 +85,7 @@ def view_run(
         score=scored.score if scored else None,
         facts=scored.facts if scored else run_facts(results, settings),
         evidence_field=(scored.schema.evidence_field if scored else None) or "evidence",
+        confidence=scored.confidence if scored else None,
     )
     notes.extend(_text_notes(run, viewed))
     return viewed

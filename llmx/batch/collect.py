@@ -17,7 +17,7 @@ from openai.types.chat import ChatCompletion
 from llmx.batch.api import CHAT_PATH
 from llmx.batch.ledger import BatchRecord
 from llmx.cassettes.backend import CassetteBackend
-from llmx.cassettes.gateway import CallLog, CassetteBacked, refuse_unusable, usage_of
+from llmx.cassettes.gateway import CallLog, CassetteBacked, chat_completion, refuse_unusable, usage_of
 from llmx.cassettes.store import Cassette, allowed_response, canonical_json
 from llmx.errors import BatchLineFailed, BatchPending, ModelError
 from llmx.runs.files import now_iso
@@ -99,7 +99,7 @@ def _collect_line(
         return f"HTTP {response.get('status_code')}: {message}"
     body = cassettes.redact.json(allowed_response(body))
     try:
-        completion = ChatCompletion.model_validate(body)
+        completion = chat_completion(body)
         refuse_unusable(completion)  # truncated, refused, empty: never cached
     except (ModelError, ValueError) as problem:
         return str(problem).splitlines()[0][:300]

@@ -48,11 +48,13 @@ class CallLog:
     """Every request made for one article, in order."""
 
     calls: list[CallRecord] = field(default_factory=list)
+    last_answer: ChatCompletion | None = None  # the latest completion: its tokens give the values' confidence
 
     def add(
         self, key: str, replayed: bool, latency: float, completion: ChatCompletion | None, cassette: str | None = None
     ) -> None:
         choice = completion.choices[0] if completion and completion.choices else None
+        self.last_answer = completion
         self.calls.append(
             CallRecord(
                 key=key,
@@ -96,6 +98,24 @@ def usage_of(completion: ChatCompletion | None) -> Usage:
     )
 
 
+def chat_completion(body: dict[str, Any]) -> ChatCompletion:
+    """The completion in ``body``. Cassettes keep only each token and its log-probability
+    (store.token_logprobs), while openai's model requires ``top_logprobs``: they are given back
+    empty, in a copy, so what is recorded stays as it was."""
+    choices = body.get("choices")
+    if isinstance(choices, list) and any(isinstance(c, dict) and c.get("logprobs") for c in choices):
+        body = {**body, "choices": [_with_top_logprobs(c) for c in choices]}
+    return ChatCompletion.model_validate(body)
+
+
+def _with_top_logprobs(choice: Any) -> Any:
+    content = (choice.get("logprobs") or {}).get("content") if isinstance(choice, dict) else None
+    if not isinstance(content, list):
+        return choice
+    tokens = [{"top_logprobs": [], **t} if isinstance(t, dict) else t for t in content]
+    return {**choice, "logprobs": {**choice["logprobs"], "content": tokens}}
+
+
 class Gateway(Protocol):
     """Answers one chat-completion request for one article: what the extraction calls, below
     instructor's re-asks. Implementations, side by side: :class:`ReplayGateway` (cassettes
@@ -123,7 +143,7 @@ class CassetteBacked:
         self.mode = mode
 
     def replayed(self, article_id: str, answer: RecordedAnswer, log: CallLog) -> ChatCompletion:
-        completion = ChatCompletion.model_validate(answer.response)
+        completion = chat_completion(answer.response)
         log.add(answer.key, True, answer.latency_s, completion, self.store.location(article_id, answer.key))
         return completion
 
@@ -181,7 +201,7 @@ class RecordingGateway(CassetteBacked):
         body = self.server.redact.json(allowed_response(await self.server.post({**self.extra_body, **kwargs})))
         latency = time.perf_counter() - started
         try:
-            completion = ChatCompletion.model_validate(body)
+            completion = chat_completion(body)
         except ValueError as error:
             raise InvalidOutputError(
                 f"the server's answer is not a chat completion: {_first_error(error)}",

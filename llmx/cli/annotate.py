@@ -75,8 +75,16 @@ def annotate(
 @gold_option
 @click.option("-o", "--out", "out_file", type=click.Path(path_type=Path), help="List file (default: RUN/sample.txt).")
 @click.option("--schema", "schema_name", help="Schema to match records with (default: from config).")
+@click.option(
+    "--by",
+    type=click.Choice(["points", "doubt"]),
+    default="points",
+    show_default=True,
+    help="points: disagreement, removed values, ungrounded quotes; doubt: the values the confidences say are "
+    "likely wrong (sum of 1 - confidence), the least sure first.",
+)
 def sample(
-    runs: tuple[Path, ...], count: int, gold_dir: Path | None, out_file: Path | None, schema_name: str | None
+    runs: tuple[Path, ...], count: int, gold_dir: Path | None, out_file: Path | None, schema_name: str | None, by: str
 ) -> None:
     """The next articles to annotate: where runs disagree (two prompts or two models), where the
     checks removed values, where evidence is not in the article. Articles with reviewed gold are
@@ -86,7 +94,8 @@ def sample(
     from llmx.cli.gold_report import sample_report
     from llmx.inputs.config import load_settings
 
-    found = pick(list(runs), load_settings(require_project=True), count, gold_dir, out_file, schema_name)
+    settings = load_settings(require_project=True)
+    found = pick(list(runs), settings, count, gold_dir, out_file, schema_name, by)  # type: ignore[arg-type]
     if found.chosen:
         out.print(sample_report(found))
     if found.annotated:

@@ -81,7 +81,7 @@ def agreement_report(agreement: Agreement, name_a: str, name_b: str) -> Renderab
 def sample_report(found: Sample) -> RenderableType:
     table = Table(title=f"next {len(found.chosen)} of {found.candidates} article(s) to annotate", title_justify="left")
     table.add_column("article", no_wrap=True, min_width=max((len(d.article_id) for d in found.chosen), default=7))
-    for column in ("points", "disagreement", "removed", "ungrounded", "failed"):
+    for column in ("points", "disagreement", "removed", "ungrounded", "likely wrong", "failed"):
         table.add_column(column, justify="right")
     for d in found.chosen:
         table.add_row(
@@ -90,6 +90,7 @@ def sample_report(found: Sample) -> RenderableType:
             f"{d.disagreement:g}",
             f"{d.removed:g}",
             f"{d.ungrounded:g}",
+            f"{d.unsure:g}" if d.unsure else "",
             str(d.failed or ""),
         )
     return table

@@ -17,6 +17,7 @@ import click
 
 from llmx.cli import gold as _gold_commands  # noqa: F401 (adds draft and agree to `llmx gold`)
 from llmx.cli.annotate import annotate, sample
+from llmx.cli.calibrate import calibrate
 from llmx.cli.cassettes import cassettes_group
 from llmx.cli.events import events
 from llmx.cli.export import export
@@ -281,6 +282,7 @@ main.add_command(export)
 main.add_command(local_group)
 main.add_command(cassettes_group)
 main.add_command(score)
+main.add_command(calibrate)
 main.add_command(compare)
 main.add_command(gold_group)
 main.add_command(view)

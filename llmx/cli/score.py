@@ -51,6 +51,7 @@ def score(
     """Score a run against gold: matched, missed and invented incidents, P/R/F1 per field."""
     from llmx.app.evaluation import NothingToScore, score_run_folder
     from llmx.app.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
+    from llmx.cli.confidence_report import reliability_panel
     from llmx.cli.console import err, out
     from llmx.cli.event_report import events_json, events_panel
     from llmx.cli.report import score_json, score_report
@@ -76,6 +77,7 @@ def score(
                     "interval_method": METHOD,
                     "events": events_json(scored.events),
                     "gold_drafts_left_out": scored.drafts,
+                    "calibration": scored.confidence,
                 },
                 indent=2,
             )
@@ -95,6 +97,8 @@ def score(
         out.print(report)
         if scored.events is not None:
             out.print(events_panel(scored.events))
+        if scored.confidence is not None:
+            out.print(reliability_panel(scored.confidence))
         for note in scored.notes:
             err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         if scored.missing_gold:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,19 @@ class Doubt:
     removed: float  # values the checks removed, per run
     ungrounded: float  # quotes not found in the article, per run
     failed: int = 0  # runs that failed on this article (shown, not counted: there is nothing to doubt)
+    unsure: float = 0.0  # values likely wrong by their confidence (sum of 1 - p), per run that has them
 
     @property
     def points(self) -> float:
         return round(self.disagreement + self.removed + self.ungrounded, 4)
 
 
-def rank(doubts: Iterable[Doubt], n: int) -> list[Doubt]:
-    """The ``n`` most doubtful articles, most doubtful first."""
+SampleBy = Literal["points", "doubt"]
+
+
+def rank(doubts: Iterable[Doubt], n: int, by: SampleBy = "points") -> list[Doubt]:
+    """The ``n`` most doubtful articles, most doubtful first: by points, or (``doubt``) by the
+    values their confidences say are likely wrong (active learning: gold where the model is weakest)."""
+    if by == "doubt":
+        return sorted(doubts, key=lambda d: (-d.unsure, -d.points, d.article_id))[: max(n, 0)]
     return sorted(doubts, key=lambda d: (-d.points, d.article_id))[: max(n, 0)]

@@ -1,10 +1,8 @@
 """Extraction: article → prompt → instructor → validated, grounded records → ArticleResult.
 
-Concurrency is a fixed pool of async workers. Each article gets its own :class:`CallLog`, and
-instructor is given a ``create`` bound to that article, so cassettes are keyed per article and
-usage covers every attempt. Grounding failures are re-asked (bounded by ``reasks``); what is
-still ungrounded after that is kept and flagged, never dropped.
-"""
+Each article gets its own :class:`CallLog` and a ``create`` bound to it, so cassettes are keyed
+per article and usage covers every attempt. Grounding failures are re-asked (``reasks``); what
+is still ungrounded is kept and flagged, never dropped."""
 
 from __future__ import annotations
 
@@ -16,11 +14,11 @@ import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
 from llmx.cassettes.gateway import CallLog, Gateway
+from llmx.core.calibration import Calibration
 from llmx.core.normalize import Aliases
 from llmx.core.redact import Redactor
 from llmx.core.verify import ArticleFacts
 from llmx.errors import (
-    ArticleTimeout,
     ArticleTooLong,
     CassetteError,
     CassetteMiss,
@@ -30,14 +28,16 @@ from llmx.errors import (
     ModelError,
     PromptError,
 )
+from llmx.extraction.confidence import attach_confidences, origins_of
 from llmx.extraction.evidence_first import EvidenceFirst, build_evidence_first
 from llmx.extraction.failures import cause_of, classify
 from llmx.extraction.instructor_patch import instructor_mode
 from llmx.extraction.record_checks import RecordChecks
 from llmx.extraction.response_model import ArticleState, checked_response_model, validating
-from llmx.extraction.salvage import cut_answer, salvaged_records
+from llmx.extraction.salvage import salvaged
 from llmx.inputs.aliases import load_aliases
 from llmx.inputs.articles import Article
+from llmx.inputs.calibration import load_calibration
 from llmx.inputs.config import Settings
 from llmx.inputs.prompts import PromptTemplate, load_prompt, prompt_files
 from llmx.inputs.schemas import SchemaSpec, load_schema
@@ -68,6 +68,7 @@ class Extractor:
     evidence_first: EvidenceFirst | None = None  # the evidence strategy: one request per chunk, records with mentions
     max_article_chars: int | None = None  # longer articles fail alone (too_long), before any request
     check_scope: int | None = None  # checks read the record's sentences and this many neighbours (None: the article)
+    calibration: Calibration | None = None  # the project's calibration.json: confidences as probabilities
 
     def __post_init__(self) -> None:
         if self.strategy == "two_pass" and self.recall_prompt is None:
@@ -155,7 +156,7 @@ class Extractor:
                     records += [record for record, again in zip(more, repeated, strict=True) if not again]
                     repeats = sum(repeated)
                     passes = 2
-        except (InstructorRetryException, IncompleteOutputException, ModelError, CassetteError, TimeoutError) as error:
+        except (InstructorRetryException, IncompleteOutputException, ModelError, CassetteError) as error:
             fatal = cause_of(error, EndpointError)
             if fatal is not None:  # the server cannot serve any article: stop the run, not just this one
                 raise fatal from None
@@ -171,6 +172,7 @@ class Extractor:
                 ),
             )
         settled = self.checks.finish(records, facts, passages=passages)
+        attach_confidences(settled.records, state.origins, self.schema, self.calibration)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
@@ -200,17 +202,16 @@ class Extractor:
                 **self.params,
             )
         except (IncompleteOutputException, InstructorRetryException) as error:
-            records = self._salvage(error, self.schema.response_model, state)
-            return [record.model_dump(mode="json") for record in records]
-        return [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
+            # a cut answer's records keep no token origins: their confidence comes from the checks alone
+            return [
+                record.model_dump(mode="json") for record in self._salvage(error, self.schema.response_model, state)
+            ]
+        records = [record.model_dump(mode="json") for record in getattr(parsed, self.schema.list_field)]
+        state.origins += origins_of(log.last_answer, records, self.schema.list_field)  # the answer that validated
+        return records
 
     def _salvage(self, error: BaseException, response_model: type[Any], state: ArticleState) -> list[Any]:
-        """The whole records of an answer cut off at max_tokens (re-raise anything else, and a cut
-        answer with no whole record)."""
-        completion = cut_answer(error)
-        records = salvaged_records(completion, response_model, self.schema.list_field) if completion else []
-        if not records:
-            raise error
+        records = salvaged(error, response_model, self.schema.list_field)  # re-raises when none is whole
         state.truncated += 1
         return records
 
@@ -241,11 +242,6 @@ class Extractor:
     def _failure(self, error: BaseException, log: CallLog) -> ModelError | CassetteError:
         if isinstance(error, ArticleTooLong):
             return error
-        if isinstance(error, TimeoutError):
-            return ArticleTimeout(
-                f"the article took longer than {self.article_timeout:g} s in all (article_timeout); "
-                "raise it for a slow model"
-            )
         failure = classify(error)
         last = log.calls[-1] if log.calls else None
         if last is None or not last.cassette:
@@ -300,4 +296,5 @@ def build_extractor(settings: Settings, redact: Redactor | None = None) -> Extra
         evidence_first=evidence,
         max_article_chars=settings.max_article_chars,
         check_scope=settings.check_scope if isinstance(settings.check_scope, int) else None,  # "article": None
+        calibration=load_calibration(settings.calibration),
     )

@@ -5,7 +5,7 @@ and the schema the model sees."""
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import instructor
@@ -32,6 +32,9 @@ class ArticleState:
     grounding_reasks: int = 0
     verification_reasks: int = 0
     truncated: int = 0  # answers cut off at max_tokens whose whole records were kept (extraction.salvage)
+    origins: list[Any] = field(
+        default_factory=list
+    )  # extraction.confidence.Origin: each parsed record's token probabilities
 
 
 _instructor.install()

@@ -51,6 +51,16 @@ def salvaged_records(completion: Any, response_model: type[BaseModel], list_fiel
     return kept
 
 
+def salvaged(error: BaseException, response_model: type[BaseModel], list_field: str) -> list[BaseModel]:
+    """The whole records of the answer cut off behind ``error``; re-raises ``error`` when it is
+    something else, or when no record of the cut answer is whole."""
+    completion = cut_answer(error)
+    records = salvaged_records(completion, response_model, list_field) if completion is not None else []
+    if not records:
+        raise error
+    return records
+
+
 def _content(completion: Any) -> str | None:
     choices = getattr(completion, "choices", None) or []
     if not choices:

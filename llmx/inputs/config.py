@@ -66,6 +66,9 @@ class Settings(BaseModel):
     runs_dir: Path = Path("runs")
     gold: Path = Path("gold")
     aliases: Path = Path("schemas/aliases.yaml")
+    calibration: Path = Field(
+        Path("calibration.json"), description="confidences as probabilities (llmx calibrate writes it; none: raw)"
+    )
     # Strict structured outputs. Why the flag is in the cassette key, set here, and on by default:
     # - In the key: with it OpenAI decodes to the schema, without it the schema is a hint; an
     #   answer recorded one way is not the answer to the other request. Off, it adds nothing to
@@ -135,7 +138,7 @@ class Settings(BaseModel):
         }
 
 
-PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases")
+PATH_FIELDS = ("prompts_dir", "schemas_dir", "cassettes", "runs_dir", "gold", "aliases", "calibration")
 
 
 def find_config(start: Path) -> Path | None:

@@ -26,11 +26,13 @@ def to_csv(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> st
     With the schema's ``kinds``, every schema field is a column, in the schema's order, even in a run
     with no incident: two exports of one schema have the same header."""
     field_names = record_columns(results, kinds)
+    sure = confidence_fields(results)
     columns = [
         "article_id",
         "status",
         "incident",
         *field_names,
+        *(f"{name}_confidence" for name in sure),
         "grounding",
         "evidence_start",
         "evidence_end",
@@ -50,6 +52,7 @@ def to_csv(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> st
             writer.writerow(base)
         for number, item in enumerate(result.incidents, start=1):
             row = dict(base, incident=number, **{k: _cell(v) for k, v in item.record.items()})
+            row.update({f"{name}_confidence": p for name, p in (item.confidence or {}).items() if name in sure})
             if item.grounding:
                 row.update(
                     grounding=item.grounding.status,
@@ -59,6 +62,12 @@ def to_csv(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> st
             row["verification"] = "; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in item.verification)
             writer.writerow(row)
     return buffer.getvalue()
+
+
+def confidence_fields(results: list[ArticleResult]) -> list[str]:
+    """The fields some record has a confidence for: each gets a ``<field>_confidence`` column
+    (none for a run made before confidences, so its export is as it was)."""
+    return list(dict.fromkeys(name for r in results for item in r.incidents for name in item.confidence or {}))
 
 
 def table_csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
@@ -88,7 +97,9 @@ def to_parquet(results: list[ArticleResult], kinds: ColumnKinds | None = None) -
     import pyarrow.parquet as pq
 
     fields = record_columns(results, kinds)
-    names = ["article_id", "status", "incident", *fields, "grounding", "evidence_start", "evidence_end"]
+    sure = confidence_fields(results)
+    names = ["article_id", "status", "incident", *fields, *(f"{n}_confidence" for n in sure)]
+    names += ["grounding", "evidence_start", "evidence_end"]
     columns: dict[str, list[Any]] = {name: [] for name in [*names, "verification", "error"]}
     for result in sorted(results, key=lambda r: r.article_id):
         error = result.error.message if result.error else None
@@ -96,6 +107,7 @@ def to_parquet(results: list[ArticleResult], kinds: ColumnKinds | None = None) -
             g = item.grounding if item else None
             record = item.record if item else {}
             row = [result.article_id, result.status, number if item else None, *(_cell(record.get(f)) for f in fields)]
+            row += [((item.confidence or {}).get(n) if item else None) for n in sure]
             row += [g.status, g.start, g.end] if g else [None, None, None]
             checks = item.verification if item else []
             row += ["; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in checks) if item else None, error]

@@ -37,6 +37,12 @@ class ExtractedRecord(BaseModel):
     # The sentences the record rests on (evidence strategy): (start, end) offsets into the
     # article, the reporting sentence among them; empty for a single pass (its quote is the one).
     mentions: list[tuple[int, int]] = []
+    # How sure llmx is of each value, field → probability of being right (issue 30): calibrated
+    # when the project has a calibration (``calibrated``), else the raw score. Absent in runs made
+    # before confidences existed, or whose answers carry no token log-probabilities.
+    confidence: dict[str, float] | None = None
+    confidence_raw: dict[str, float] | None = None  # kept, so a later calibration applies to this run
+    calibrated: bool = False
 
 
 class Failure(BaseModel):

@@ -37,6 +37,9 @@ class Reply:
     usage: tuple[int, int] = (100, 20)
     error_message: str | None = None
     extra: dict[str, Any] | None = None  # extra top-level fields in the completion body
+    # With a request that asks for logprobs: the log-probability of the tokens inside each of these
+    # substrings of the content (every other token: SURE_LOGPROB), see fake_tokens.
+    doubt: dict[str, float] | None = None
 
 
 Script = Callable[[dict[str, Any], int], Reply]
@@ -150,7 +153,10 @@ def chat_completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         call = {"id": "call_0", "type": "function", "function": {"name": name, "arguments": reply.content}}
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
     prompt, completion = reply.usage
-    choices = [{"index": 0, "message": message, "finish_reason": reply.finish_reason}]
+    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": reply.finish_reason}
+    if body.get("logprobs") and isinstance(message.get("content"), str):
+        choice["logprobs"] = {"content": fake_tokens(message["content"], reply.doubt)}
+    choices = [choice]
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
@@ -160,6 +166,27 @@ def chat_completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         **(reply.extra or {}),
     }
+
+
+SURE_LOGPROB = -0.001
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
+
+
+def fake_tokens(content: str, doubt: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """The content cut into word and punctuation tokens (they spell it exactly), each with
+    SURE_LOGPROB, or ``doubt[s]`` for the tokens that overlap an occurrence of substring ``s``."""
+    low: list[tuple[int, int, float]] = []
+    for text, logprob in (doubt or {}).items():
+        start = content.find(text)
+        while start >= 0:
+            low.append((start, start + len(text), logprob))
+            start = content.find(text, start + 1)
+    tokens = []
+    for match in _TOKEN.finditer(content):
+        a, b = match.span()
+        logprobs = [lp for start, end, lp in low if start < b and end > a]
+        tokens.append({"token": match.group(), "logprob": min(logprobs) if logprobs else SURE_LOGPROB})
+    return tokens
 
 
 def mock_transport(script: Script, requests: list[dict[str, Any]] | None = None) -> httpx2.MockTransport:

@@ -40,6 +40,10 @@ class ViewRun:
     score: Score | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)
     evidence_field: str = "evidence"
+    confidence: Mapping[str, Any] | None = None  # app/calibration.confidence_report: the reliability diagram
+
+
+SURE = 0.9  # a value at least this sure is hidden by the page's "hide sure values"
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Row:
     null: bool
     gold: str | None = None  # gold's value, shown only where the field differs
     flagged: bool = False  # a verification note names this field
+    confidence: float | None = None  # how sure llmx is of the value (None: the run has no confidences)
 
 
 @dataclass
@@ -109,6 +114,8 @@ def render_view(runs: Sequence[ViewRun]) -> str:
         articles=articles,
         counts=counts,
         statuses=[*STATUSES, *(["changed"] if len(runs) == 2 else [])],
+        sure=SURE,
+        any_confidence=any(item.confidence for run in runs for r in run.results for item in r.incidents),
         colours=COLOURS,
     )
 
@@ -181,6 +188,7 @@ def _card(index: int, item: ExtractedRecord, status: str, pair: Pair | None, evi
         if name == evidence_field:
             continue
         row = _row(name, value, flagged=name in flagged)
+        row.confidence = (item.confidence or {}).get(name)
         if pair and name in differing:
             row.gold = _fmt(pair.gold.get(name))
         rows.append(row)

@@ -277,8 +277,10 @@
       bad.conflict ? el("button", {"class": "mine", text: "save mine (" + shown(bad.value) + ")", onclick: function () { send(bad.value); }}) : null]));
   }
   function runRecord(r) {
-    var rec = r.record, parts = [];
-    FIELDS.forEach(function (f) { if (!f.evidence && f.scored && rec[f.name] !== null && rec[f.name] !== undefined) parts.push(f.name + " " + shown(rec[f.name])); });
+    var rec = r.record, parts = [], sure = r.confidence || {};
+    // the least sure values first, each with its confidence (a run made before confidences: schema order)
+    var fields = FIELDS.slice().sort(function (a, b) { return (a.name in sure ? sure[a.name] : 2) - (b.name in sure ? sure[b.name] : 2); });
+    fields.forEach(function (f) { if (!f.evidence && f.scored && rec[f.name] !== null && rec[f.name] !== undefined) parts.push(f.name + " " + shown(rec[f.name]) + (f.name in sure ? " (" + Math.round(sure[f.name] * 100) + "%)" : "")); });
     var node = el("div", {"class": "runrec"}, [
       el("div", {"class": "ch"}, [el("b", {text: "run #" + (r.index + 1)}),
         r.gold !== null ? el("span", {"class": "st matched", text: "= gold #" + (r.gold + 1)}) : el("span", {"class": "st spurious", text: "not in gold"}),
