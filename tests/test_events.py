@@ -151,9 +151,14 @@ def test_undated_reports_need_publication_dates(project: Path) -> None:
     manifest = json.loads((run / "run.json").read_text())
     manifest["inputs"] = []
     (run / "run.json").write_text(json.dumps(manifest))
+    omar = GROUPS["omar-2024-05-05"]
+    kept = run_cli("events", "runs/d")  # each result carries its date (run version 2): no inputs needed
+    assert kept.exit_code == 0 and "no publication dates" not in kept.output
+    assert frozenset(omar) in {frozenset(r["article_id"] for r in e["reports"]) for e in lines(run / "events.jsonl")}
+    old = [{**line, "version": 1, "published": None} for line in lines(run / "extractions.jsonl")]
+    (run / "extractions.jsonl").write_text("".join(json.dumps(line) + "\n" for line in old))  # a version 1 run
     shown = run_cli("events", "runs/d")
     assert shown.exit_code == 0 and "no publication dates" in shown.output and "pass --articles" in shown.output
-    omar = GROUPS["omar-2024-05-05"]
     fused = {frozenset(r["article_id"] for r in e["reports"]) for e in lines(run / "events.jsonl")}
     assert frozenset(omar - {"e06_omar_undated_statement"}) in fused  # the undated one stands alone
     assert run_cli("events", "runs/d", *[x for i in INPUTS for x in ("--articles", i)]).exit_code == 0

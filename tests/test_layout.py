@@ -22,16 +22,53 @@ def _modules() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
     """Every llmx module this file imports, at any depth (function-level imports included)."""
+    return _imports_in(path.read_text(), _module_name(path), path.name == "__init__.py")
+
+
+def _imports_in(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
+    """The llmx modules ``source`` (the text of ``module``) imports; a relative import
+    (``from ..app import api``) is resolved against the module's package, as Python does."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{a.name}" for a in node.names] if node.module == "llmx" else [node.module]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+                names = [f"{target}.{a.name}" for a in node.names] if node.module is None else [target]
+            elif node.module:
+                target = node.module
+                names = [f"{target}.{a.name}" for a in node.names] if target == "llmx" else [target]
+            else:
+                continue
             found += [(node.lineno, name) for name in names]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names]
     return [(line, name) for line, name in found if name.split(".")[0] == "llmx"]
+
+
+def _dynamic_imports(source: str) -> list[int]:
+    """Lines that import an llmx module by name at run time (``importlib.import_module``,
+    ``__import__``), which the ladder cannot see: a literal outside llmx is fine, anything else is not."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name not in ("import_module", "__import__"):
+            continue
+        first = node.args[0] if node.args else None
+        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+        if not literal or str(first.value).split(".")[0] == "llmx":  # type: ignore[union-attr]
+            lines.append(node.lineno)
+    return lines
 
 
 def _folder(module: str) -> str | None:
@@ -65,7 +102,7 @@ def test_no_folder_imports_a_folder_above_it() -> None:
 def test_no_import_circle_between_modules() -> None:
     graph: dict[str, set[str]] = {}
     for path in _modules():
-        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        name = _module_name(path)
         graph[name] = {m for _, m in _imports(path) if m != name}
     known = set(graph)
     for name in graph:  # `from llmx.x import y` names a module when y is one, else x
@@ -89,6 +126,34 @@ def test_no_import_circle_between_modules() -> None:
         if node not in state:
             circle = visit(node)
             assert circle is None, " → ".join(circle)
+
+
+def test_relative_imports_are_resolved_so_they_cannot_climb_the_ladder_unseen() -> None:
+    source = "from ..app import api\nfrom . import console\nfrom .safe_text import markup\nimport os\n"
+    assert _imports_in(source, "llmx.cli.main") == [
+        (1, "llmx.app"),  # as `from llmx.app import api` reads: the package
+        (2, "llmx.cli.console"),
+        (3, "llmx.cli.safe_text"),
+    ]
+    assert _imports_in("from .. import errors\n", "llmx.core.dates") == [(1, "llmx.errors")]
+    assert _imports_in("from .rules import x\n", "llmx.core", is_package=True) == [(1, "llmx.core.rules")]
+
+
+def test_importlib_on_an_llmx_module_is_flagged() -> None:
+    flagged = "import importlib\nm = importlib.import_module('llmx.app.api')\nn = __import__(name)\n"
+    assert _dynamic_imports(flagged) == [2, 3]
+    assert _dynamic_imports("import importlib\nimportlib.import_module('rich.progress')\n") == []
+
+
+def test_no_module_on_the_ladder_imports_llmx_by_name_at_run_time() -> None:
+    """The package face (llmx/__init__.py) imports its public names lazily; every one of them is
+    also imported under TYPE_CHECKING there, where the ladder sees it. Below it, none may."""
+    found = []
+    for path in _modules():
+        rel = path.relative_to(PACKAGE)
+        if len(rel.parts) >= 2:
+            found += [f"{rel}:{line}" for line in _dynamic_imports(path.read_text())]
+    assert found == []
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -15,11 +15,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
+from llmx.app.engines import extract_articles
 from llmx.app.evaluation import Comparison, Scored, compare_runs, score_run_folder
-from llmx.app.extraction_run import ExtractionJob, ExtractionOutcome, extract_articles
+from llmx.app.extraction_job import ExtractionJob, ExtractionOutcome, RayOptions
+from llmx.app.extraction_run import RunHooks
 from llmx.app.prompt_map import files_read
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.fields import MIN_SIMILARITY
@@ -29,6 +31,9 @@ from llmx.inputs.config import Settings, load_settings
 from llmx.runs.events import Event
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult, RunSummary
+
+if TYPE_CHECKING:
+    from llmx.batch.rounds import BatchOptions
 
 # An article given in memory: an Article, or (id, text) / (id, text, publication date).
 ArticleItem = ArticleInput | tuple[str, str] | tuple[str, str, "dt.date | str | None"]
@@ -148,29 +153,72 @@ def extract(
     cluster at ``ray_address`` (else ``RAY_ADDRESS``), with ``ray_workers`` workers; the inputs
     are files and folders (Parquet, JSONL, CSV, .txt) and the results are ordered as written."""
     project = as_project(project)
-    settings = project.settings
-    environ = os.environ if environ is None else environ
-    key = api_key or api_key_from_env(settings, environ)
-    endpoint = resolve_endpoint(settings, base_url, local, key)
-    chosen = choose_policy(policy, endpoint, in_ci=bool(environ.get("CI")))
     inputs = [as_article(item) for item in articles]
     scratch = tempfile.TemporaryDirectory(prefix="llmx-run-") if in_memory else contextlib.nullcontext(None)
     with scratch as folder:
-        run_dir = Path(folder) if folder else (Path(out) if out is not None else None)
-        job = ExtractionJob(inputs=inputs, settings=settings, endpoint=endpoint, policy=chosen, out_dir=run_dir)
-        if engine == "ray":
-            from llmx.app.ray_engine import RayOptions, extract_with_ray
-
-            options = RayOptions(address=ray_address, workers=ray_workers)
-            outcome = extract_with_ray(job, options, on_result=on_result or (lambda result: None))
-        elif engine == "plain":
-            outcome = extract_articles(job, on_result=on_result or (lambda result: None))
-        else:
-            raise UsageError(f"engine {engine!r}: use 'plain' or 'ray'")
+        job = plan_extraction(
+            inputs,
+            project.settings,
+            out=Path(folder) if folder else out,
+            policy=policy,
+            base_url=base_url,
+            api_key=api_key,
+            local=local,
+            environ=environ,
+            engine=engine,
+            ray=RayOptions(address=ray_address, workers=ray_workers),
+        )
+        outcome = extract_articles(job, RunHooks(on_result=on_result or (lambda result: None)))
         by_id = {r.article_id: r for r in read_results(outcome.run_dir)}
         results = [by_id[aid] for aid in outcome.article_ids if aid in by_id]  # in input order
         files = files_read(outcome.run_dir)
     return Run(None if in_memory else outcome.run_dir, results, outcome.summary, outcome.exit_code, outcome, files)
+
+
+def plan_extraction(
+    inputs: list[ArticleInput],
+    settings: Settings,
+    *,
+    out: str | Path | None = None,
+    policy: CassettePolicy | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    local: bool = False,
+    environ: Mapping[str, str] | None = None,
+    engine: str = "plain",
+    ray: RayOptions | None = None,
+    batch: BatchOptions | None = None,
+    redo_changed: bool = False,
+    command: list[str] | None = None,
+    export_format: str | None = None,
+    on_local: Callable[[str], None] = lambda step: None,
+) -> ExtractionJob:
+    """The job an extraction runs, decided once for :func:`extract` and ``llmx extract``: the key
+    (``api_key``, else the environment's), the endpoint (``base_url``, ``local``, or none: replay),
+    the cassette policy (strict replay with no model or in CI, else ``auto``), and the engine
+    (``"plain"``, ``"ray"`` with ``ray``'s options, or the Batch API with ``batch``)."""
+    if engine not in ("plain", "ray"):
+        raise UsageError(f"engine {engine!r}: use 'plain' or 'ray'")
+    if batch is not None and engine == "ray":
+        raise UsageError("--engine ray and --batch are two ways to run a large corpus: pick one")
+    if batch is not None and (policy is not None or local):
+        raise UsageError("--batch decides itself what to replay and what to send: drop --replay/--record/--local")
+    environ = os.environ if environ is None else environ
+    key = api_key or api_key_from_env(settings, environ)
+    endpoint = resolve_endpoint(settings, base_url, local, key, on_local)
+    chosen = "auto" if batch is not None else choose_policy(policy, endpoint, in_ci=bool(environ.get("CI")))
+    return ExtractionJob(
+        inputs=inputs,
+        settings=settings,
+        endpoint=endpoint,
+        policy=chosen,
+        out_dir=Path(out) if out is not None else None,
+        redo_changed=redo_changed,
+        command=command or [],
+        export_format=export_format,
+        batch=batch,
+        ray=(ray or RayOptions()) if engine == "ray" else None,
+    )
 
 
 def score(

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from llmx.app.extraction_run import ExtractionJob, ExtractionOutcome, ExtractionRun
+from llmx.app.extraction_job import ExtractionJob
+from llmx.app.extraction_run import ExtractionRun, RunHooks
 from llmx.app.interrupts import watch_interrupts
 from llmx.batch.api import BatchApi, submit
 from llmx.batch.collect import CollectingGateway
@@ -90,23 +91,25 @@ async def batch_rounds(
     return report
 
 
-def extract_batch(
-    job: ExtractionJob,
-    on_result: Callable[[ArticleResult], None],
-    on_interrupt: Callable[[], None],
-    on_start: Callable[[ExtractionRun], None],
-) -> ExtractionOutcome:
-    if not job.endpoint.live_possible:
-        raise UsageError("--batch needs a provider: set OPENAI_API_KEY, or pass --base-url URL")
-    options = job.batch or BatchOptions(poll_seconds=job.settings.batch_poll_seconds)
-    store = open_store(job.settings.cassette_store, job.settings.cassettes, job.endpoint.redact)
-    store.check_writable()
-    with ExtractionRun(job) as run:
-        on_start(run)
+class BatchEngine:
+    """``--batch``: an engine of :class:`~llmx.app.extraction_run.ExtractionRun` whose answers
+    come in rounds from the provider's Batch API."""
 
-        async def work() -> BatchReport:
-            gateway = CollectingGateway(store, job.settings.mode, job.endpoint.extra_body)
-            async with gateway, BatchApi(job.endpoint, job.settings) as api:
-                return await batch_rounds(run, gateway, api, options, on_result, on_interrupt)
+    name = "batch"
+    reads_inputs = True
 
-        return run.execute(work)
+    def __init__(self, options: BatchOptions) -> None:
+        self.options = options
+
+    def check(self, job: ExtractionJob) -> None:
+        if not job.endpoint.live_possible:
+            raise UsageError("--batch needs a provider: set OPENAI_API_KEY, or pass --base-url URL")
+        settings = job.settings
+        self.store = open_store(settings.cassette_store, settings.cassettes, job.endpoint.redact)
+        self.store.check_writable()
+
+    async def work(self, run: ExtractionRun, hooks: RunHooks) -> BatchReport:
+        job = run.job
+        gateway = CollectingGateway(self.store, job.settings.mode, job.endpoint.extra_body)
+        async with gateway, BatchApi(job.endpoint, job.settings) as api:
+            return await batch_rounds(run, gateway, api, self.options, hooks.on_result, hooks.on_interrupt)

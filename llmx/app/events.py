@@ -3,8 +3,9 @@
 
 The rule is the schema's (``EVENT`` in ``schemas/<name>.py``); the algorithm is
 :mod:`llmx.core.fusion`; the fused fields and disputes :mod:`llmx.core.event_fields`. Undated
-reports are placed by their article's publication date, read from the inputs ``llmx extract``
-recorded in run.json (or ``articles``); without it they are fused with nothing, and a note says
+reports are placed by their article's publication date, which each result carries (or, for a
+run made before results did, read from the inputs ``llmx extract`` recorded in run.json; or
+``articles``); without it they are fused with nothing, and a note says
 so. A failed article has no reports: it is listed, never an error.
 """
 
@@ -82,11 +83,18 @@ class RunEvents:
 
 
 def publication_dates(
-    run: Path, articles: list[str], notes: list[str], settings: Settings | None = None
+    run: Path,
+    articles: list[str],
+    notes: list[str],
+    settings: Settings | None = None,
+    results: list[ArticleResult] | None = None,
 ) -> dict[str, dt.date | None]:
     """Article id → publication date: from ``articles`` (read with the project's columns), else
-    read from the inputs run.json recorded (with the columns it recorded); the articles the run kept
-    itself (saved HTML pages) win. Articles are streamed: only their dates are kept."""
+    from the results themselves (run version 2 on), else (an older run) read from the inputs
+    run.json recorded (with the columns it recorded); the articles the run kept itself (saved HTML
+    pages) win. Articles are streamed: only their dates are kept."""
+    if not articles and results is not None and all(r.carries_facts for r in results):
+        return {r.article_id: r.published for r in results}
     kept = {aid: article.date for aid, article in read_kept_texts(run).items()}
     if articles:
         read = iter_articles(articles, Columns.of(settings) if settings else None)
@@ -241,7 +249,7 @@ def fuse_run(
     results = read_results(run)
     schema = event_schema(results, settings, schema_name)
     notes: list[str] = []
-    published = publication_dates(run, articles or [], notes, settings)
+    published = publication_dates(run, articles or [], notes, settings, results)
     fused = fuse_results(run, results, settings, schema, published, threshold)
     fused.notes = notes + fused.notes
     return fused
@@ -276,7 +284,7 @@ def score_run_events(
     if schema.event is None or not gold_has_events(gold):
         return None, []
     notes: list[str] = []
-    fused = fuse_results(run, results, settings, schema, publication_dates(run, [], notes, settings))
+    fused = fuse_results(run, results, settings, schema, publication_dates(run, [], notes, settings, results))
     return score_fused(fused, score), notes
 
 

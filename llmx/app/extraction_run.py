@@ -7,9 +7,13 @@ checked before the first request (the articles, every prompt rendering, a price 
 closes the folder with the status the run earned, or "failed" and the reason if it raised.
 The articles are streamed, never held (:class:`~llmx.inputs.corpus.Corpus`): the checks read
 them once, :meth:`ExtractionRun.todo` reads them again for the extraction.
-Inside, :meth:`ExtractionRun.run_articles` extracts articles through a gateway it is handed:
-:func:`extract_articles` opens one for a plain run, :mod:`llmx.app.batch_extraction` a
-collecting one for ``--batch``; each closes what it opened.
+
+The run is the one lifecycle every engine shares; an :class:`Engine` only turns the articles
+still to do into results, each handed to :meth:`ExtractionRun.complete`: the plain engine
+(:mod:`llmx.app.engines`) through one gateway in this process, ``--batch``
+(:mod:`llmx.app.batch_extraction`) through the provider's Batch API, ``--engine ray``
+(:mod:`llmx.app.ray_engine`) on Ray workers. Resume, the budget, the status and the export are
+the run's, so a fix to one holds for all three.
 
 ``--max-cost`` caps what the run folder spends (earlier runs into it included). The spend of an
 article is known when its answer arrives, so the cap is checked as each article finishes: once
@@ -23,84 +27,62 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from llmx.app.endpoint import build_gateway
-from llmx.app.interrupts import watch_interrupts
+from llmx.app.extraction_job import ExtractionJob, ExtractionOutcome, redact_command
 from llmx.app.worker_pool import run_all
-from llmx.cassettes.gateway import Gateway, RecordingGateway
-from llmx.cassettes.store import CassettePolicy
-from llmx.core.redact import Redactor, public_url
-from llmx.errors import ERROR_KINDS, BudgetExceeded, ConfigError, LlmxError
-from llmx.inputs.articles import Article, ArticleInput
-from llmx.inputs.config import Settings
+from llmx.cassettes.gateway import Gateway
+from llmx.errors import BudgetExceeded, ConfigError, LlmxError
+from llmx.inputs.articles import Article
 from llmx.inputs.corpus import Corpus, KeptTexts
 from llmx.inputs.tables import Columns
-from llmx.model.endpoint import OPENAI_URL, Endpoint
+from llmx.model.endpoint import OPENAI_URL
 from llmx.runs.costs import Budget, PriceBook, price_result
 from llmx.runs.files import now_iso
 from llmx.runs.folder import RunWriter, run_target
 from llmx.runs.results import ArticleResult, RunManifest, RunStatus, RunSummary, Usage
 
 if TYPE_CHECKING:
-    from llmx.batch.rounds import BatchOptions
     from llmx.extraction.extractor import Extractor
     from llmx.model.rate_control import RateController
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExtractionJob:
-    """What to extract, with what, into where. Keyword-only: a reorder cannot swap two options."""
+@dataclass(frozen=True)
+class RunHooks:
+    """What the caller (a progress bar, a notebook) hears of a run; all optional."""
 
-    inputs: list[ArticleInput]  # paths, folders, globs, or Article objects
-    settings: Settings
-    endpoint: Endpoint = field(default_factory=Endpoint)
-    policy: CassettePolicy = "replay"
-    out_dir: Path | None = None
-    redo_changed: bool = False
-    command: list[str] = field(default_factory=list)  # as typed; redacted before it is written
-    export_format: str | None = None
-    batch: BatchOptions | None = None  # answers from the provider's Batch API (llmx.app.batch_extraction)
+    on_start: Callable[[ExtractionRun], None] = lambda run: None  # every check passed, the folder taken
+    on_result: Callable[[ArticleResult], None] = lambda result: None  # as each result is written
+    on_interrupt: Callable[[], None] = lambda: None  # the first Ctrl-C: finishing what is in flight
 
 
-@dataclass
-class ExtractionOutcome:
-    run_dir: Path
-    policy: CassettePolicy
-    summary: RunSummary  # this run's articles: kept from before and done now
-    failed: list[ArticleResult]
-    resumed: int
-    interrupted: bool = False
-    export: Path | None = None
-    over_budget: BudgetExceeded | None = None
-    not_started: int = 0  # articles left for a later run (over budget, interrupted, batch not collected)
-    batch: Any = None  # a --batch run's llmx.app.batch_extraction.BatchReport
-    article_ids: list[str] = field(default_factory=list)  # the job's articles, in input order
-    rate: RateController | None = None  # the adaptive window of requests in flight, when a model was called
+class Engine(Protocol):
+    """How a run's articles become results; everything else is :class:`ExtractionRun`'s."""
 
-    @property
-    def exit_code(self) -> int:
-        """From the error classes: a cassette miss is 3, the budget reached 5, any other failure 1."""
-        codes = [ERROR_KINDS.get(r.error.kind, LlmxError).exit_code for r in self.failed if r.error]
-        if self.over_budget is not None:
-            codes.append(self.over_budget.exit_code)
-        return 130 if self.interrupted else max(codes, default=0)
+    name: str  # recorded in run.json's settings
+    # True: the run reads and checks every article before the first request (ids, sizes,
+    # renders). False (Ray): the workers read them, and ids are learnt as results arrive.
+    reads_inputs: bool
 
+    def check(self, job: ExtractionJob) -> None:
+        """What this engine refuses before anything is read or written (raises UsageError)."""
 
-def redact_command(argv: list[str], redact: Redactor) -> list[str]:
-    """The command as typed, minus credentials: URLs lose user, password and query values."""
-    return [redact.text(public_url(arg) if "://" in arg else arg) for arg in argv]
+    def work(self, run: ExtractionRun, hooks: RunHooks) -> Coroutine[Any, Any, Any]:
+        """Extract ``run.todo()``, handing each result to ``run.complete`` then ``hooks.on_result``;
+        set ``run.interrupted`` on Ctrl-C. May return a batch report."""
+        ...
 
 
 class ExtractionRun:
-    """One run into one run folder. ``with ExtractionRun(job) as run:`` prepares it (every check,
-    the folder locked); :meth:`execute` does the work; leaving closes the folder."""
+    """One run into one run folder. ``with ExtractionRun(job, engine) as run:`` prepares it (every
+    check, the folder locked); :meth:`execute` has the engine do the work; leaving closes the folder."""
 
-    def __init__(self, job: ExtractionJob) -> None:
+    def __init__(self, job: ExtractionJob, engine: Engine) -> None:
         self.job = job
+        self.engine = engine
         self.interrupted = False
         self.summary = RunSummary()  # what this run wrote (results are not kept: memory stays flat)
         self.finished: set[str] = set()
@@ -113,11 +95,17 @@ class ExtractionRun:
         from llmx.extraction.extractor import build_extractor  # instructor + openai: only to extract
 
         job, settings = self.job, self.job.settings
+        self.engine.check(job)
         self.corpus = Corpus(job.inputs, Columns.of(settings))  # a long article fails alone (too_long)
         self.extractor: Extractor = build_extractor(settings, job.endpoint.redact)
-        self.extractor.check_renders(self.corpus.checked())  # the first pass: ids, sizes, renders
-        self.article_ids: list[str] = self.corpus.ids
+        if self.engine.reads_inputs:
+            self.extractor.check_renders(self.corpus.checked())  # the first pass: ids, sizes, renders
+        self.run_dir = run_target(job.out_dir, settings.runs_dir, settings.kept_folders)  # never another run's
+        # Without a first pass the ids are learnt as results arrive; the folder's own lines say
+        # which earlier articles this run takes over (their failures are redone).
+        self.article_ids: list[str] = self.corpus.ids if self.engine.reads_inputs else self._earlier_ids()
         url = job.endpoint.base_url or (OPENAI_URL if job.endpoint.api_key else None)
+        self.provider_url = url
         self.prices = PriceBook(settings.prices, batch=job.batch is not None, provider_url=url)
         pays = job.endpoint.live_possible and job.policy != "replay"
         if settings.max_cost is not None and pays and not self.prices.known(settings.model):
@@ -126,7 +114,6 @@ class ExtractionRun:
                 f'add it to [tool.llmx.prices], e.g. "{settings.model}" = {{prompt = 0.15, completion = 0.6}}',
                 "--max-cost",
             )
-        self.run_dir = run_target(job.out_dir, settings.runs_dir, settings.kept_folders)
         manifest = RunManifest(
             status="running",
             started_at=now_iso(),
@@ -135,6 +122,7 @@ class ExtractionRun:
             settings={
                 **settings.model_dump(mode="json", by_alias=True),
                 "cassette_policy": job.policy,
+                "engine": self.engine.name,
                 **job.endpoint.served_by,
             },
             article_ids=list(self.article_ids),
@@ -143,8 +131,10 @@ class ExtractionRun:
             self.run_dir, manifest, self.extractor.recipe, job.redo_changed, redact=job.endpoint.redact
         )
         self._texts = KeptTexts(self.run_dir)
-        self.todo_count = sum(1 for aid in self.article_ids if aid not in self._writer.done)
+        todo = sum(aid not in self._writer.done for aid in self.article_ids)
+        self.todo_count = todo if self.engine.reads_inputs else None  # None: the workers count them
         self.budget = Budget(settings.max_cost, self._writer.folder_summary.spent_usd or 0.0)
+        self._known = set(self.article_ids)
         self._started = time.perf_counter()
         return self
 
@@ -174,6 +164,17 @@ class ExtractionRun:
             if article.id not in done and (wanted is None or article.id in wanted):
                 yield article
 
+    def _earlier_ids(self) -> list[str]:
+        from llmx.runs.folder import read_results
+
+        return [r.article_id for r in read_results(self.run_dir, missing_ok=True)] if self.run_dir.is_dir() else []
+
+    def seen(self, article_id: str) -> None:
+        """An article an engine without a first pass met (finished, skipped or not started)."""
+        if article_id not in self._known:
+            self._known.add(article_id)
+            self.article_ids.append(article_id)
+
     @property
     def writer(self) -> RunWriter:
         if self._writer is None:
@@ -190,6 +191,7 @@ class ExtractionRun:
         self.writer.append(result)
         self.summary.add(result)
         self.finished.add(result.article_id)
+        self.seen(result.article_id)
 
     async def run_articles(
         self,
@@ -213,17 +215,18 @@ class ExtractionRun:
             lambda article: extractor.extract(article, gateway), articles, self.job.settings.concurrency, arrived, stop
         )
 
-    def execute(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> ExtractionOutcome:
-        """Run ``work`` (which sets ``self.interrupted`` on Ctrl-C) to its end, then close the run
-        folder with the status it earned. ``work`` may return a batch report."""
+    def execute(self, hooks: RunHooks) -> ExtractionOutcome:
+        """Have the engine do the work to its end, then close the run folder with the status it
+        earned."""
         # Everything loaded so far lives for the whole run; without this, every full collection
         # rescans all of it (1.3 s of 6.5 s when replaying 10k articles).
         gc.freeze()
         try:
-            batch = asyncio.run(work())
+            batch = asyncio.run(self.engine.work(self, hooks))
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.interrupted, batch = True, None
         writer = self.writer
+        writer.manifest.article_ids = list(dict.fromkeys([*writer.manifest.article_ids, *self.article_ids]))
         not_started = sum(1 for aid in self.article_ids if aid not in writer.done and aid not in self.finished)
         over = None
         if self.budget.reached and not_started and not self.interrupted:
@@ -259,35 +262,3 @@ class ExtractionRun:
         path = self.run_dir / f"extractions{FORMATS[fmt][0]}"
         kinds = column_kinds(self.extractor.schema.record_model)
         return write_export(read_results(self.run_dir), fmt, path, force=True, kinds=kinds)
-
-
-def extract_articles(
-    job: ExtractionJob,
-    on_result: Callable[[ArticleResult], None] = lambda result: None,
-    on_interrupt: Callable[[], None] = lambda: None,
-    on_start: Callable[[ExtractionRun], None] = lambda run: None,
-) -> ExtractionOutcome:
-    """Extract ``job``'s articles into its run folder: replayed, or through the model server.
-    ``on_start`` sees the prepared run (how many articles are to do), ``on_result`` each result
-    as it is written. (``--batch`` runs are :func:`llmx.app.batch_extraction.extract_batch`.)"""
-    with ExtractionRun(job) as run:
-        on_start(run)
-
-        async def work() -> None:
-            stop = asyncio.Event()
-
-            def record(result: ArticleResult) -> None:
-                run.complete(result)
-                on_result(result)
-
-            # Opened here and closed here, in the loop that used its connections.
-            async with build_gateway(job.settings, job.endpoint, job.policy) as gateway:
-                if isinstance(gateway, RecordingGateway):
-                    run.rate = gateway.server.policy.rate
-                with watch_interrupts(stop, on_interrupt) as interrupted:
-                    try:
-                        await run.run_articles(gateway, run.todo(), record, stop)
-                    finally:
-                        run.interrupted = interrupted.is_set()
-
-        return run.execute(work)

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,8 +26,12 @@ from llmx.errors import ArticleError, EndpointError, PromptError
 from llmx.inputs.articles import Article
 from llmx.inputs.config import PATH_FIELDS, Settings
 from llmx.model.endpoint import Endpoint
+from llmx.model.rate_control import RateController
 from llmx.runs.costs import PriceBook, price_result
 from llmx.runs.results import ArticleResult, Failure, Provenance
+
+if TYPE_CHECKING:
+    from llmx.app.extraction_run import ExtractionRun
 
 # What became of a row: a result line ("ok", "failed"), or none ("skipped": finished by an
 # earlier run; "not_started": the budget was reached; "fatal": the server serves nothing).
@@ -59,6 +63,56 @@ def worker_settings(settings: Settings, driver_cwd: Path) -> Settings:
         if not path.exists() and path.is_relative_to(driver_cwd):
             moved[name] = Path.cwd() / path.relative_to(driver_cwd)
     return settings.model_copy(update=moved)
+
+
+@dataclass
+class SharedState:
+    """The actors a Ray run's workers share, started on the driver's node for one run."""
+
+    store: Any
+    rate: Any
+    budget: Any
+    ceiling: int
+
+    @classmethod
+    def start(cls, run: ExtractionRun, workers: int, live: bool) -> SharedState:
+        import ray
+
+        from llmx.app.ray_actors import BudgetActor, RateActor, StoreActor, on_this_node
+
+        settings, here = run.job.settings, on_this_node()
+        store = StoreActor.options(max_concurrency=8, **here).remote(
+            settings.cassette_store, str(settings.cassettes), run.job.endpoint.redact
+        )
+        if live:
+            ray.get(store.check_writable.remote())
+        ceiling = settings.concurrency * workers
+        rate = RateActor.options(**here).remote(ceiling, settings.max_wait) if live else None
+        budget = None
+        if settings.max_cost is not None:
+            budget = BudgetActor.options(**here).remote(settings.max_cost, run.budget.spent)
+        return cls(store, rate, budget, ceiling)
+
+    def spec(self, run: ExtractionRun, driver_cwd: str) -> WorkerSpec:
+        job = run.job
+        done = frozenset(run.writer.done)
+        return WorkerSpec(
+            job.settings, job.endpoint, job.policy, self.store, self.rate, self.budget, done,
+            run.provider_url, self.ceiling, driver_cwd,
+        )  # fmt: skip
+
+    def finish(self, run: ExtractionRun) -> None:
+        """Hand the shared state back to the run: what the workers spent, the window they
+        settled on; close the store once every worker is done."""
+        import ray
+
+        if self.budget is not None:  # the workers' own tally: it is what stopped them
+            run.budget.spent = max(run.budget.spent, float(ray.get(self.budget.spent.remote())))
+        if self.rate is not None:
+            window, stats = ray.get(self.rate.state.remote())
+            run.rate = RateController(self.ceiling)
+            run.rate.aimd.limit, run.rate.stats = float(window), stats
+        ray.get(self.store.close.remote())
 
 
 class ExtractWorker:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from llmx.app.extraction_run import ExtractionOutcome
+    from llmx.app.extraction_job import ExtractionOutcome
     from llmx.batch.rounds import BatchOptions, BatchView
 
 

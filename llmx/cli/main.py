@@ -8,7 +8,6 @@ imported inside the commands that need them, so ``llmx --help`` starts fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from llmx.cli.init import init
 from llmx.cli.last_line import fail
 from llmx.cli.local import local_group
 from llmx.cli.prompts import note_unread_edits, prompts
-from llmx.cli.ray_extract import engine_options, extract_on_ray, ray_options
+from llmx.cli.ray_extract import engine_choice, engine_options
 from llmx.cli.score import compare, gold_group, score
 from llmx.cli.view import view
 from llmx.core.modes import STRATEGIES
@@ -155,8 +154,7 @@ def extract(
     With no API key and no --base-url/--local, cassettes are replayed strictly: nothing is sent
     anywhere, and a request that changed since it was recorded is an error naming the change.
     """
-    from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
-    from llmx.app.extraction_run import ExtractionJob
+    from llmx.app.api import plan_extraction
     from llmx.cli.console import err, out
     from llmx.cli.report import summary_table
     from llmx.inputs.config import load_settings
@@ -164,32 +162,30 @@ def extract(
     given = [name for name, on in (("--replay", replay), ("--record", record), ("--auto", auto)) if on]
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} contradict each other: pass one of --replay, --record, --auto")
-    policy: Any = given[0].removeprefix("--") if given else None
-    if use_batch and (policy is not None or use_local):  # before --local could start the model
-        raise UsageError("--batch decides itself what to replay and what to send: drop --replay/--record/--local")
-    ray = ray_options(use_batch, options)  # first: --engine and --ray-* are not settings
+    engine, ray = engine_choice(options)  # first: --engine and --ray-* are not settings
     settings = load_settings(overrides=options, require_project=True)
-    api_key = api_key_from_env(settings, os.environ)
-    endpoint = resolve_endpoint(settings, base_url, use_local, api_key, lambda s: err.print(f"[dim]local:[/] {s}"))
-    chosen = choose_policy(policy, endpoint, in_ci=bool(os.environ.get("CI")))
     batch = None
     if use_batch:
         from llmx.batch.rounds import BatchOptions
 
-        batch, chosen = BatchOptions(poll_seconds=settings.batch_poll_seconds, wait=not no_wait), "auto"
-    job = ExtractionJob(
-        inputs=list(inputs),
-        settings=settings,
-        endpoint=endpoint,
-        policy=chosen,
-        out_dir=out_dir,
+        batch = BatchOptions(poll_seconds=settings.batch_poll_seconds, wait=not no_wait)
+    job = plan_extraction(
+        list(inputs),
+        settings,
+        out=out_dir,
+        policy=given[0].removeprefix("--") if given else None,  # type: ignore[arg-type]
+        base_url=base_url,
+        local=use_local,
+        engine=engine,
+        ray=ray,
+        batch=batch,
         redo_changed=redo_changed,
         command=["llmx", *sys.argv[1:]],
         export_format=fmt if fmt != "jsonl" else None,
-        batch=batch,
+        on_local=lambda step: err.print(f"[dim]local:[/] {step}"),
     )
-    label = "batch" if batch is not None else chosen
-    outcome = extract_on_ray(job, f"ray, {chosen}", ray) if ray else _execute_with_progress(job, label)
+    label = "batch" if batch is not None else f"ray, {job.policy}" if ray else job.policy
+    outcome = _execute_with_progress(job, label)
     if outcome.batch is not None and outcome.batch.pending:
         from llmx.cli.batch import print_pending
 
@@ -238,16 +234,17 @@ def _execute_with_progress(job: Any, label: str) -> Any:
         progress.update(task, total=run.todo_count)
         progress.start()
 
-    if batch:
-        from llmx.app.batch_extraction import extract_batch as run
-    else:
-        from llmx.app.extraction_run import extract_articles as run
+    from llmx.app.engines import extract_articles
+    from llmx.app.extraction_run import RunHooks
+
     try:
-        return run(
+        return extract_articles(
             job,
-            on_start=start,
-            on_result=lambda result: progress.advance(task),
-            on_interrupt=lambda: err.print(f"[yellow]interrupted:[/] {what}; Ctrl-C again to stop now"),
+            RunHooks(
+                on_start=start,
+                on_result=lambda result: progress.advance(task),
+                on_interrupt=lambda: err.print(f"[yellow]interrupted:[/] {what}; Ctrl-C again to stop now"),
+            ),
         )
     finally:
         progress.stop()

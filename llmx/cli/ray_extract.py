@@ -1,6 +1,5 @@
-"""``llmx extract``'s options for large runs (``--engine ray``, ``--cassette-store``), and the
-Ray run with a progress bar that counts rows as Ray reads them (the work is in
-:mod:`llmx.app.ray_engine`)."""
+"""``llmx extract``'s options for large runs (``--engine ray``, ``--cassette-store``); the work is
+in :mod:`llmx.app.ray_engine`, run by the one lifecycle every engine shares."""
 
 from __future__ import annotations
 
@@ -8,8 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-
-from llmx.errors import UsageError
 
 
 def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,28 +42,11 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def ray_options(use_batch: bool, options: dict[str, Any]) -> Any:
-    """The Ray engine's options (taken out of ``options``: they are no settings), or None for the
-    plain engine."""
+def engine_choice(options: dict[str, Any]) -> tuple[str, Any]:
+    """The engine and the Ray engine's options (taken out of ``options``: they are no settings)."""
     engine, address, workers = options.pop("engine"), options.pop("ray_address"), options.pop("ray_workers")
     if engine != "ray":
-        return None
-    if use_batch:
-        raise UsageError("--engine ray and --batch are two ways to run a large corpus: pick one")
-    from llmx.app.ray_engine import RayOptions
+        return engine, None
+    from llmx.app.extraction_job import RayOptions
 
-    return RayOptions(address=address, workers=workers)
-
-
-def extract_on_ray(job: Any, label: str, options: Any) -> Any:
-    from llmx.app.ray_engine import extract_with_ray
-    from llmx.cli.console import progress_bar
-
-    bar = progress_bar()
-    counted = bar.add_task(f"extracting ({label})", total=None)
-    try:
-        return extract_with_ray(
-            job, options, on_start=lambda writer: bar.start(), on_result=lambda r: bar.advance(counted)
-        )
-    finally:
-        bar.stop()
+    return engine, RayOptions(address=address, workers=workers)

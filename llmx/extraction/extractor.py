@@ -163,6 +163,7 @@ class Extractor:
             failure = self._failure(error, log)
             return ArticleResult(
                 article_id=article.id,
+                published=article.date,
                 status="failed",
                 provenance=self.provenance(log, state, passes),
                 error=Failure(
@@ -177,6 +178,7 @@ class Extractor:
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
         return ArticleResult(
             article_id=article.id,
+            published=article.date,
             status="ok",
             incidents=settled.records,
             dropped=settled.dropped,

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from llmx.core.redact import Redactor
 from llmx.errors import OutputError, RunError, RunLocked, RunMismatch
 from llmx.runs.files import RUN_DATA, atomic_write, cannot_write, jsonl_lines, now_iso
-from llmx.runs.results import RUN_VERSION, ArticleResult, Recipe, RunManifest, RunStatus, RunSummary
+from llmx.runs.results import READABLE_VERSIONS, RUN_VERSION, ArticleResult, Recipe, RunManifest, RunStatus, RunSummary
 
 RESULTS_FILE = "extractions.jsonl"
 MANIFEST_FILE = "run.json"
@@ -83,8 +83,8 @@ def read_manifest(run: Path) -> RunManifest | None:
         raise RunError(f"{path}: cannot read the run manifest ({error.strerror}); check its permissions") from error
     except ValidationError as error:
         raise RunError(f"{path}: not an llmx run manifest ({error.errors()[0]['msg']})") from error
-    if manifest.version != RUN_VERSION:
-        raise RunError(f"{path}: run version {manifest.version}; this llmx reads version {RUN_VERSION}")
+    if manifest.version not in READABLE_VERSIONS:
+        raise RunError(f"{path}: run version {manifest.version}; this llmx reads versions up to {RUN_VERSION}")
     return manifest
 
 
@@ -108,8 +108,10 @@ def read_results(run: Path, missing_ok: bool = False) -> list[ArticleResult]:
             if position == len(lines) and not text.endswith("\n"):
                 continue  # the half-written last line of a killed run
             raise RunError(f"{path}:{number}: not an llmx extraction line ({error.errors()[0]['msg']})") from error
-        if result.version != RUN_VERSION:
-            raise RunError(f"{path}:{number}: run version {result.version}; this llmx reads version {RUN_VERSION}")
+        if result.version not in READABLE_VERSIONS:
+            raise RunError(
+                f"{path}:{number}: run version {result.version}; this llmx reads versions up to {RUN_VERSION}"
+            )
         results[result.article_id] = result  # a later line for the same article wins
     return list(results.values())
 

@@ -2,11 +2,15 @@
 (a line of ``extractions.jsonl``) and the :class:`RunManifest` (``run.json``).
 
 Everything here crosses a boundary (files, ``--json``), so every model has a version and old or
-foreign files fail loudly, not strangely.
+foreign files fail loudly, not strangely. Version 2: a result carries the facts later stages
+would otherwise go back to the corpus for (its article's publication date, which ``score`` and
+``events`` place undated reports by). Version 1 runs are still read: their dates come from the
+inputs run.json recorded, as before.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from llmx.core.grounding import Grounding
 from llmx.core.verify import Correction
 
-RUN_VERSION = 1
+RUN_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # a run folder of any of these reads (and resumes); others fail loudly
 
 
 class Usage(BaseModel):
@@ -96,6 +101,12 @@ class ArticleResult(BaseModel):
     dropped: list[ExtractedRecord] = []  # quoted the article but reported no attack: kept aside, counted
     error: Failure | None = None
     provenance: Provenance
+    published: dt.date | None = None  # the article's publication date (version 2 on; None: it has none)
+
+    @property
+    def carries_facts(self) -> bool:
+        """Whether the line itself holds its article's date (version 2 on); else ask the inputs."""
+        return self.version >= 2
 
     @property
     def ungrounded(self) -> int:
