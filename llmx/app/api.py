@@ -1,10 +1,6 @@
-"""llmx from Python: the functions ``import llmx`` exposes (see :mod:`llmx`).
-
-The CLI is one client of these use cases; a notebook, ``bench/`` or a pipeline is another.
-Nothing here prints: results come back as objects, and what goes wrong raises
-:mod:`llmx.errors` (``UsageError`` and its children for bad input, ``CassetteMiss`` for a
-recording that is missing, ...).
-"""
+"""llmx from Python: the functions ``import llmx`` exposes (see :mod:`llmx`). The CLI is one
+client of these use cases; a notebook, ``bench/`` or a pipeline is another. Nothing here prints:
+results come back as objects, and what goes wrong raises :mod:`llmx.errors`."""
 
 from __future__ import annotations
 
@@ -75,9 +71,8 @@ def as_project(project: Project | str | os.PathLike[str] | None) -> Project:
 
 @dataclass
 class Run:
-    """What an extraction produced: the run folder (None when run in memory), this run's
-    results (in input order), its summary, and the exit code the CLI would give (0 ok, 1 some failed, 3 a
-    cassette miss, 5 over budget, 130 interrupted)."""
+    """What an extraction produced: the run folder (None in memory), its results in input order,
+    summary, and the CLI's exit code (0 ok, 1 failed, 3 cassette miss, 5 over budget, 130 stopped)."""
 
     path: Path | None
     results: list[ArticleResult]

@@ -1,13 +1,10 @@
 """From reports to events: fuse a run's incidents across its articles, the use case behind
 ``llmx events`` (and the event scores of ``llmx score``, the events page of ``llmx view``).
 
-The rule is the schema's (``EVENT`` in ``schemas/<name>.py``); the algorithm is
-:mod:`llmx.core.fusion`; the fused fields and disputes :mod:`llmx.core.event_fields`. Undated
-reports are placed by their article's publication date, which each result carries (or, for a
-run made before results did, read from the inputs ``llmx extract`` recorded in run.json; or
-``articles``); without it they are fused with nothing, and a note says
-so. A failed article has no reports: it is listed, never an error.
-"""
+The rule is the schema's ``EVENT``; the algorithm :mod:`llmx.core.fusion`; fused fields and
+disputes :mod:`llmx.core.event_fields`. Undated reports are placed by their article's publication
+date, which each result carries (older runs: the inputs run.json recorded, or ``articles``);
+without it they are fused with nothing, and a note says so. A failed article has no reports."""
 
 from __future__ import annotations
 
@@ -32,16 +29,8 @@ from llmx.inputs.corpus import read_kept_texts
 from llmx.inputs.gold import load_gold
 from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.inputs.tables import Columns
-from llmx.runs.events import (
-    DisputedValue,
-    Event,
-    EventLink,
-    EventReport,
-    FieldComparison,
-    ReportKey,
-    events_csv,
-    events_jsonl,
-)
+from llmx.runs.events import DisputedValue, Event, EventLink, EventReport, FieldComparison, ReportKey
+from llmx.runs.events import events_csv, events_jsonl
 from llmx.runs.files import atomic_write
 from llmx.runs.folder import read_manifest, read_results
 from llmx.runs.results import ArticleResult
@@ -89,10 +78,8 @@ def publication_dates(
     settings: Settings | None = None,
     results: list[ArticleResult] | None = None,
 ) -> dict[str, dt.date | None]:
-    """Article id → publication date: from ``articles`` (read with the project's columns), else
-    from the results themselves (run version 2 on), else (an older run) read from the inputs
-    run.json recorded (with the columns it recorded); the articles the run kept itself (saved HTML
-    pages) win. Articles are streamed: only their dates are kept."""
+    """Article id → publication date: from ``articles``, else the results (run version 2 on), else
+    (older runs) the inputs run.json recorded; articles the run kept itself (HTML pages) win."""
     if not articles and results is not None and all(r.carries_facts for r in results):
         return {r.article_id: r.published for r in results}
     kept = {aid: article.date for aid, article in read_kept_texts(run).items()}
@@ -266,8 +253,7 @@ def write_events(fused: RunEvents, csv: bool = False) -> list[Path]:
 
 
 def gold_has_events(gold: dict[str, list[dict[str, Any]]]) -> bool:
-    """Is this gold annotated for events? Any ``event`` key says so: then every gold record
-    without one is an event of its own (a single report), and fusion is scored."""
+    """Is this gold annotated for events (any ``event`` key)? Then a record without one is an event alone."""
     return any("event" in record for records in gold.values() for record in records)
 
 

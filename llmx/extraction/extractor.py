@@ -176,14 +176,8 @@ class Extractor:
         attach_confidences(settled.records, state.origins, self.schema, self.calibration)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
-        return ArticleResult(
-            article_id=article.id,
-            published=article.date,
-            status="ok",
-            incidents=settled.records,
-            dropped=settled.dropped,
-            provenance=provenance,
-        )
+        done = {"incidents": settled.records, "dropped": settled.dropped, "provenance": provenance}
+        return ArticleResult(article_id=article.id, published=article.date, status="ok", **done)
 
     async def _ask(
         self, gateway: Gateway, article: Article, messages: list[dict[str, str]], log: CallLog, state: ArticleState
