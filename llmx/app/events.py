@@ -29,8 +29,16 @@ from llmx.inputs.corpus import read_kept_texts
 from llmx.inputs.gold import load_gold
 from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.inputs.tables import Columns
-from llmx.runs.events import DisputedValue, Event, EventLink, EventReport, FieldComparison, ReportKey
-from llmx.runs.events import events_csv, events_jsonl
+from llmx.runs.events import (
+    DisputedValue,
+    Event,
+    EventLink,
+    EventReport,
+    FieldComparison,
+    ReportKey,
+    events_csv,
+    events_jsonl,
+)
 from llmx.runs.files import atomic_write
 from llmx.runs.folder import read_manifest, read_results
 from llmx.runs.results import ArticleResult
@@ -118,8 +126,7 @@ def fuse_results(
     published: dict[str, dt.date | None],
     threshold: float | None = None,
 ) -> RunEvents:
-    """The events of ``results`` (every incident of every article that finished); two reports
-    join at ``threshold`` bits (default: the rule's)."""
+    """The events of every incident of ``results``; reports join at ``threshold`` bits (or the rule's)."""
     assert schema.event is not None
     keys = sorted((r.article_id, i) for r in results for i in range(len(r.incidents)))
     by_id = {r.article_id: r for r in results}
@@ -253,7 +260,7 @@ def write_events(fused: RunEvents, csv: bool = False) -> list[Path]:
 
 
 def gold_has_events(gold: dict[str, list[dict[str, Any]]]) -> bool:
-    """Is this gold annotated for events (any ``event`` key)? Then a record without one is an event alone."""
+    """Gold annotated for events (any ``event`` key): a record without one is an event alone."""
     return any("event" in record for records in gold.values() for record in records)
 
 

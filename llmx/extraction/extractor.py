@@ -176,8 +176,10 @@ class Extractor:
         attach_confidences(settled.records, state.origins, self.schema, self.calibration)
         provenance = self.provenance(log, state, passes)
         provenance.duplicates_removed, provenance.merged = settled.duplicates_removed + repeats, settled.merged
-        done = {"incidents": settled.records, "dropped": settled.dropped, "provenance": provenance}
-        return ArticleResult(article_id=article.id, published=article.date, status="ok", **done)
+        return ArticleResult(
+            article_id=article.id, published=article.date, status="ok", incidents=settled.records,
+            dropped=settled.dropped, provenance=provenance,
+        )  # fmt: skip
 
     async def _ask(
         self, gateway: Gateway, article: Article, messages: list[dict[str, str]], log: CallLog, state: ArticleState
