@@ -174,3 +174,14 @@ def test_cli_exit_code_and_summary_count_failures(project: Path) -> None:
     assert "failures" in result.output and "transient: 1" in result.output
     assert "failed 000_e376b6ba81a78c64 (transient): HTTP 500 from http://127.0.0.1" in result.output
     assert len(list((project / "tape").rglob("*.json"))) == 4
+
+
+def test_an_error_whose_chain_loops_is_re_raised_not_searched_forever() -> None:
+    from llmx.extraction.salvage import salvaged
+    from llmx.inputs.schemas import load_schema
+
+    first, second = ValueError("a"), ValueError("b")
+    first.__context__, second.__context__ = second, first  # what a retry loop can leave behind
+    schema = load_schema("incident", Path(__file__).resolve().parent.parent / "schemas")
+    with pytest.raises(ValueError, match="a"):
+        salvaged(first, schema.response_model, schema.list_field)

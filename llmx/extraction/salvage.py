@@ -22,9 +22,11 @@ def cut_answer(error: BaseException) -> Any | None:
     """The completion of the answer cut off at max_tokens behind ``error`` (instructor may wrap
     it), or None when the error is something else."""
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:  # a chain may loop back on itself
         if isinstance(seen, IncompleteOutputException):
             return seen.last_completion
+        visited.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return None
 
