@@ -30,9 +30,9 @@ from pydantic import BaseModel, Field
 # Words that say a place is a province-level unit: admin_region must be named with one of them.
 ADMIN_WORDS = ["province", "governorate", "region", "oblast", "state", "district", "county", "prefecture"]
 # The event lexicon (words that name an attack), grouped by event class in a data file beside this one.
-EVENT_WORDS = [
-    word for words in yaml.safe_load((Path(__file__).parent / "events.yaml").read_text()).values() for word in words
-]
+# A copy of this file without events.yaml beside it checks with llmx's built-in words instead.
+_LEXICON = Path(__file__).parent / "events.yaml"
+EVENT_WORDS = [w for ws in yaml.safe_load(_LEXICON.read_text()).values() for w in ws] if _LEXICON.is_file() else []
 
 
 class Weapon(StrEnum):
@@ -107,7 +107,9 @@ class Incident(BaseModel):
     )
     evidence: str = Field(
         description="The exact sentence of the article that reports this attack, copied verbatim.",
-        json_schema_extra={"llmx": {"match": "ignore", "verify": {"check": "event", "words": EVENT_WORDS}}},
+        json_schema_extra={
+            "llmx": {"match": "ignore", "verify": {"check": "event", **({"words": EVENT_WORDS} if EVENT_WORDS else {})}}
+        },
     )
 
 

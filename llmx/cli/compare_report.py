@@ -52,7 +52,7 @@ def _cost_rows(a: Scored, b: Scored) -> Iterator[tuple[str, str, str]]:
 
 def _table(title: str, name_a: str, name_b: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("")
+    table.add_column("", no_wrap=True)  # a row's name on one line: the numbers wrap, not what they are
     table.add_column(name_a, justify="right")
     table.add_column(name_b, justify="right")
     table.add_column("Δ [95% CI]", justify="right")

@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
-
-if TYPE_CHECKING:  # llmx.core.actors normalises with this module's normalize()
-    from llmx.core.actors import ActorVocabulary
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u02bb`´]")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -65,7 +62,7 @@ class Aliases(BaseModel):
         return self._variants.get(canonical, set())
 
     @classmethod
-    def from_mapping(cls, groups: dict[str, list[str]], actors: ActorVocabulary | None = None) -> Aliases:
+    def from_mapping(cls, groups: dict[str, list[str]], actors: Any = None) -> Aliases:  # actors: an ActorVocabulary
         table: dict[str, str] = {}
         for canonical, variants in groups.items():
             target = normalize(canonical)
