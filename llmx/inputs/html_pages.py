@@ -13,11 +13,19 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmx.errors import ArticleError
 
 HTML_SUFFIXES = (".html", ".htm")
 INSTALL_HINT = "pip install 'llmx-incidents[html]'"
+
+
+ADVICE = "save the article's own page, or give its text as a .txt file"
+# A page of only a menu, a cookie banner and a footer gives trafilatura's default (recall) pass a
+# few lines of that boilerplate (even in place of a short article beside it); below this many
+# characters, the precise pass's text is taken, so a long article pays for one pass only.
+SHORT = 1000
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,22 @@ def read_page(path: Path) -> Page:
     )
     text = (getattr(document, "text", None) or "").strip()
     if not text:
-        raise ArticleError(
-            f"{path}: no article text found in this page; save the article's own page, or give its text as a .txt file"
-        )
+        raise ArticleError(f"{path}: no article text found in this page; {ADVICE}")
+    if len(text) < SHORT:
+        text = _precise_text(trafilatura, data)
+        if not text:
+            raise ArticleError(
+                f"{path}: no article text in this page, only a menu, a cookie notice or a footer; {ADVICE}"
+            )
     return Page(text=text, date=_date(getattr(document, "date", None)), title=getattr(document, "title", None) or None)
+
+
+def _precise_text(trafilatura: Any, data: bytes) -> str:
+    """The text trafilatura finds when it favours precision: a short real article's, without
+    the cookie notice the default pass may have taken instead; nothing for a page of only
+    navigation, consent banner and footer."""
+    precise = trafilatura.bare_extraction(data, favor_precision=True, with_metadata=False)
+    return str(getattr(precise, "text", None) or "").strip()
 
 
 def _date(value: str | None) -> dt.date | None:
