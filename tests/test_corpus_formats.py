@@ -334,3 +334,15 @@ def test_the_python_api_reads_a_corpus_with_the_project_columns(project: Path, l
     with StubServer() as server:
         run = llmx.extract(["news.parquet"], project=proj, base_url=server.base_url, in_memory=True)
     assert run.exit_code == 0 and [r.article_id for r in run.results] == ["a1", "a2"]
+
+
+def test_the_html_hint_in_a_clone_is_its_editable_install(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # as if the [html] extra were not installed
+    (project / "page.html").write_text(PAGE)
+    result = run_cli("extract", "page.html", "--replay", "--out", "runs/t")
+    assert result.exit_code == 2, result.output
+    clone = Path(__file__).resolve().parent.parent
+    assert "reading saved HTML pages needs trafilatura: pip install -e '.[html]'" in result.output, result.output
+    assert str(clone) in result.output.replace("\n", "") and "llmx-incidents[html]" not in result.output

@@ -18,7 +18,17 @@ from typing import Any
 from llmx.errors import ArticleError
 
 HTML_SUFFIXES = (".html", ".htm")
-INSTALL_HINT = "pip install 'llmx-incidents[html]'"
+HTML_PACKAGES = "'trafilatura>=2.0' 'lxml_html_clean>=0.4'"  # pyproject's [html] extra
+
+
+def install_hint() -> str:
+    """How to add the [html] extra to this llmx: from a clone, its own editable install (llmx
+    is not yet on the package index, so ``llmx-incidents[html]`` would not be found); from a
+    wheel, the extra's packages by name."""
+    clone = Path(__file__).resolve().parents[2]
+    if (clone / "pyproject.toml").is_file() and (clone / "llmx" / "__init__.py").is_file():
+        return f"pip install -e '.[html]' (in {clone})"
+    return f"pip install {HTML_PACKAGES}"
 
 
 ADVICE = "save the article's own page, or give its text as a .txt file"
@@ -39,7 +49,7 @@ def read_page(path: Path) -> Page:
     try:
         import trafilatura
     except ImportError as error:
-        raise ArticleError(f"{path}: reading saved HTML pages needs trafilatura: {INSTALL_HINT}") from error
+        raise ArticleError(f"{path}: reading saved HTML pages needs trafilatura: {install_hint()}") from error
     try:
         data = path.read_bytes()
     except OSError as error:
