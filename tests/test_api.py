@@ -48,10 +48,10 @@ def test_articles_in_memory_leave_no_run_folder(project: Path, tmp_path: Path) -
     assert run.path is None and run.exit_code == 0
     assert [r.article_id for r in run.results] == ["m1", "m2"] and all(r.status == "ok" for r in run.results)
     assert not (project / "runs").exists()  # nothing written but the cassettes
-    # two requests an article under the evidence strategy: the marking pass, then one fill
-    assert len(list((tmp_path / "tape").rglob("*.json"))) == len(server.requests) == 4
+    # one request an article under the default `single` strategy, each recorded once
+    assert len(list((tmp_path / "tape").rglob("*.json"))) == len(server.requests) == 2
     again = llmx.extract(items, project=proj, in_memory=True)  # no model now: replayed
-    assert again.exit_code == 0 and again.summary.replayed_calls == 4
+    assert again.exit_code == 0 and again.summary.replayed_calls == 2
 
 
 def test_errors_raise_and_a_miss_is_a_failed_result(project: Path) -> None:

@@ -268,6 +268,34 @@ def test_a_page_with_no_article_text_is_one_line(project: Path) -> None:
     assert result.exit_code == 2 and "empty.html: no article text found in this page" in result.output
 
 
+MENU_ONLY = """<html><head><title>Example News - Home</title></head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/sport">Sport</a></li></ul></nav>
+<div class="cookie-banner" id="cookie-consent"><p>We use cookies to improve your experience on our website. By
+continuing to browse, you agree to our use of cookies. <a href="/privacy">Learn more</a></p>
+<button>Accept all cookies</button></div>
+<footer><p>Copyright 2024 Example News. All rights reserved.</p><a href="/terms">Terms of use</a></footer>
+</body></html>"""
+
+
+def test_a_page_of_only_a_menu_a_cookie_banner_and_a_footer_is_refused_unsent(
+    project: Path, live_requests: None
+) -> None:
+    (project / "menu.html").write_text(MENU_ONLY)
+    (project / "short.html").write_text(  # a short real article next to its menu is still an article
+        MENU_ONLY.replace(
+            "<footer>", "<article><p>Rockets hit Kyiv overnight; three people were killed.</p></article><footer>"
+        )
+    )
+    with StubServer() as server:
+        result = extract(server, "menu.html")
+        assert result.exit_code == 2 and server.requests == [], result.output
+        assert "menu.html: no article text in this page, only a menu, a cookie notice or a footer" in result.output
+        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+        kept = extract(server, "short.html")
+    assert kept.exit_code == 0, kept.output
+    assert "Rockets hit Kyiv" in user_message(server.requests[0])
+
+
 def test_parquet_export_has_the_csv_columns_rows_and_types(seed_run: Path, tmp_path: Path) -> None:
     assert run_cli("export", seed_run, "-o", tmp_path / "x.csv").exit_code == 0
     result = run_cli("export", seed_run, "--format", "parquet", "-o", tmp_path / "x.parquet")
@@ -306,3 +334,15 @@ def test_the_python_api_reads_a_corpus_with_the_project_columns(project: Path, l
     with StubServer() as server:
         run = llmx.extract(["news.parquet"], project=proj, base_url=server.base_url, in_memory=True)
     assert run.exit_code == 0 and [r.article_id for r in run.results] == ["a1", "a2"]
+
+
+def test_the_html_hint_in_a_clone_is_its_editable_install(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # as if the [html] extra were not installed
+    (project / "page.html").write_text(PAGE)
+    result = run_cli("extract", "page.html", "--replay", "--out", "runs/t")
+    assert result.exit_code == 2, result.output
+    clone = Path(__file__).resolve().parent.parent
+    assert "reading saved HTML pages needs trafilatura: pip install -e '.[html]'" in result.output, result.output
+    assert str(clone) in result.output.replace("\n", "") and "llmx-incidents[html]" not in result.output

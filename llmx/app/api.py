@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
 from llmx.app.engines import extract_articles
 from llmx.app.evaluation import Comparison, Scored, compare_runs, score_run_folder
@@ -21,7 +23,7 @@ from llmx.app.extraction_run import RunHooks
 from llmx.app.prompt_map import files_read
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.fields import MIN_SIMILARITY
-from llmx.errors import UsageError
+from llmx.errors import ArticleError, UsageError
 from llmx.inputs.articles import Article, ArticleInput
 from llmx.inputs.config import Settings, load_settings
 from llmx.runs.events import Event
@@ -113,9 +115,15 @@ def as_article(item: ArticleItem) -> ArticleInput:
     if isinstance(item, tuple):
         article_id, text, *rest = item
         published = rest[0] if rest else None
-        if isinstance(published, str):
-            published = dt.date.fromisoformat(published)
-        return Article(id=article_id, text=text, date=published, source=f"article {article_id}")
+        try:
+            if isinstance(published, str):
+                published = dt.date.fromisoformat(published)
+            return Article(id=article_id, text=text, date=published, source=f"article {article_id}")
+        except ValueError as error:  # pydantic's ValidationError is one: a bad id, date or text
+            detail = (
+                error.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(error, ValidationError) else error
+            )
+            raise ArticleError(f"article {article_id}: {detail}") from error
     return item
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from llmx.cassettes.backend import CassetteBackend
 from llmx.cassettes.gateway import Gateway, RecordingGateway, ReplayGateway
 from llmx.cassettes.store import CassettePolicy
-from llmx.cassettes.stores import open_store
+from llmx.cassettes.stores import check_readable, open_store
 from llmx.core.redact import Redactor, public_url
 from llmx.errors import UsageError
 from llmx.inputs.config import Settings
@@ -92,6 +92,7 @@ def build_gateway(
     Open it with ``async with`` in the loop that uses it: that closes its connections. The Ray
     engine hands in its own ``store`` and ``server`` (shared through actors)."""
     store = store or open_store(settings.cassette_store, settings.cassettes, endpoint.redact)
+    check_readable(store)
     if policy == "replay" or not endpoint.live_possible:
         return ReplayGateway(store, settings.mode)
     store.check_writable()

@@ -36,6 +36,7 @@ class Sample:
     annotated: list[str] = field(default_factory=list)  # left out: reviewed gold exists
     path: Path | None = None
     gold: Path | None = None
+    written: bool = False  # False: nothing to list, so the last list at ``path`` was left as it was
 
 
 def sample(
@@ -98,7 +99,9 @@ def sample(
         )
     chosen = rank(doubts, n, by)
     result = Sample(runs, chosen, len(doubts), sorted(reviewed & set(ids)), target, folder)
-    atomic_write(target, list_text(result))
+    if chosen:  # an empty list would overwrite the last one, which may still be being annotated
+        atomic_write(target, list_text(result))
+        result.written = True
     return result
 
 

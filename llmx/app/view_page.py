@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmx.app.evaluation import NothingToScore, Scored, run_facts, score_results
-from llmx.errors import OutputError, RunError, UsageError
+from llmx.errors import ArticleError, OutputError, RunError, UsageError
 from llmx.extraction.confidence import calibrated
 from llmx.inputs.articles import load_articles
 from llmx.inputs.calibration import load_calibration
@@ -57,7 +57,14 @@ def load_texts(
         inputs = [i for i in manifest.inputs if i not in done]
         done += inputs
         if inputs:  # the pages' texts are the ones the run kept, not the pages read again
-            read = load_articles(inputs, columns=Columns.of(manifest.settings), html=False)
+            try:
+                read = load_articles(inputs, columns=Columns.of(manifest.settings), html=False)
+            except ArticleError as error:  # a run (or its articles) moved since: say what finds them
+                message = f"{run}: the articles this run read cannot be read again ({error}); pass --articles INPUT"
+                if required:
+                    raise UsageError(f"{message} (where the articles are now)") from error
+                notes.append(message)
+                continue
             texts.update({article.id: article.text for article in read})
     return {**texts, **kept}
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
 
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from llmx.cassettes.backend import CassetteBackend
 from llmx.cassettes.store import (
@@ -25,7 +25,7 @@ from llmx.cassettes.store import (
     allowed_response,
     canonical_json,
 )
-from llmx.errors import ContentFiltered, InvalidOutputError, RefusalError
+from llmx.errors import CassetteError, ContentFiltered, InvalidOutputError, RefusalError
 from llmx.runs.files import now_iso
 from llmx.runs.results import Usage
 
@@ -143,7 +143,17 @@ class CassetteBacked:
         self.mode = mode
 
     def replayed(self, article_id: str, answer: RecordedAnswer, log: CallLog) -> ChatCompletion:
-        completion = chat_completion(answer.response)
+        where = self.store.location(article_id, answer.key)
+        # An answer the model gave (no choices, empty text) replays as it went live; a response that
+        # is no chat completion at all (``{}``, edited) is the cassette's fault, said once.
+        try:
+            completion = chat_completion(answer.response)
+        except ValidationError as error:  # an empty or edited answer: the cassette, not the model
+            detail = _first_error(error) if answer.response else "an empty response"
+            raise CassetteError(
+                f"article {article_id}: {where} holds no model answer ({detail}); "
+                "delete that cassette, or --record asks the model again"
+            ) from error
         log.add(answer.key, True, answer.latency_s, completion, self.store.location(article_id, answer.key))
         return completion
 

@@ -67,6 +67,8 @@ class SqliteStore(MissDiagnosis):
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(SCHEMA)
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(CASSETTE_VERSION),))
+            except sqlite3.DatabaseError as error:  # no database, or a damaged one
+                raise self.damaged(error) from error
             except (sqlite3.Error, OSError) as error:
                 raise OutputError(
                     f"{self.path}: cannot open the cassette store ({error}); pass --cassettes to another folder",
@@ -82,6 +84,26 @@ class SqliteStore(MissDiagnosis):
 
     def where(self, article_id: str) -> Path:
         return self.path
+
+    def check_readable(self) -> None:
+        """Before the first request: a store that is no SQLite database, or whose tables cannot
+        be read, is one refusal, not one "invalid output" per article blaming the model."""
+        if self.path.exists() and not self.path.is_file():
+            raise OutputError(f"{self.path}: not a file, so no cassette store; move it or pass --cassettes", self.path)
+        with self._lock:
+            db = self._connect(create=False)
+            if db is None:
+                return
+            try:
+                db.execute("SELECT article_id, key FROM cassettes ORDER BY id LIMIT 1").fetchall()
+            except sqlite3.Error as error:
+                raise self.damaged(error) from error
+
+    def damaged(self, error: sqlite3.Error) -> OutputError:
+        return OutputError(
+            f"{self.path}: damaged cassette store ({error}); move it aside and re-record, or pass --cassettes",
+            self.path,
+        )
 
     def location(self, article_id: str, key: str) -> str:
         return f"{self.path}#{article_id}/{key[:20]}"
@@ -139,9 +161,12 @@ class SqliteStore(MissDiagnosis):
             db = self._connect(create=False)
             if db is None:
                 return None
-            row: tuple[Any, ...] | None = db.execute(
-                f"SELECT {columns} FROM cassettes WHERE article_id = ? AND key = ?", (article_id, key)
-            ).fetchone()
+            try:
+                row: tuple[Any, ...] | None = db.execute(
+                    f"SELECT {columns} FROM cassettes WHERE article_id = ? AND key = ?", (article_id, key)
+                ).fetchone()
+            except sqlite3.Error as error:
+                raise self.damaged(error) from error
             return row
 
     def exists(self, article_id: str, key: str) -> bool:
@@ -182,6 +207,8 @@ class SqliteStore(MissDiagnosis):
         db = sqlite3.connect(self.path, timeout=60)
         try:
             yield from db.execute(f"SELECT article_id, key, answer, rest FROM cassettes {where} ORDER BY id", args)
+        except sqlite3.Error as error:  # not a database, or a damaged page met half-way
+            raise self.damaged(error) from error
         finally:
             db.close()
 
@@ -206,8 +233,11 @@ class SqliteStore(MissDiagnosis):
     def delete(self, article_id: str, key: str) -> None:
         with self._lock:
             db = self._connect(create=False)
-            if db is not None:
-                db.execute("DELETE FROM cassettes WHERE article_id = ? AND key = ?", (article_id, key))
+            try:
+                if db is not None:
+                    db.execute("DELETE FROM cassettes WHERE article_id = ? AND key = ?", (article_id, key))
+            except sqlite3.Error as error:
+                raise self.damaged(error) from error
 
     def vacuum(self) -> None:
         """Give the space of deleted rows back to the disk (after a prune)."""

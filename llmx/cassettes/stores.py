@@ -14,7 +14,7 @@ from llmx.cassettes.folder import CassetteStore
 from llmx.cassettes.sqlite_store import SqliteStore
 from llmx.cassettes.store import Cassette
 from llmx.core.redact import Redactor
-from llmx.errors import UsageError
+from llmx.errors import OutputError, UsageError
 
 StoreKind = Literal["folder", "sqlite"]
 STORE_KINDS: dict[str, Callable[[Path, Redactor | None], CassetteBackend]] = {
@@ -29,6 +29,17 @@ def open_store(kind: str, root: Path, redact: Redactor | None = None) -> Cassett
     if kind not in STORE_KINDS:
         raise UsageError(f"unknown cassette store {kind!r}; use one of {', '.join(STORE_KINDS)}")
     return STORE_KINDS[kind](root, redact)
+
+
+def check_readable(store: CassetteBackend) -> None:
+    """Before the first request: a cassette folder that is a file, or a store that is no
+    database or is damaged, is one refusal (exit 2), never a failure per article."""
+    if store.root.exists() and not store.root.is_dir():
+        raise OutputError(
+            f"{store.root}: a file, not a cassette folder; move it or pass --cassettes to a folder", store.root
+        )
+    if isinstance(store, SqliteStore):
+        store.check_readable()
 
 
 @dataclass

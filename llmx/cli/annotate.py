@@ -105,6 +105,10 @@ def sample(
             else f"left out {len(found.annotated)} article(s) with"
         )
         err.print(f"[yellow]{every} reviewed gold[/] in {found.gold}", highlight=False)
+    if not found.written:
+        kept = f"{found.path} left as it was" if found.path and found.path.exists() else "no list written"
+        out.print(f"nothing to annotate in {', '.join(map(str, runs))}; {kept}", highlight=False, soft_wrap=True)
+        return
     out.print(
         f"wrote {found.path}; open it with: llmx annotate {runs[0]} --list {found.path}",
         highlight=False,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 
 from llmx.errors import ArticleError
 from llmx.inputs.html_pages import HTML_SUFFIXES, read_page
-from llmx.inputs.tables import Columns, TableRow, read_delimited, read_jsonl, read_parquet
+from llmx.inputs.tables import Columns, TableRow, read_delimited, read_jsonl, read_parquet, unicode_problem
 from llmx.runs.folder import OWN_FILES, is_run_folder
 
 MAX_ID_CHARS = 200
@@ -46,6 +46,14 @@ class Article(BaseModel):
                 f"article id {value!r} must be letters, digits, '.', '_' or '-' and start with a letter or digit"
                 " (it names files)"
             )
+        return value
+
+    @field_validator("text", "title")
+    @classmethod
+    def _unicode(cls, value: str | None) -> str | None:
+        problem = unicode_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
         return value
 
 

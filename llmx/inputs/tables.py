@@ -96,6 +96,22 @@ def _date(value: Any) -> dt.date:
     raise ValueError(value)
 
 
+def lone_surrogate(text: str) -> str | None:
+    """Where ``text`` holds a lone surrogate (a JSON ``"\\ud800"`` with no pair), which no UTF-8
+    request can carry: "character N (\\ud800)", or None."""
+    for number, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            return f"character {number} (\\u{ord(char):04x})"
+    return None
+
+
+def unicode_problem(text: str) -> str | None:
+    where = lone_surrogate(text) if not text.isascii() else None
+    if where is None:
+        return None
+    return f"a lone surrogate at {where} is not Unicode text; fix that escape in the source (or drop it)"
+
+
 def make_row(values: dict[str, Any], present: dict[str, str], where: str) -> TableRow:
     """Values by role (raw, as read) → a :class:`TableRow`, or an error naming the column."""
 
@@ -110,6 +126,11 @@ def make_row(values: dict[str, Any], present: dict[str, str], where: str) -> Tab
         raise fail("text", f"holds {type(text).__name__}, not text")
     if not text or not text.strip():
         raise fail("text", f"article '{article_id}' has empty text")
+    for role in ("text", "title"):
+        value = values.get(role)
+        problem = unicode_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise fail(role, f"article '{article_id}': {problem}")
     published = values.get("date")
     if published in (None, ""):
         published = None

@@ -47,6 +47,8 @@ def cannot_write(path: Path, error: OSError) -> OutputError:
             "command again (what is already written is kept)",
             path,
         )
+    if error.errno == errno.EISDIR or path.is_dir():  # the file's own name is taken by a folder
+        return OutputError(f"{path}: a folder, where llmx writes a file; move that folder aside", path)
     return OutputError(f"{path.parent}: not writable ({error.strerror or error}); choose another folder", path)
 
 

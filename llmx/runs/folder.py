@@ -96,7 +96,8 @@ def read_results(run: Path, missing_ok: bool = False) -> list[ArticleResult]:
             return []
         raise RunError(f"{run}: no {RESULTS_FILE} here; pass a run folder written by `llmx extract`")
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        # utf-8-sig: a file saved by an editor that adds a byte-order mark is read all the same
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
     except OSError as error:
         raise RunError(f"{path}: cannot read the run ({error.strerror}); check its permissions") from error
     lines = list(jsonl_lines(text))
