@@ -39,8 +39,7 @@ ArticleItem = ArticleInput | tuple[str, str] | tuple[str, str, "dt.date | str | 
 
 @dataclass(frozen=True)
 class Project:
-    """A project's settings (``[tool.llmx]`` or ``llmx.toml``, then the overrides given), with
-    every relative path resolved against the project's folder."""
+    """A project's settings (``[tool.llmx]`` or ``llmx.toml``, then overrides), paths resolved."""
 
     settings: Settings
     root: Path
@@ -143,18 +142,12 @@ def extract(
     ray_address: str | None = None,
     ray_workers: int = 2,
 ) -> Run:
-    """Extract incidents from ``articles`` (paths, folders, globs, CSV / TSV / Parquet / JSONL
-    corpora with the project's ``*_column`` settings, saved HTML pages, Article objects or
-    (id, text, date) tuples) into the run folder ``out`` (default ``runs/<timestamp>``), or
-    with ``in_memory`` into no folder at all (cassettes are still read and written).
-
-    With no ``base_url``, key or ``local``, cassettes replay strictly (``policy="replay"``); with a
-    model, what is recorded replays and the rest is called and recorded (``"auto"``). The key is
-    taken from ``api_key``, else from ``OPENAI_API_KEY`` in ``environ`` (default ``os.environ``).
-
-    ``engine="ray"`` runs it on Ray Data (``pip install 'llmx-incidents[ray]'``): a local Ray, or the
-    cluster at ``ray_address`` (else ``RAY_ADDRESS``), with ``ray_workers`` workers; the inputs
-    are files and folders (Parquet, JSONL, CSV, .txt) and the results are ordered as written."""
+    """Extract incidents from ``articles`` (paths, folders, globs, corpora in one file, saved HTML
+    pages, Article objects or (id, text, date) tuples) into the run folder ``out`` (default
+    ``runs/<timestamp>``), or with ``in_memory`` into none. With no ``base_url``, key or ``local``,
+    cassettes replay strictly; with a model, what is recorded replays and the rest is recorded. The
+    key is ``api_key``, else ``OPENAI_API_KEY`` in ``environ``. ``engine="ray"`` runs on Ray Data
+    (a local Ray, or ``ray_address``, with ``ray_workers``)."""
     project = as_project(project)
     inputs = [as_article(item) for item in articles]
     scratch = tempfile.TemporaryDirectory(prefix="llmx-run-") if in_memory else contextlib.nullcontext(None)
