@@ -61,17 +61,19 @@ def test_batch_end_to_end_then_the_cassettes_replay_offline(project: Path) -> No
     assert all(r["provenance"]["live_calls"] == 0 for r in lines(project / "runs/r").values())
 
 
-def test_the_evidence_strategy_takes_two_batch_rounds_marks_then_fills(project: Path) -> None:
+def test_the_evidence_strategy_takes_one_batch_round(project: Path) -> None:
     with BatchStub() as stub:
         result = run_cli(*batch_args(stub, "runs/b", "--model", "gpt-4o-mini", strategy="evidence"))
     assert result.exit_code == 0, result.output
-    assert stub.creates == 2  # every chunk's marking request in round 1, every fill in round 2
+    assert stub.creates == 1  # one request per chunk, every article's in one round
     first = (project / "runs/b/batch/round-1-part-1.jsonl").read_text()
-    second = (project / "runs/b/batch/round-2-part-1.jsonl").read_text()
-    assert '"name":"Attacks"' in first and '"name":"Attacks"' not in second
+    assert len(first.splitlines()) == 5 and '"sentences"' in first  # the records name their sentences
     results = lines(project / "runs/b")
     assert len(results) == 5 and all(r["status"] == "ok" and r["incidents"] for r in results.values())
-    replay = run_cli("extract", "seeds/", "--replay", "--cassettes", "tape", "--out", "runs/r", "--model=gpt-4o-mini")
+    replay = run_cli(
+        "extract", "seeds/", "--replay", "--cassettes", "tape", "--out", "runs/r", "--model=gpt-4o-mini",
+        "--strategy", "evidence",
+    )  # fmt: skip
     assert replay.exit_code == 0, replay.output
 
 
