@@ -155,7 +155,7 @@ def test_score_calibrate_and_export_in_a_project(project: Path, live_requests: N
     assert run_cli("view", "runs/r").exit_code == 0
     page = (project / "runs" / "r" / "view.html").read_text()
     assert 'aria-label="reliability of r"' in page and 'id="hide-sure"' in page
-    assert '<dt class="s">' in page and 'class="p lo"' in page  # sure values to hide, doubtful ones in red
+    assert 'title="how sure llmx is of this value"' in page  # each value's confidence beside it
     _sample_by_doubt(project)
     calibrated = run_cli("calibrate", "runs/r")
     assert calibrated.exit_code == 0 and (project / "calibration.json").is_file(), calibrated.output

@@ -26,7 +26,7 @@ def to_csv(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> st
     With the schema's ``kinds``, every schema field is a column, in the schema's order, even in a run
     with no incident: two exports of one schema have the same header."""
     field_names = record_columns(results, kinds)
-    sure = confidence_fields(results)
+    sure = confidence_fields(results, kinds)
     columns = [
         "article_id",
         "status",
@@ -64,9 +64,12 @@ def to_csv(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> st
     return buffer.getvalue()
 
 
-def confidence_fields(results: list[ArticleResult]) -> list[str]:
-    """The fields some record has a confidence for: each gets a ``<field>_confidence`` column
-    (none for a run made before confidences, so its export is as it was)."""
+def confidence_fields(results: list[ArticleResult], kinds: ColumnKinds | None = None) -> list[str]:
+    """The fields with a ``<field>_confidence`` column: with the schema's ``kinds``, every field
+    but the quote (so two exports of one schema have one header, confidences or not); else those
+    some record has a confidence for (none for a run made before confidences)."""
+    if kinds is not None:
+        return [name for name in kinds if name != "evidence"]
     return list(dict.fromkeys(name for r in results for item in r.incidents for name in item.confidence or {}))
 
 
@@ -97,7 +100,7 @@ def to_parquet(results: list[ArticleResult], kinds: ColumnKinds | None = None) -
     import pyarrow.parquet as pq
 
     fields = record_columns(results, kinds)
-    sure = confidence_fields(results)
+    sure = confidence_fields(results, kinds)
     names = ["article_id", "status", "incident", *fields, *(f"{n}_confidence" for n in sure)]
     names += ["grounding", "evidence_start", "evidence_end"]
     columns: dict[str, list[Any]] = {name: [] for name in [*names, "verification", "error"]}
@@ -115,6 +118,7 @@ def to_parquet(results: list[ArticleResult], kinds: ColumnKinds | None = None) -
                 columns[name].append(value)
     fixed = {"article_id": "str", "status": "str", "incident": "int", "grounding": "str"}
     fixed |= {"evidence_start": "int", "evidence_end": "int", "verification": "str", "error": "str"}
+    fixed |= {f"{n}_confidence": "float" for n in sure}  # a probability, even in a column of nulls
     arrays = {}
     for name, values in columns.items():
         kind = fixed.get(name) or (kinds or {}).get(name)
