@@ -152,7 +152,8 @@ def test_an_unwritable_cassette_folder_is_found_before_any_request(project: Path
     with StubServer() as server:
         result = run_cli(*extract_args(server.base_url, "runs/t"))
         assert server.requests == []
-    assert result.exit_code == 2 and "cassette folder not writable" in one_error_line(result.output)
+    line = one_error_line(result.output)
+    assert result.exit_code == 2 and "tape: a file, not a cassette folder" in line and "--cassettes" in line
 
 
 def test_export_never_overwrites_without_force(seed_run: Path, project: Path) -> None:
