@@ -10,7 +10,8 @@ false merges, and whether the near misses stayed apart.
 The gold oracle answers every article with its own gold records (``llmx.testing.gold_oracle``, a
 stub server: no model), so it measures the fusion rule alone. ``--model`` replays the answers a
 model recorded in ``--cassettes`` (default: the project's cassettes/), with the settings they
-were recorded with (``--strategy``, default single, the default strategy), so it measures extraction and fusion together, as a user's run does. The
+were recorded with (``--strategy``, default single, the default strategy), so it measures
+extraction and fusion together, as a user's run does. The
 devset is read from $LLMX_DEVSET or ../shared/devset (articles/ and gold/); it is read, never
 copied into the project.
 """
