@@ -35,11 +35,6 @@ def clashing(table: PairTable, names: Sequence[str]) -> np.ndarray:
     return conflict
 
 
-def pairs_where(table: PairTable, flags: np.ndarray) -> set[tuple[int, int]]:
-    pairs = zip(table.pred_index.tolist(), table.gold_index.tolist(), flags.tolist(), strict=True)
-    return {(i, j) for i, j, flag in pairs if flag}
-
-
 def fold(records: Sequence[Mapping[str, Any]], group: Sequence[int]) -> dict[str, Any]:
     """One record for a group: the values of its first record (the caller orders the group:
     :func:`llmx.core.stated.stated_first`), and another's where it has null."""

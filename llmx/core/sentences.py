@@ -169,23 +169,6 @@ def chunk_chars(chunk_tokens: int, context_tokens: int, reserved_tokens: int) ->
     return int(tokens * CHARS_PER_TOKEN)
 
 
-def context_around(sentences: list[Sentence], indices: list[int], text: str, max_chars: int = 1500) -> str:
-    """The paragraph(s) holding ``indices``, cut to the marked sentences and their neighbours
-    when the paragraphs are longer than ``max_chars``: what a fill request reads around its evidence."""
-    paragraphs = {sentences[i].paragraph for i in indices}
-    inside = [s for s in sentences if s.paragraph in paragraphs]
-    if sum(len(s.text) + 1 for s in inside) > max_chars:
-        wanted = {j for i in indices for j in (i - 1, i, i + 1)}
-        inside = [s for s in sentences if s.index in wanted]
-    lines: list[str] = []
-    for previous, sentence in zip([None, *inside], inside, strict=False):
-        joiner = "" if previous is None else (" " if previous.index + 1 == sentence.index else " [...] ")
-        if previous is not None and previous.paragraph != sentence.paragraph and joiner == " ":
-            joiner = "\n\n"
-        lines.append(joiner + sentence.text)
-    return "".join(lines)
-
-
 def scope_span(sentences: list[Sentence], indices: list[int], neighbours: int = 1) -> list[tuple[int, int]]:
     """Character spans of the sentences ``indices`` and ``neighbours`` sentences either side
     (across paragraph breaks: "No one was hurt." is often a paragraph of its own): what a

@@ -58,15 +58,6 @@ def mention_fields(schema: SchemaSpec) -> list[dict[str, str]]:
     ]
 
 
-def headline(article: Article) -> str:
-    """The article's title, or its first line when it has none (a short one: a headline)."""
-    title = getattr(article, "title", None)
-    if title:
-        return str(title)
-    first = article.text.strip().split("\n", 1)[0].strip()
-    return first if len(first) <= HEADLINE_CHARS else first[: HEADLINE_CHARS - 3] + "..."
-
-
 def headline_lines(article: Article, sentences: list[Sentence]) -> int:
     """1 when the article has no title and its first sentence is its whole first line, short and
     without a final stop: a headline (its attack is reported again below it, so it is shown
