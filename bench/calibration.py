@@ -6,7 +6,7 @@
 
 Replays the recorded answers (strategy ``single``, token log-probabilities in the cassettes) with
 no calibration, scores them against gold, and reports over every scored value (each field the
-gold annotates of each matched record pair; see llmx/app/calibration.py):
+gold annotates of each matched record pair; see llmx/app/evaluation/calibration.py):
 
 - raw: the raw scores as they are;
 - per method (platt, isotonic): fitted on the tune half (the articles at even positions of the
@@ -46,7 +46,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))  # this checkout's llmx, wherever the installed one is
     import llmx
-    from llmx.app.calibration import fit_from_run, scored_values
+    from llmx.app.evaluation.calibration import fit_from_run, scored_values
     from llmx.core.calibration import METHODS, Value, summary
     from llmx.extraction.confidence import calibrated
     from llmx.inputs.calibration import save_calibration

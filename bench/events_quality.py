@@ -29,7 +29,7 @@ from typing import Any
 from click.testing import CliRunner
 
 import llmx
-from llmx.app.events import fuse_run, score_fused
+from llmx.app.evaluation.events import fuse_run, score_fused
 from llmx.cli.main import main
 from llmx.inputs.articles import load_articles
 from llmx.inputs.gold import load_gold

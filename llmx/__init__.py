@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmx.app.api import Project, Run, compare, events, extract, load_project, score, view
-    from llmx.app.evaluation import Comparison, Scored
+    from llmx.app.evaluation.score import Comparison, Scored
     from llmx.inputs.articles import Article, load_articles
     from llmx.runs.events import Event
     from llmx.runs.results import ArticleResult, RunSummary
@@ -44,8 +44,8 @@ _WHERE = {
     "view": "llmx.app.api",
     "events": "llmx.app.api",
     "Event": "llmx.runs.events",
-    "Scored": "llmx.app.evaluation",
-    "Comparison": "llmx.app.evaluation",
+    "Scored": "llmx.app.evaluation.score",
+    "Comparison": "llmx.app.evaluation.score",
     "Article": "llmx.inputs.articles",
     "load_articles": "llmx.inputs.articles",
     "ArticleResult": "llmx.runs.results",

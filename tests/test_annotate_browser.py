@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from llmx.app.annotate_server import AnnotateServer
-from llmx.app.annotation import AnnotationSession
+from llmx.app.gold.annotate_server import AnnotateServer
+from llmx.app.gold.annotation import AnnotationSession
 from llmx.inputs.config import load_settings
 from tests.helpers import ROOT, run_cli
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from llmx.app.annotate_server import AnnotateServer
-from llmx.app.annotation import AnnotationSession
+from llmx.app.gold.annotate_server import AnnotateServer
+from llmx.app.gold.annotation import AnnotationSession
 from llmx.inputs.articles import load_articles
 from llmx.inputs.config import load_settings
 from tests.helpers import run_cli
@@ -222,7 +222,7 @@ def test_two_servers_on_one_gold_folder_lose_no_confirmed_edit(served: Served, m
     other left it (one lock per gold folder, across processes: an flock, which two sessions in
     one process contend for as two processes do), so every edit both servers answered 200 is in
     the file. A slow disk widens the window between reading the file and writing it."""
-    import llmx.app.annotation as annotation
+    import llmx.app.gold.annotation as annotation
 
     def slow_write(path: Path, text: str | bytes) -> None:
         time.sleep(0.02)

@@ -45,7 +45,7 @@ def test_a_model_count_of_ten_to_the_20_is_reasked_then_fails_one_line(
 
 
 def test_batch_local_is_refused_before_the_model_starts(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import llmx.app.endpoint as endpoint
+    import llmx.app.run.endpoint as endpoint
 
     started: list[object] = []  # resolve_endpoint is where --local starts llama-server: never reached
     monkeypatch.setattr(endpoint, "resolve_endpoint", lambda *a, **k: started.append(a))

@@ -187,7 +187,7 @@ def test_runs_made_before_confidences_still_read() -> None:
 
 
 def _sample_by_doubt(project: Path) -> None:
-    from llmx.app.annotation import AnnotationSession
+    from llmx.app.gold.annotation import AnnotationSession
     from llmx.inputs.config import load_settings
     from llmx.runs.folder import read_results
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from llmx.app.worker_pool import run_all
+from llmx.app.run.worker_pool import run_all
 from llmx.extraction.extractor import Extractor
 from llmx.inputs.articles import Article
 from llmx.model.retry import RetryPolicy, retry_after_seconds

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from llmx.app.annotation import AnnotationSession, read_list
+from llmx.app.gold.annotation import AnnotationSession, read_list
 from llmx.core.agreement import field_agreement, nominal_alpha
 from llmx.core.grounding import Grounding
 from llmx.core.verify import Correction

@@ -171,4 +171,4 @@ def test_only_the_ray_engine_imports_ray() -> None:
                 names = [node.module]
             if any(name == "ray" or name.startswith("ray.") for name in names):
                 importers.append(str(path.relative_to(PACKAGE)))
-    assert importers and all(p.startswith("app/ray_") for p in importers), importers
+    assert importers and all(p.startswith("app/run/ray/") for p in importers), importers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmx.app.endpoint import resolve_endpoint
+from llmx.app.run.endpoint import resolve_endpoint
 from llmx.inputs.config import Settings
 from llmx.model import local_server as local
 

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import llmx
-from llmx.app.events import publication_dates
+from llmx.app.evaluation.events import publication_dates
 from llmx.runs.folder import read_manifest, read_results
 from llmx.runs.results import RUN_VERSION
 from llmx.testing.stub_server import StubServer

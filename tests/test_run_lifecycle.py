@@ -1,4 +1,4 @@
-"""One run lifecycle for every engine (:class:`llmx.app.extraction_run.ExtractionRun`): the
+"""One run lifecycle for every engine (:class:`llmx.app.run.extraction_run.ExtractionRun`): the
 budget, the status, resume and the export are the run's, and the same under the plain engine,
 ``--batch`` and ``--engine ray``. A fix to any of them lands once; this test holds it for all."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import llmx
-from llmx.app.endpoint import resolve_endpoint
+from llmx.app.run.endpoint import resolve_endpoint
 from llmx.errors import ConfigError
 from llmx.inputs.config import load_settings
 from llmx.model import local_server as local

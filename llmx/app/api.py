@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from llmx.app.endpoint import api_key_from_env, choose_policy, resolve_endpoint
-from llmx.app.engines import extract_articles
-from llmx.app.evaluation import Comparison, Scored, compare_runs, score_run_folder
-from llmx.app.extraction_job import ExtractionJob, ExtractionOutcome, RayOptions
-from llmx.app.extraction_run import RunHooks
-from llmx.app.prompt_map import files_read
+from llmx.app.evaluation.score import Comparison, Scored, compare_runs, score_run_folder
+from llmx.app.project.prompt_map import files_read
+from llmx.app.run.endpoint import api_key_from_env, choose_policy, resolve_endpoint
+from llmx.app.run.engines import extract_articles
+from llmx.app.run.extraction_job import ExtractionJob, ExtractionOutcome, RayOptions
+from llmx.app.run.extraction_run import RunHooks
 from llmx.cassettes.store import CassettePolicy
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.errors import ArticleError, UsageError
@@ -262,7 +262,7 @@ def view(
     schema: str | Path | None = None,
 ) -> Path:
     """Write the self-contained HTML page of one run (or two side by side); returns its path."""
-    from llmx.app.view_page import build_page, write_page
+    from llmx.app.evaluation.view_page import build_page, write_page
 
     project = as_project(project)
     folders = [run_folder(r) for r in (runs if isinstance(runs, list | tuple) else [runs])]
@@ -291,7 +291,7 @@ def events(
     the ``disputes`` (field → each value and the reports that gave it). Publication dates come
     from ``articles`` or the inputs the run recorded; ``write`` also writes RUN/events.jsonl;
     ``threshold``: the match weight (bits) at which two reports join (default: the rule's)."""
-    from llmx.app.events import fuse_run, write_events
+    from llmx.app.evaluation.events import fuse_run, write_events
 
     project = as_project(project)
     fused = fuse_run(run_folder(run), project.settings, articles, threshold=threshold)

@@ -1,6 +1,6 @@
 """What a ``--batch`` run waits for: every batch it has with the provider submitted, polled until
 done, and collected into cassettes. The rounds themselves (replay, collect the misses, submit,
-settle, replay again) are driven by :mod:`llmx.app.batch_extraction`.
+settle, replay again) are driven by :mod:`llmx.app.run.batch_engine`.
 """
 
 from __future__ import annotations

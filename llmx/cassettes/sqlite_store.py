@@ -9,7 +9,7 @@ for runs of millions of requests (bench/STORE.md has the measurements that chose
   may take back the last transactions (they are re-asked: never a corrupt store). Several
   processes on one machine write at once (the busy timeout queues them). WAL needs one host's
   shared memory: across machines, let the Ray engine's store actor own the file
-  (:mod:`llmx.app.ray_engine`), never a network share opened from several hosts.
+  (:mod:`llmx.app.run.ray.engine`), never a network share opened from several hosts.
 - Lookups use the (article id, key) index: memory stays flat however many rows there are.
 """
 

@@ -1,5 +1,5 @@
 """``llmx annotate`` (the page that corrects gold) and ``llmx sample`` (what to annotate next).
-Parsing and printing only; the work is in :mod:`llmx.app.annotation` and :mod:`llmx.app.sampling`."""
+Parsing and printing only; the work is in :mod:`llmx.app.gold.annotation` and :mod:`llmx.app.gold.sampling`."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def annotate(
     """Correct gold in the browser: a local page (127.0.0.1 only, no network) with each article
     of RUN beside its gold or draft. Accept, reject or edit records, add one by selecting its
     sentence, mark files reviewed. Every change is validated and saved at once. Ctrl-C stops."""
-    from llmx.app.annotate_server import serve
-    from llmx.app.annotation import AnnotationSession
+    from llmx.app.gold.annotate_server import serve
+    from llmx.app.gold.annotation import AnnotationSession
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
@@ -89,7 +89,7 @@ def sample(
     """The next articles to annotate: where runs disagree (two prompts or two models), where the
     checks removed values, where evidence is not in the article. Articles with reviewed gold are
     left out. Writes a list for `llmx annotate RUN --list FILE`."""
-    from llmx.app.sampling import sample as pick
+    from llmx.app.gold.sampling import sample as pick
     from llmx.cli.console import err, out
     from llmx.cli.gold_report import sample_report
     from llmx.inputs.config import load_settings

@@ -1,5 +1,5 @@
 """The printing side of ``llmx extract --batch``: a live status line per batch while it waits,
-and how to collect a batch left with the provider. The work is in :mod:`llmx.app.batch_extraction`."""
+and how to collect a batch left with the provider. The work is in :mod:`llmx.app.run.batch_engine`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from llmx.app.extraction_job import ExtractionOutcome
+    from llmx.app.run.extraction_job import ExtractionOutcome
     from llmx.batch.rounds import BatchOptions, BatchView
 
 

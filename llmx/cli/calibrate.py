@@ -1,5 +1,5 @@
 """``llmx calibrate RUN``: fit the project's confidence calibration on a scored run. Parsing and
-printing only; the work is in :mod:`llmx.app.calibration`."""
+printing only; the work is in :mod:`llmx.app.evaluation.calibration`."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def calibrate(run: Path, gold_dir: Path | None, schema_name: str | None, method:
     """Fit how sure llmx is against gold: the confidences of RUN's values that gold scores
     become probabilities of being right, per field, saved in calibration.json and used by every
     later extract and score. Fit on articles you will not judge it on."""
-    from llmx.app.calibration import calibrate_run
-    from llmx.app.evaluation import score_run_folder
+    from llmx.app.evaluation.calibration import calibrate_run
+    from llmx.app.evaluation.score import score_run_folder
     from llmx.cli.console import out as console
     from llmx.inputs.config import load_settings
 

@@ -16,7 +16,7 @@ from llmx.cli.report import counted_or_none, number, usd
 from llmx.cli.safe_text import markup, plain
 
 if TYPE_CHECKING:
-    from llmx.app.evaluation import Comparison, Scored
+    from llmx.app.evaluation.score import Comparison, Scored
     from llmx.core.scoring import PRF
 
 VERDICT_STYLE = {"better": "green", "worse": "red", "not distinguishable": "dim", "n/a": "dim"}

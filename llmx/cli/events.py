@@ -1,5 +1,5 @@
 """``llmx events RUN``: one row per attack across all the articles that report it. Parsing and
-printing only; the work is in :mod:`llmx.app.events`."""
+printing only; the work is in :mod:`llmx.app.evaluation.events`."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | No
     When two reports are one event is the schema's EVENT rule (docs/codebook.md)."""
     from rich.table import Table
 
-    from llmx.app.events import fuse_run, write_events
+    from llmx.app.evaluation.events import fuse_run, write_events
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 

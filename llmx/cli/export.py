@@ -16,7 +16,7 @@ from llmx.errors import UsageError
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 def export(run: Path, fmt: str, output: Path | None, force: bool) -> None:
     """Export a run as a flat table (one row per incident) for a spreadsheet, or as Parquet (-o FILE)."""
-    from llmx.app.run_export import export_run
+    from llmx.app.run.export import export_run
 
     if output is None and fmt == "parquet":
         raise UsageError("Parquet is a binary file: pass -o FILE, e.g. -o incidents.parquet")

@@ -1,5 +1,5 @@
 """``llmx gold draft`` and ``llmx gold agree``: draft gold from a run, measure agreement.
-Parsing and printing only; the work is in :mod:`llmx.app.gold_draft` and :mod:`llmx.app.agreement`."""
+Parsing and printing only; the work is in :mod:`llmx.app.gold.draft` and :mod:`llmx.app.gold.agreement`."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def draft(run: Path, out_dir: Path | None, articles: tuple[str, ...], schema_nam
 
     Each file holds every field, the evidence and a note of what the checks removed, and says
     "status": "draft" (not scored) until a person marks it reviewed. Existing gold files are kept."""
-    from llmx.app.gold_draft import draft_gold
+    from llmx.app.gold.draft import draft_gold
     from llmx.cli.console import err, out
     from llmx.inputs.config import load_settings
 
@@ -60,8 +60,8 @@ def agree(a: Path, b: Path, schema_name: str | None, min_similarity: float, as_j
     """Agreement between two annotations of the same articles: two gold folders, or a run and a
     gold folder. Incidents matched as `llmx score` matches them (A is the reference: P/R/F1 of B),
     then per field Krippendorff's alpha on the matched incidents, and every disagreement."""
-    from llmx.app.agreement import agree as measure
-    from llmx.app.agreement import agreement_json
+    from llmx.app.gold.agreement import agree as measure
+    from llmx.app.gold.agreement import agreement_json
     from llmx.cli.console import out
     from llmx.cli.gold_report import agreement_report
     from llmx.inputs.config import load_settings

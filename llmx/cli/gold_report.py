@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # scoring pulls in scipy
-    from llmx.app.agreement import Agreement
-    from llmx.app.sampling import Sample
+    from llmx.app.gold.agreement import Agreement
+    from llmx.app.gold.sampling import Sample
 
 SHOWN_DISAGREEMENTS = 40
 

@@ -1,4 +1,4 @@
-"""``llmx init``: start a project (the work is in :mod:`llmx.app.new_project`)."""
+"""``llmx init``: start a project (the work is in :mod:`llmx.app.project.new_project`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def init(directory: Path, schema: str) -> None:
     Never overwrites a file: one that exists is kept and named, the others are written."""
     from rich.markup import escape
 
-    from llmx.app.new_project import init_project
+    from llmx.app.project.new_project import init_project
     from llmx.cli.console import err, out
 
     project = init_project(directory, schema)

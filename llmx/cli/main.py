@@ -197,7 +197,7 @@ def extract(
             f"resume with the same command plus --out {outcome.run_dir}"
         )
         sys.exit(outcome.exit_code)
-    from llmx.app.prompt_map import files_read
+    from llmx.app.project.prompt_map import files_read
 
     files = files_read(outcome.run_dir)
     out.print(summary_table(outcome.summary, label, outcome.run_dir, resumed=outcome.resumed, files=files))
@@ -234,8 +234,8 @@ def _execute_with_progress(job: Any, label: str) -> Any:
         progress.update(task, total=run.todo_count)
         progress.start()
 
-    from llmx.app.engines import extract_articles
-    from llmx.app.extraction_run import RunHooks
+    from llmx.app.run.engines import extract_articles
+    from llmx.app.run.extraction_run import RunHooks
 
     try:
         return extract_articles(

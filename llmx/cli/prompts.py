@@ -1,6 +1,6 @@
 """``llmx prompts``: which strategy reads which file; and, after ``llmx extract``, the note that
 names a template edited since the last run that this run did not read (the work is in
-:mod:`llmx.app.prompt_map`)."""
+:mod:`llmx.app.project.prompt_map`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def prompts(prompt: str | None, as_json: bool) -> None:
     changes nothing."""
     from rich.table import Table
 
-    from llmx.app.prompt_map import strategy_files, unread_templates
+    from llmx.app.project.prompt_map import strategy_files, unread_templates
     from llmx.cli.console import out
     from llmx.cli.report import files_cell
     from llmx.cli.safe_text import markup
@@ -56,7 +56,7 @@ def prompts(prompt: str | None, as_json: bool) -> None:
 
 def note_unread_edits(settings: Any, run: Path, files: dict[str, str]) -> None:
     """After a run: name each template edited since the last run that this run did not read."""
-    from llmx.app.prompt_map import unread_edits
+    from llmx.app.project.prompt_map import unread_edits
     from llmx.cli.console import err
     from llmx.cli.safe_text import markup
     from llmx.inputs.prompts import shown_path

@@ -1,5 +1,5 @@
 """``llmx extract``'s options for large runs (``--engine ray``, ``--cassette-store``); the work is
-in :mod:`llmx.app.ray_engine`, run by the one lifecycle every engine shares."""
+in :mod:`llmx.app.run.ray.engine`, run by the one lifecycle every engine shares."""
 
 from __future__ import annotations
 
@@ -47,6 +47,6 @@ def engine_choice(options: dict[str, Any]) -> tuple[str, Any]:
     engine, address, workers = options.pop("engine"), options.pop("ray_address"), options.pop("ray_workers")
     if engine != "ray":
         return engine, None
-    from llmx.app.extraction_job import RayOptions
+    from llmx.app.run.extraction_job import RayOptions
 
     return engine, RayOptions(address=address, workers=workers)

@@ -1,5 +1,5 @@
 """``llmx score``, ``llmx compare`` and ``llmx gold check``: make "good" measurable.
-Parsing and printing only; the work is in :mod:`llmx.app.evaluation`."""
+Parsing and printing only; the work is in :mod:`llmx.app.evaluation.score`."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def score(
     details: bool | None,
 ) -> None:
     """Score a run against gold: matched, missed and invented incidents, P/R/F1 per field."""
-    from llmx.app.evaluation import NothingToScore, score_run_folder
-    from llmx.app.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
+    from llmx.app.evaluation.score import NothingToScore, score_run_folder
+    from llmx.app.evaluation.view_page import ViewPage, check_page_path, load_texts, view_run, write_page
     from llmx.cli.confidence_report import reliability_panel
     from llmx.cli.console import err, out
     from llmx.cli.event_report import events_json, events_panel
@@ -152,7 +152,7 @@ def compare(
     """Compare two runs on the same gold (e.g. prompt v1 vs v2), on the articles both finished.
 
     Articles only in one run, or failed in one, are listed apart and kept out of the deltas."""
-    from llmx.app.evaluation import compare_runs
+    from llmx.app.evaluation.score import compare_runs
     from llmx.cli.compare_report import compare_report
     from llmx.cli.console import out
     from llmx.cli.event_report import events_compare, events_json

@@ -1,4 +1,4 @@
-"""``llmx view``: write the HTML viewer page of a run, or two (the work is in :mod:`llmx.app.view_page`)."""
+"""``llmx view``: write the HTML viewer page of a run, or two (the work is in :mod:`llmx.app.evaluation.view_page`)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,13 @@ def view(
     evidence highlighted, a card per incident, matched / missed / spurious against gold.
     With RUN_B, the two runs side by side, the articles that changed first. With --events,
     the run's events instead, each with its reports side by side."""
-    from llmx.app.view_page import build_events_page, build_page, check_page_path, write_events_page, write_page
+    from llmx.app.evaluation.view_page import (
+        build_events_page,
+        build_page,
+        check_page_path,
+        write_events_page,
+        write_page,
+    )
     from llmx.cli.console import err, out
     from llmx.cli.safe_text import markup
     from llmx.errors import UsageError

@@ -1,6 +1,6 @@
 """Where a model is: the base URL, the key, how long to wait, what to say about who served it.
 
-An :class:`Endpoint` is resolved from settings and options by :mod:`llmx.app.endpoint`; it is
+An :class:`Endpoint` is resolved from settings and options by :mod:`llmx.app.run.endpoint`; it is
 plain data, so a Ray worker or a batch client can be handed one and build its own client.
 """
 

@@ -40,7 +40,7 @@ class ViewRun:
     score: Score | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)
     evidence_field: str = "evidence"
-    confidence: Mapping[str, Any] | None = None  # app/calibration.confidence_report: the reliability diagram
+    confidence: Mapping[str, Any] | None = None  # app/evaluation/calibration.confidence_report: the reliability diagram
 
 
 SURE = 0.9  # a value at least this sure is hidden by the page's "hide sure values"

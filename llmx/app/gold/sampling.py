@@ -13,7 +13,7 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmx.app.calibration import expected_wrong
+from llmx.app.evaluation.calibration import expected_wrong
 from llmx.core.calibration import Calibration
 from llmx.core.sampling import Doubt, SampleBy, rank
 from llmx.core.scoring import score_run

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from llmx.app.extraction_job import ExtractionJob
-from llmx.app.extraction_run import ExtractionRun, RunHooks
-from llmx.app.interrupts import watch_interrupts
+from llmx.app.run.extraction_job import ExtractionJob
+from llmx.app.run.extraction_run import ExtractionRun, RunHooks
+from llmx.app.run.interrupts import watch_interrupts
 from llmx.batch.api import BatchApi, submit
 from llmx.batch.collect import CollectingGateway
 from llmx.batch.ledger import BatchStore
@@ -92,7 +92,7 @@ async def batch_rounds(
 
 
 class BatchEngine:
-    """``--batch``: an engine of :class:`~llmx.app.extraction_run.ExtractionRun` whose answers
+    """``--batch``: an engine of :class:`~llmx.app.run.extraction_run.ExtractionRun` whose answers
     come in rounds from the provider's Batch API."""
 
     name = "batch"

@@ -1,19 +1,19 @@
 """The engines of a run, and the one way in: :func:`extract_articles` picks the engine the job
-asks for and runs it inside the one lifecycle (:class:`llmx.app.extraction_run.ExtractionRun`).
+asks for and runs it inside the one lifecycle (:class:`llmx.app.run.extraction_run.ExtractionRun`).
 
 The plain engine is here: one gateway in this process, ``concurrency`` articles at once. The
-others are :class:`llmx.app.batch_extraction.BatchEngine` (``--batch``) and
-:class:`llmx.app.ray_engine.RayEngine` (``--engine ray``), imported only when asked for.
+others are :class:`llmx.app.run.batch_engine.BatchEngine` (``--batch``) and
+:class:`llmx.app.run.ray.engine.RayEngine` (``--engine ray``), imported only when asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from llmx.app.endpoint import build_gateway
-from llmx.app.extraction_job import ExtractionJob, ExtractionOutcome
-from llmx.app.extraction_run import Engine, ExtractionRun, RunHooks
-from llmx.app.interrupts import watch_interrupts
+from llmx.app.run.endpoint import build_gateway
+from llmx.app.run.extraction_job import ExtractionJob, ExtractionOutcome
+from llmx.app.run.extraction_run import Engine, ExtractionRun, RunHooks
+from llmx.app.run.interrupts import watch_interrupts
 from llmx.cassettes.gateway import RecordingGateway
 from llmx.errors import UsageError
 from llmx.runs.results import ArticleResult
@@ -49,11 +49,11 @@ def engine_for(job: ExtractionJob) -> Engine:
     if job.batch is not None and job.ray is not None:
         raise UsageError("--engine ray and --batch are two ways to run a large corpus: pick one")
     if job.ray is not None:
-        from llmx.app.ray_engine import RayEngine
+        from llmx.app.run.ray.engine import RayEngine
 
         return RayEngine(job.ray)
     if job.batch is not None:
-        from llmx.app.batch_extraction import BatchEngine
+        from llmx.app.run.batch_engine import BatchEngine
 
         return BatchEngine(job.batch)
     return PlainEngine()

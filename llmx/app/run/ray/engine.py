@@ -2,13 +2,13 @@
 one process cannot serve (``pip install 'llmx-incidents[ray]'``).
 
 The driver (this module) reads the inputs as a Ray Dataset (in parallel, by Ray), hands
-batches to a pool of :class:`llmx.app.ray_worker.ExtractWorker` (one extractor and one gateway
+batches to a pool of :class:`llmx.app.run.ray.worker.ExtractWorker` (one extractor and one gateway
 per worker, llmx's own concurrency inside), and hands every result line to the run
-(:class:`llmx.app.extraction_run.ExtractionRun`: lock, recipe, resume, budget, status, export),
+(:class:`llmx.app.run.extraction_run.ExtractionRun`: lock, recipe, resume, budget, status, export),
 as the plain engine does.
 
 What holds across workers: one cassette store, one adaptive window of requests in flight, one
-budget (:mod:`llmx.app.ray_actors`). Resume: articles finished with this recipe are skipped;
+budget (:mod:`llmx.app.run.ray.actors`). Resume: articles finished with this recipe are skipped;
 a worker that dies is replaced by Ray and its batch redone, its cassettes replaying; after the
 driver dies, the same command goes on from the run folder and the cassettes. With no address
 a local Ray starts (and stops at the end); ``--ray-address`` or ``RAY_ADDRESS`` joins a cluster.
@@ -21,8 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from llmx.app.extraction_job import ExtractionJob, RayOptions
-from llmx.app.extraction_run import ExtractionRun, RunHooks
+from llmx.app.run.extraction_job import ExtractionJob, RayOptions
+from llmx.app.run.extraction_run import ExtractionRun, RunHooks
 from llmx.errors import EndpointError, LlmxError, UsageError
 from llmx.runs.results import ArticleResult
 
@@ -54,7 +54,7 @@ def _start_ray(address: str | None) -> bool:
 
 
 class RayEngine:
-    """An engine of :class:`~llmx.app.extraction_run.ExtractionRun`: the run (folder, resume,
+    """An engine of :class:`~llmx.app.run.extraction_run.ExtractionRun`: the run (folder, resume,
     budget, status, export) is the same as the plain engine's; the articles are read and
     extracted on Ray, and each result line comes back to the run here, on the driver."""
 
@@ -89,8 +89,8 @@ class RayEngine:
     def _extract(self, run: ExtractionRun, hooks: RunHooks) -> None:
         import ray
 
-        from llmx.app.ray_inputs import read_dataset
-        from llmx.app.ray_worker import ExtractWorker, SharedState
+        from llmx.app.run.ray.inputs import read_dataset
+        from llmx.app.run.ray.worker import ExtractWorker, SharedState
 
         job, settings = run.job, run.job.settings
         live = job.endpoint.live_possible and job.policy != "replay"

@@ -1,5 +1,5 @@
 """The annotate page's server: stdlib ``http.server`` on 127.0.0.1 only, over an
-:class:`~llmx.app.annotation.AnnotationSession`.
+:class:`~llmx.app.gold.annotation.AnnotationSession`.
 
 It answers only requests addressed to it by a loopback name (``Host``), and takes edits only
 when they come from its own page (``Origin``, when a browser sends one, and a JSON body): a web page open in
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from llmx.app.annotation import AnnotationSession
+from llmx.app.gold.annotation import AnnotationSession
 from llmx.errors import EditConflict, GoldError, LlmxError, OutputError, UsageError
 from llmx.viewer.annotate import render_annotate_page
 

@@ -4,7 +4,7 @@ gateway once, then extracts each batch it is handed with llmx's own concurrency 
 (asyncio, in the event loop Ray Data runs async workers in), returning one result line per row.
 
 The cassette store, the window of requests in flight and the budget are shared through the
-actors of :mod:`llmx.app.ray_actors`; the run folder is written by the driver alone.
+actors of :mod:`llmx.app.run.ray.actors`; the run folder is written by the driver alone.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmx.app.endpoint import build_gateway, build_server
-from llmx.app.ray_actors import RemoteStore, SharedRate
-from llmx.app.ray_inputs import row_to_article, safe_id
+from llmx.app.run.endpoint import build_gateway, build_server
+from llmx.app.run.ray.actors import RemoteStore, SharedRate
+from llmx.app.run.ray.inputs import row_to_article, safe_id
 from llmx.cassettes.gateway import Gateway
 from llmx.cassettes.store import CassettePolicy
 from llmx.errors import ArticleError, EndpointError, PromptError
@@ -31,7 +31,7 @@ from llmx.runs.costs import PriceBook, price_result
 from llmx.runs.results import ArticleResult, Failure, Provenance
 
 if TYPE_CHECKING:
-    from llmx.app.extraction_run import ExtractionRun
+    from llmx.app.run.extraction_run import ExtractionRun
 
 # What became of a row: a result line ("ok", "failed"), or none ("skipped": finished by an
 # earlier run; "not_started": the budget was reached; "fatal": the server serves nothing).
@@ -78,7 +78,7 @@ class SharedState:
     def start(cls, run: ExtractionRun, workers: int, live: bool) -> SharedState:
         import ray
 
-        from llmx.app.ray_actors import BudgetActor, RateActor, StoreActor, on_this_node
+        from llmx.app.run.ray.actors import BudgetActor, RateActor, StoreActor, on_this_node
 
         settings, here = run.job.settings, on_this_node()
         store = StoreActor.options(max_concurrency=8, **here).remote(

@@ -10,9 +10,9 @@ them once, :meth:`ExtractionRun.todo` reads them again for the extraction.
 
 The run is the one lifecycle every engine shares; an :class:`Engine` only turns the articles
 still to do into results, each handed to :meth:`ExtractionRun.complete`: the plain engine
-(:mod:`llmx.app.engines`) through one gateway in this process, ``--batch``
-(:mod:`llmx.app.batch_extraction`) through the provider's Batch API, ``--engine ray``
-(:mod:`llmx.app.ray_engine`) on Ray workers. Resume, the budget, the status and the export are
+(:mod:`llmx.app.run.engines`) through one gateway in this process, ``--batch``
+(:mod:`llmx.app.run.batch_engine`) through the provider's Batch API, ``--engine ray``
+(:mod:`llmx.app.run.ray.engine`) on Ray workers. Resume, the budget, the status and the export are
 the run's, so a fix to one holds for all three.
 
 ``--max-cost`` caps what the run folder spends (earlier runs into it included). The spend of an
@@ -32,8 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from llmx.app.extraction_job import ExtractionJob, ExtractionOutcome, redact_command
-from llmx.app.worker_pool import run_all
+from llmx.app.run.extraction_job import ExtractionJob, ExtractionOutcome, redact_command
+from llmx.app.run.worker_pool import run_all
 from llmx.cassettes.gateway import Gateway
 from llmx.errors import BudgetExceeded, ConfigError, LlmxError
 from llmx.inputs.articles import Article

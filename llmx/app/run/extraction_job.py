@@ -1,5 +1,5 @@
 """What an extraction run is asked (:class:`ExtractionJob`) and what it gives back
-(:class:`ExtractionOutcome`), whichever engine runs it (:mod:`llmx.app.extraction_run`)."""
+(:class:`ExtractionOutcome`), whichever engine runs it (:mod:`llmx.app.run.extraction_run`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class RayOptions:
-    """``--engine ray``'s own options (:mod:`llmx.app.ray_engine`)."""
+    """``--engine ray``'s own options (:mod:`llmx.app.run.ray.engine`)."""
 
     address: str | None = None  # a cluster to join; else RAY_ADDRESS; else a local Ray
     workers: int = 2  # extraction workers (each runs `concurrency` articles at once)
@@ -41,8 +41,8 @@ class ExtractionJob:
     redo_changed: bool = False
     command: list[str] = field(default_factory=list)  # as typed; redacted before it is written
     export_format: str | None = None
-    batch: BatchOptions | None = None  # answers from the provider's Batch API (llmx.app.batch_extraction)
-    ray: RayOptions | None = None  # on Ray workers (llmx.app.ray_engine)
+    batch: BatchOptions | None = None  # answers from the provider's Batch API (llmx.app.run.batch_engine)
+    ray: RayOptions | None = None  # on Ray workers (llmx.app.run.ray.engine)
 
 
 @dataclass
@@ -56,7 +56,7 @@ class ExtractionOutcome:
     export: Path | None = None
     over_budget: BudgetExceeded | None = None
     not_started: int = 0  # articles left for a later run (over budget, interrupted, batch not collected)
-    batch: Any = None  # a --batch run's llmx.app.batch_extraction.BatchReport
+    batch: Any = None  # a --batch run's llmx.app.run.batch_engine.BatchReport
     article_ids: list[str] = field(default_factory=list)  # the job's articles, in input order
     rate: RateController | None = None  # the adaptive window of requests in flight, when a model was called
 

@@ -1,7 +1,7 @@
 """The annotate use case: a run's articles, each with its gold (or draft) file, edited one change
-at a time. The HTTP face is :mod:`llmx.app.annotate_server`; this module holds no socket.
+at a time. The HTTP face is :mod:`llmx.app.gold.annotate_server`; this module holds no socket.
 
-Every edit reads the file as it is on disk, applies the change (:mod:`llmx.app.gold_edits`),
+Every edit reads the file as it is on disk, applies the change (:mod:`llmx.app.gold.edits`),
 validates the whole file as ``llmx gold check`` does, and writes it atomically before it answers:
 a change the page shows as saved is on disk, whatever happens to the server next. Edits are
 serialised by one lock per gold folder, across threads and processes (two servers on one folder
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmx.app.annotation_view import evidence_spans, run_records
-from llmx.app.gold_draft import draft_file, draft_incident, project_schema
-from llmx.app.gold_edits import EditContext, apply_edit
+from llmx.app.gold.annotation_view import evidence_spans, run_records
+from llmx.app.gold.draft import draft_file, draft_incident, project_schema
+from llmx.app.gold.edits import EditContext, apply_edit
 from llmx.errors import EditConflict, GoldError, UsageError
 from llmx.inputs.config import Settings
 from llmx.inputs.gold import GoldFile, dump_gold, dump_gold_data, validate_incidents
@@ -69,8 +69,8 @@ class AnnotationSession:
         schema_name: str | None = None,
         agree_with: Path | None = None,
     ) -> AnnotationSession:
-        from llmx.app.calibration import doubt_order
-        from llmx.app.view_page import load_texts
+        from llmx.app.evaluation.calibration import doubt_order
+        from llmx.app.evaluation.view_page import load_texts
 
         results = read_results(run)
         if not results:
@@ -252,7 +252,7 @@ class AnnotationSession:
 
     def agreement(self) -> dict[str, Any]:
         """The agreement panel: the gold folder (reviewed files) against --agree-with or the run."""
-        from llmx.app.agreement import agree, agreement_json
+        from llmx.app.gold.agreement import agree, agreement_json
 
         other = self.agree_with or self.run
         with self._lock:

@@ -110,7 +110,7 @@ def draft_gold(
 ) -> DraftOutcome:
     """``llmx gold draft RUN``: a draft gold file per article of the run, in ``out`` (default the
     project's gold folder); article texts from ``articles`` or the run's recorded inputs."""
-    from llmx.app.view_page import load_texts
+    from llmx.app.evaluation.view_page import load_texts
 
     results = read_results(run)
     schema = project_schema(results, settings, schema_name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmx.app.evaluation import NothingToScore, Scored, run_facts, score_results
+from llmx.app.evaluation.score import NothingToScore, Scored, run_facts, score_results
 from llmx.errors import ArticleError, OutputError, RunError, UsageError
 from llmx.extraction.confidence import calibrated
 from llmx.inputs.articles import load_articles
@@ -178,7 +178,7 @@ def build_events_page(
 ) -> tuple[str, list[str]]:
     """The events page of a run (``llmx view RUN --events``) and the notes for its reader; against
     gold when gold names events (false and missed merges marked)."""
-    from llmx.app.events import fuse_run, score_fused
+    from llmx.app.evaluation.events import fuse_run, score_fused
     from llmx.viewer.events_page import render_events
 
     fused = fuse_run(run, settings, articles)

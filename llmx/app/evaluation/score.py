@@ -15,8 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from llmx.app.calibration import confidence_report
-from llmx.app.events import score_run_events
+from llmx.app.evaluation.calibration import confidence_report
+from llmx.app.evaluation.events import score_run_events
 from llmx.core.event_scoring import EventScore
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.core.intervals import paired_intervals, score_intervals, worse_beyond
@@ -47,7 +47,7 @@ class Scored:
     events: EventScore | None = None  # event fusion against gold's `event` names (None: not annotated)
     notes: list[str] = field(default_factory=list)  # what a reader of the score should know
     drafts: list[str] = field(default_factory=list)  # articles of the run whose gold is a draft: left out
-    confidence: dict[str, Any] | None = None  # how well the confidences tell right from wrong (app/calibration)
+    confidence: dict[str, Any] | None = None  # how well confidences tell right from wrong (evaluation/calibration)
 
     @cached_property
     def intervals(self) -> dict[str, Any]:
