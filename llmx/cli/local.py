@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from llmx.cli.console import err, out
-from llmx.model import local_server as local
+from llmx.model.local_process import DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _local() -> ModuleType:
+    """The local server's module, imported when a command runs: `llmx --help` stays fast."""
+    from llmx.model import local_server
+
+    return local_server
 
 
 @click.group(name="local")
@@ -21,12 +33,12 @@ def _say(step: str) -> None:
 def install() -> None:
     """Build llama-server and fetch + verify the model into the cache (idempotent)."""
     with err.status("installing"):
-        binary, model = local.install_server(_say), local.install_model(_say)
+        binary, model = _local().install_server(_say), _local().install_model(_say)
     out.print(f"server: {binary}\nmodel:  {model} (sha256 verified)")
 
 
 @local_group.command()
-@click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}, or a free one).")
+@click.option("--port", type=int, help=f"Port on 127.0.0.1 (default {DEFAULT_PORT}, or a free one).")
 @click.option("--threads", type=int, help="CPU threads for generation (default: all cores).")
 @click.option("--slots", type=click.IntRange(1, 16), default=1, show_default=True, help="Requests served at once.")
 @click.option(
@@ -37,14 +49,14 @@ def install() -> None:
 )
 def up(port: int | None, threads: int | None, slots: int, cache_prompt: bool) -> None:
     """Install if needed, start the server on 127.0.0.1, wait until healthy, print --base-url."""
-    state = local.up(_say, port=port, threads=threads, slots=slots, cache_prompt=cache_prompt)
+    state = _local().up(_say, port=port, threads=threads, slots=slots, cache_prompt=cache_prompt)
     out.print(f"llama-server is up (pid {state.pid}). Use: [bold]--base-url {state.base_url}[/] or --local")
 
 
 @local_group.command()
 def down() -> None:
     """Stop the local server (only if the pid it recorded is still llama-server)."""
-    outcome = local.down()
+    outcome = _local().down()
     shown = "stopped" if outcome == "stopped" else "no local server was running" + outcome.removeprefix("not running")
     out.print(shown, highlight=False, soft_wrap=True)
 
@@ -52,8 +64,8 @@ def down() -> None:
 @local_group.command()
 def status() -> None:
     """Say whether the local server is running, and where."""
-    state = local.status()
-    installed = local.server_binary().is_file() and local.model_path().is_file()
+    state = _local().status()
+    installed = _local().server_binary().is_file() and _local().model_path().is_file()
     if state:
         out.print(f"running: pid {state.pid}, {state.base_url}, model {state.model}")
     else:

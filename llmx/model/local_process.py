@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 SERVER_NAME = "llama-server"
+DEFAULT_PORT = 8631  # where `llmx local up` listens on 127.0.0.1 unless told (or taken)
 
 
 def pid_alive(pid: int) -> bool:

