@@ -18,11 +18,11 @@ from llmx.core.calibration import Calibration
 from llmx.core.sampling import Doubt, SampleBy, rank
 from llmx.core.scoring import score_run
 from llmx.errors import UsageError
-from llmx.inputs.aliases import load_aliases
+from llmx.inputs.aliases import Aliases, load_aliases
 from llmx.inputs.calibration import load_calibration
 from llmx.inputs.config import Settings
 from llmx.inputs.gold import read_gold_folder
-from llmx.inputs.schemas import load_schema
+from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.runs.files import atomic_write, check_writable_file
 from llmx.runs.folder import read_results
 from llmx.runs.results import ArticleResult
@@ -56,10 +56,37 @@ def sample(
     schema = load_schema(schema_name or settings.schema_name, settings.schemas_dir)
     ids = sorted(set().union(*by_run))
     folder = gold_dir or settings.gold
-    reviewed = set(read_gold_folder(folder, schema).gold) if folder.is_dir() and any(folder.glob("*.json")) else set()
-    disagreement = {aid: 0.0 for aid in ids}
-    pairs = list(itertools.combinations(range(len(runs)), 2))
-    aliases = load_aliases(settings.aliases)
+    reviewed = _reviewed(folder, schema)
+    disagreement = _disagreement(by_run, ids, schema, load_aliases(settings.aliases))
+    calibration = load_calibration(settings.calibration)
+    doubts = [_doubt(aid, by_run, disagreement[aid], calibration) for aid in ids if aid not in reviewed]
+    if by == "doubt" and not any(d.unsure for d in doubts):
+        raise UsageError(
+            "--by doubt: no record of these runs has a confidence (runs made before confidences, or answers "
+            "without token log-probabilities); extract again with logprobs = true, or sample by points"
+        )
+    chosen = rank(doubts, n, by)
+    result = Sample(runs, chosen, len(doubts), sorted(reviewed & set(ids)), target, folder)
+    if chosen:  # an empty list would overwrite the last one, which may still be being annotated
+        atomic_write(target, list_text(result))
+        result.written = True
+    return result
+
+
+def _reviewed(folder: Path, schema: SchemaSpec) -> set[str]:
+    """Articles with reviewed gold (drafts are not reviewed: they still need a person)."""
+    if not folder.is_dir() or not any(folder.glob("*.json")):
+        return set()
+    return set(read_gold_folder(folder, schema).gold)
+
+
+def _disagreement(
+    by_run: list[dict[str, ArticleResult]], ids: list[str], schema: SchemaSpec, aliases: Aliases
+) -> dict[str, float]:
+    """Per article, the mean over run pairs of missed + spurious incidents + differing values, the
+    first run of each pair standing in for gold."""
+    disagreement = dict.fromkeys(ids, 0.0)
+    pairs = list(itertools.combinations(range(len(by_run)), 2))
     for i, j in pairs:
         common = [aid for aid in ids if _ok(by_run[i].get(aid)) and _ok(by_run[j].get(aid))]
         if not common:
@@ -75,34 +102,26 @@ def sample(
             article = score.articles[aid]
             differing = sum(len(pair.differing) for pair in article.matched)
             disagreement[aid] += (len(article.missed) + len(article.spurious) + differing) / len(pairs)
-    calibration = load_calibration(settings.calibration)
-    doubts = []
-    for aid in ids:
-        if aid in reviewed:
-            continue
-        found = [run[aid] for run in by_run if aid in run]
-        ok = [r for r in found if _ok(r)]
-        doubts.append(
-            Doubt(
-                aid,
-                round(disagreement[aid], 4),
-                round(sum(r.values_removed for r in ok) / len(ok), 4) if ok else 0.0,
-                round(sum(r.ungrounded for r in ok) / len(ok), 4) if ok else 0.0,
-                failed=len(found) - len(ok),
-                unsure=_unsure(ok, calibration),
-            )
-        )
-    if by == "doubt" and not any(d.unsure for d in doubts):
-        raise UsageError(
-            "--by doubt: no record of these runs has a confidence (runs made before confidences, or answers "
-            "without token log-probabilities); extract again with logprobs = true, or sample by points"
-        )
-    chosen = rank(doubts, n, by)
-    result = Sample(runs, chosen, len(doubts), sorted(reviewed & set(ids)), target, folder)
-    if chosen:  # an empty list would overwrite the last one, which may still be being annotated
-        atomic_write(target, list_text(result))
-        result.written = True
-    return result
+    return disagreement
+
+
+def _doubt(
+    aid: str, by_run: list[dict[str, ArticleResult]], disagreement: float, calibration: Calibration | None
+) -> Doubt:
+    found = [run[aid] for run in by_run if aid in run]
+    ok = [r for r in found if _ok(r)]
+    return Doubt(
+        aid,
+        round(disagreement, 4),
+        _mean([r.values_removed for r in ok]),
+        _mean([r.ungrounded for r in ok]),
+        failed=len(found) - len(ok),
+        unsure=_unsure(ok, calibration),
+    )
+
+
+def _mean(values: list[int]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
 
 
 def _unsure(results: list[ArticleResult], calibration: Calibration | None) -> float:
