@@ -5,6 +5,7 @@ throughput against a rate-limited server is measured by bench/rate_limit.py."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,52 @@ def test_the_retry_policy_reports_each_attempt_to_the_controller(tmp_path: Path,
     assert result.status == "ok" and len(server.requests) == 2
     assert (rate.stats.admitted, rate.stats.throttled, rate.stats.succeeded, rate.stats.cuts) == (2, 1, 1, 1)
     assert rate.window == 6 and rate.in_flight == 0  # 8 × 0.8, then a tenth of a slot back
+
+
+def test_slots_slow_start_adds_wait_even_when_answers_arrive_together() -> None:
+    """Three answers in one tick free three slots at once; the three slots slow start adds on top
+    wait SLOW_START_LAG, so a 429 arriving with those answers is read before they are used (each
+    answer used to free the slots the one before it had added)."""
+
+    async def scenario() -> None:
+        rate = RateController(16, initial=4)
+        tickets = [await rate.acquire() for _ in range(4)]
+        waiting = [asyncio.create_task(rate.acquire()) for _ in range(8)]
+        await _tick()
+        for ticket in tickets[:3]:
+            rate.release(ticket)
+        await _tick()
+        assert rate.window == 7 and rate.in_flight == 4  # 1 left + the 3 freed, not + the 3 added
+        assert sum(task.done() for task in waiting) == 3
+        await asyncio.wait_for(_until(lambda: rate.in_flight == 7), timeout=5)  # the lag is over
+        assert sum(task.done() for task in waiting) == 6
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def test_a_429_with_the_answers_ends_slow_start_before_the_added_slots_go_out() -> None:
+    async def scenario() -> None:
+        rate = RateController(16, initial=8)
+        tickets = [await rate.acquire() for _ in range(8)]
+        waiting = [asyncio.create_task(rate.acquire()) for _ in range(8)]
+        await _tick()
+        for ticket in tickets[:4]:  # the server took four at once ...
+            rate.release(ticket)
+        for ticket in tickets[4:]:  # ... and refused the rest, in the same tick
+            rate.release(ticket, throttled=True)
+        await asyncio.sleep(0.1)  # past the lag
+        assert not rate.aimd.slow_start
+        assert rate.in_flight == 4  # the 4 answered were replaced; none of the 4 slots they added went out
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.005)

@@ -138,6 +138,7 @@ class RateController:
         self._latency: float | None = None  # a moving average of an answer's round trip
         self._paused = False  # a Retry-After pause was asked and no request sent since has been answered
         self._paused_at = 0.0
+        self._held = 0  # slots slow start added less than SLOW_START_LAG ago: not used yet
 
     @property
     def window(self) -> int:
@@ -147,7 +148,7 @@ class RateController:
     def _open(self) -> int:
         """Slots open now: after a Retry-After pause, one request goes first and the window
         reopens with its answer (all those told "after 50 ms" would otherwise meet one token)."""
-        return 1 if self._paused else self.aimd.window
+        return 1 if self._paused else max(self.aimd.floor, self.aimd.window - self._held)
 
     async def acquire(self) -> Ticket:
         if self.in_flight < self._open and not self._waiters:
@@ -185,6 +186,7 @@ class RateController:
             self.stats.throttled += 1
             if self.aimd.throttled(ticket.generation, self._answered_within(now)):
                 self.stats.cuts += 1
+            self._held = 0  # slow start is over: what it added is gone with the cut
             self.stats.lowest_window = min(self.stats.lowest_window, self.aimd.window)
             if retry_after is not None:
                 self.resume_at = max(self.resume_at, self.clock() + min(retry_after, self.max_pause))
@@ -200,10 +202,15 @@ class RateController:
             self._answers.append(now)
             if growing and self.aimd.window > before:
                 # The slots slow start adds go out a moment later: 429s that arrived with this
-                # answer are read first, and end slow start before more requests are sent.
-                self._wake(upto=before)
-                asyncio.get_running_loop().call_later(SLOW_START_LAG, self._wake)
-                return
+                # answer are read first, and end slow start before more requests are sent. They
+                # are held as a count, so answers arriving together do not free each other's.
+                added = self.aimd.window - before
+                self._held += added
+                asyncio.get_running_loop().call_later(SLOW_START_LAG, self._unhold, added)
+        self._wake()
+
+    def _unhold(self, slots: int) -> None:
+        self._held = max(0, self._held - slots)
         self._wake()
 
     def _answered_within(self, now: float) -> float | None:
@@ -218,8 +225,8 @@ class RateController:
         self.in_flight -= 1
         self._wake()
 
-    def _wake(self, upto: int | None = None) -> None:
-        window = self._open if upto is None else min(upto, self._open)
+    def _wake(self) -> None:
+        window = self._open
         while self._waiters and self.in_flight < window:
             waiter = self._waiters.popleft()
             if not waiter.done():  # a cancelled waiter is skipped
