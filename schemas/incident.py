@@ -132,7 +132,7 @@ WEAPON_WORDS = {
     "gunfire": ["gunfire", "gunmen", "shot", "shooting", "gunman"],
 }
 EVENT = {
-    "link": {"threshold": 1.5, "keep_apart": -2.0, "estimate": "gold"},
+    "link": {"threshold": 0.5, "keep_apart": -2.0, "estimate": "gold"},
     "date": {"agree": "window", "days": 1, "published_days": 2, "slack": 2, "text": "date_text", "fuse": "earliest"},
     "date_text": {"fuse": "union"},
     "location": {"agree": "place", "level": 1},

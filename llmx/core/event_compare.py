@@ -84,6 +84,9 @@ STOP = _words(
     "may june july august september october november december"
 )
 _NAMES_AND_NUMBERS = re.compile(r"\b[A-Z][\w'’-]{2,}|\b\d+\b")
+_SEVERAL = re.compile(
+    r"\band\b|&|\b(regions|provinces|governorates|oblasts|districts|villages|towns|cities|areas|states)\b"
+)  # a place value that lists places: "Dnipropetrovsk, Ivano-Frankivsk and Lviv regions"
 _EXPLICIT = re.compile(
     r"\d|january|february|march|april|may|june|july|august|september|october|november|december", re.I
 )
@@ -168,6 +171,7 @@ class ReportColumns:
         self.tokens = _Tokens()
         self.comparisons: list[Comparison] = [Comparison(window.name, "window")]
         self.names: dict[str, tuple[Column, Ints]] = {}
+        self.several: dict[str, Bools] = {}  # per name field and code: the value lists places
         anchors = {r.name for r in rule.compatible if r.anchor}
         places = [(p, "place" if k == 0 else "region") for k, p in enumerate(rule.places)]
         for name, kind in [*places, *((b, "block") for b in rule.block),
@@ -177,6 +181,7 @@ class ReportColumns:
                          specs.get(name), aliases)  # fmt: skip
             generic = GENERIC_ACTOR if kind == "compatible" else GENERIC
             self.names[name] = (col, self.tokens.of_names(col.vocabulary, generic))
+            self.several[name] = np.asarray([bool(_SEVERAL.search(v)) for v in col.vocabulary] or [False])
             self.comparisons.append(Comparison(name, kind))
         texts = [" ".join(str(r.get(w)) for w in rule.words if isinstance(r.get(w), str)) for r in records]
         self.classes: list[tuple[Ints, Ints]] = []
@@ -208,36 +213,52 @@ class ReportColumns:
         self.has_words: Bools = np.asarray((self.words >= 0).any(axis=1), bool)
 
     def keys(self) -> Ints:
-        """Blocking keys per report (-1 pads): the informative words of its places; a report that
-        names no place but has a date of its own (a day or a month), its actors. Two reports are compared only if they
-        share a key and their dates are close (:mod:`llmx.core.fusion`)."""
+        """Blocking keys per report (-1 pads, sorted): the informative words of its places, its
+        normalised actors, and the names and numbers of its own sentences (place-name words and
+        sentence words share one vocabulary, so "Harir" the place and "Harir" in a sentence are one
+        key). A report that names no place, no date or no actor is still compared with the
+        reports near its days (or its publication) that share any key; keys too common to tell
+        reports apart are dropped per window by :func:`llmx.core.fusion.candidates`."""
         n = len(self.lo)
-        keys = np.full((n, K), -1, np.int64)
-        filled = np.zeros(n, np.int64)
-        offset = len(self.tokens.ids) + 1
-        sources = [(self.names[p], 0) for p in self.rule.places]
-        sources += [(self.names[c.name], offset) for c in self.rule.compatible if c.anchor]
-        for (col, tokens), shift in sources:
-            rows = col.codes >= 0
-            if shift:  # actors: only for reports with no place key, dated by their own words
-                rows &= (filled == 0) & self.dated
-                ids = np.where(rows, col.canonical[np.maximum(col.codes, 0)] + shift, -1)[:, None]
-            else:
-                ids = np.where(rows[:, None], tokens[np.maximum(col.codes, 0)], -1)
-            for c in range(ids.shape[1]):
-                take = (ids[:, c] >= 0) & (filled < K)
-                dup = (keys == ids[:, c : c + 1]).any(axis=1)
-                take &= ~dup
-                keys[take, filled[take]] = ids[take, c]
-                filled += take
+        parts = [np.full((n, 1), -1, np.int64)]
+        for p in self.rule.places:
+            col, tokens = self.names[p]
+            parts.append(np.where((col.codes >= 0)[:, None], tokens[np.maximum(col.codes, 0)], -1))
+        offset, actors = len(self.tokens.ids) + 1, {}  # actors: one key per canonical name, whichever field
+        for c in self.rule.compatible:
+            if c.anchor:
+                col = self.names[c.name][0]
+                names = [col.vocabulary[k] for k in col.canonical.tolist()] if col.vocabulary else [""]
+                ids = np.asarray([actors.setdefault(name, len(actors)) + offset for name in names], np.int64)
+                parts.append(np.where(col.codes >= 0, ids[np.maximum(col.codes, 0)], -1)[:, None])
+        parts.append(self.words)
+        keys = np.sort(np.concatenate(parts, axis=1), axis=1)
+        keys[:, 1:][keys[:, 1:] == keys[:, :-1]] = -1  # a key twice in one report counts once
         keys.sort(axis=1)
         return keys
 
     def compare(self, i: Ints, j: Ints) -> tuple[NDArray[np.int8], Bools]:
         """The level of every comparison for pairs (i[k], j[k]), and which pairs are vetoed."""
         levels = np.zeros((len(i), len(self.comparisons)), np.int8)
-        veto = np.zeros(len(i), bool)
-        days = self.rule.window.days
+        veto = self._window(i, j, levels)
+        named = np.zeros(len(i), bool)  # a more precise place level already named on both sides
+        classes = iter(self.classes)
+        counts = iter(self.counts)
+        for c, comparison in enumerate(self.comparisons[1:], start=1):
+            if comparison.name in self.names:
+                veto |= self._names(comparison, i, j, levels[:, c], named)
+            elif comparison.kind == "class":
+                levels[:, c] = self._class(next(classes), i, j)
+            elif comparison.kind == "count":
+                levels[:, c] = self._count(next(counts), i, j)
+            else:  # words
+                count = shared(self.words[i], self.words[j])
+                both_said = np.asarray(self.has_words[i] & self.has_words[j], bool)
+                levels[:, c] = np.where(both_said, np.minimum(count, 2) + 1, 0)
+        return levels, veto
+
+    def _window(self, i: Ints, j: Ints, levels: NDArray[np.int8]) -> Bools:
+        """The date's level into ``levels[:, 0]``; the veto of two explicit days too far apart."""
         gap = np.maximum(self.lo[j] - self.hi[i], self.lo[i] - self.hi[j])
         both_days = self.dated[i] & self.dated[j] & (self.lo[i] == self.hi[i]) & (self.lo[j] == self.hi[j])
         level = np.where(gap <= 0, 4, 0)
@@ -245,41 +266,40 @@ class ReportColumns:
         level = np.where(both_days & (gap == 0), 1, level)
         level[~(self.timed[i] & self.timed[j])] = 0
         levels[:, 0] = level
-        veto |= both_days & self.explicit[i] & self.explicit[j] & (gap > days)
-        c = 1
-        most_precise = self.rule.places[0] if self.rule.places else None
-        for comparison in self.comparisons[1:]:
-            if comparison.name in self.names:
-                col, tokens = self.names[comparison.name]
-                a, b = col.codes[i], col.codes[j]
-                rows = np.nonzero((a >= 0) & (b >= 0))[0]
-                same = col.equal(i[rows], j[rows])
-                share = np.zeros(len(rows), bool)
-                differ = np.nonzero(~same)[0]
-                share[differ] = shared(tokens[a[rows[differ]]], tokens[b[rows[differ]]]) > 0
-                levels[rows, c] = np.where(same, 1, np.where(share & (comparison.kind != "block"), 2, 3)).astype(
-                    np.int8
-                )
-                if comparison.name == most_precise:
-                    veto[rows] |= ~same & ~share  # two different named places: never one event
-            elif comparison.kind == "class":
-                cls, mentioned = self.classes[
-                    [x.name for x in self.comparisons if x.kind == "class"].index(comparison.name)
-                ]
-                a, b = cls[i], cls[j]
-                named = ((mentioned[j] >> np.maximum(a, 0)) & 1) | ((mentioned[i] >> np.maximum(b, 0)) & 1)
-                levels[:, c] = np.where((a < 0) | (b < 0), 0, np.where(a == b, 1, np.where(named > 0, 2, 3)))
-            elif comparison.kind == "count":
-                figures = self.counts[[x.name for x in self.comparisons if x.kind == "count"].index(comparison.name)]
-                fa, fb = figures[i], figures[j]
-                with np.errstate(invalid="ignore"):
-                    close = np.abs(fa - fb) <= np.maximum(2, np.fmax(fa, fb) / 2)
-                    levels[:, c] = np.where(
-                        np.isnan(fa) | np.isnan(fb), 0, np.where(fa == fb, 1, np.where(close, 2, 3))
-                    )
-            else:  # words
-                count = shared(self.words[i], self.words[j])
-                both_said = np.asarray(self.has_words[i] & self.has_words[j], bool)
-                levels[:, c] = np.where(both_said, np.minimum(count, 2) + 1, 0)
-            c += 1
-        return levels, veto
+        return np.asarray(both_days & self.explicit[i] & self.explicit[j] & (gap > self.rule.window.days), bool)
+
+    def _names(self, comparison: Comparison, i: Ints, j: Ints, out: NDArray[np.int8], named: Bools) -> Bools:
+        """A name field's level into ``out``. Places, most precise first: the first level both
+        reports name decides; two different names there (sharing no word) are a veto, at any level,
+        so two strikes of one night in two named regions stay two. A value that lists places ("A, B
+        and C regions") only shares a name with each of them, never is one of them."""
+        col, tokens = self.names[comparison.name]
+        a, b = col.codes[i], col.codes[j]
+        rows = np.nonzero((a >= 0) & (b >= 0))[0]
+        same = col.equal(i[rows], j[rows])
+        if comparison.kind in ("place", "region"):
+            same &= ~(self.several[comparison.name][a[rows]] | self.several[comparison.name][b[rows]])
+        share = np.zeros(len(rows), bool)
+        differ = np.nonzero(~same)[0]
+        share[differ] = shared(tokens[a[rows[differ]]], tokens[b[rows[differ]]]) > 0
+        out[rows] = np.where(same, 1, np.where(share & (comparison.kind != "block"), 2, 3))
+        veto = np.zeros(len(i), bool)
+        if comparison.kind in ("place", "region"):
+            veto[rows] = ~same & ~share & ~named[rows]  # two different named places: never one event
+            named[rows] = True
+        return veto
+
+    @staticmethod
+    def _class(classes: tuple[Ints, Ints], i: Ints, j: Ints) -> NDArray[np.int8]:
+        cls, mentioned = classes
+        a, b = cls[i], cls[j]
+        said = ((mentioned[j] >> np.maximum(a, 0)) & 1) | ((mentioned[i] >> np.maximum(b, 0)) & 1)
+        return np.where((a < 0) | (b < 0), 0, np.where(a == b, 1, np.where(said > 0, 2, 3))).astype(np.int8)
+
+    @staticmethod
+    def _count(figures: NDArray[np.float64], i: Ints, j: Ints) -> NDArray[np.int8]:
+        fa, fb = figures[i], figures[j]
+        with np.errstate(invalid="ignore"):
+            close = np.abs(fa - fb) <= np.maximum(2, np.fmax(fa, fb) / 2)
+            level = np.where(np.isnan(fa) | np.isnan(fb), 0, np.where(fa == fb, 1, np.where(close, 2, 3)))
+        return level.astype(np.int8)

@@ -48,6 +48,7 @@ from llmx.core.normalize import Aliases
 Record = Mapping[str, Any]
 Ints = NDArray[np.int64]
 CHUNK_PAIRS = 500_000  # candidate pairs compared at once: bounds the working memory
+BLOCK_CAP = 40  # reports one blocking key may hold around a report: more, and it tells nothing apart
 EM_MIN_PAIRS = 200  # fewer candidate pairs than this teach EM nothing: keep the defaults
 
 
@@ -83,44 +84,65 @@ class Fusion:
         levels, veto = self.columns.compare(np.asarray([left]), np.asarray([right]))
         weight = float(self.weights.score(levels)[0])
         keys = self.columns.keys()[[left, right]]
-        compared = bool(np.isin(keys[0][keys[0] >= 0], keys[1]).any()) and bool(self.columns.timed[[left, right]].all())
+        c, window = self.columns, self.columns.rule.window
+        near = max(c.lo[right] - c.hi[left], c.lo[left] - c.hi[right]) <= window.days + window.slack
+        compared = bool(np.isin(keys[0][keys[0] >= 0], keys[1]).any() and c.timed[[left, right]].all() and near)
         fields = explain(self.weights, levels[0])
         return {"weight": round(weight, 2), "vetoed": bool(veto[0]), "compared": compared, "fields": fields}
 
 
-def candidates(columns: ReportColumns, articles: Ints, chunk: int) -> Iterator[tuple[Ints, Ints]]:
-    """Chunks of (left, right) candidate pairs, each pair once, never two records of one article."""
+def _entries(columns: ReportColumns, cap: int) -> tuple[Ints, Ints, Ints]:
+    """The (report, key) entries blocking sweeps, sorted by key then first day, without the
+    entries of a key too crowded around them to tell reports apart: (report, sweep position of its
+    first day, sweep position of the last day a partner may start)."""
     keys = columns.keys()
     owner, slot = np.nonzero((keys >= 0) & columns.timed[:, None])
-    if len(owner) < 2:
-        return
     key = keys[owner, slot]
     order = np.lexsort((columns.lo[owner], key))
     owner, key = owner[order], key[order]
+    if not len(owner):
+        return owner, owner, owner
     lo, hi = columns.lo[owner], columns.hi[owner]
-    base, reach = int(lo.min()), columns.rule.window.days + columns.rule.window.slack
-    stride = int(columns.hi.max()) - base + reach + 2
-    start_of = key * stride + (lo - base)
-    count = np.searchsorted(start_of, key * stride + (hi - base + reach), side="right") - np.arange(1, len(key) + 1)
-    count = np.maximum(count, 0)
+    reach = columns.rule.window.days + columns.rule.window.slack
+    base, stride = int(lo.min()), int(columns.hi.max() - lo.min()) + 2 * reach + 2  # windows never cross keys
+    first = key * stride + (lo - base + reach)
+    last = key * stride + (hi - base + 2 * reach)
+    crowd = np.searchsorted(first, last, side="right") - np.searchsorted(first, first - reach, side="left")
+    keep = crowd <= cap
+    return owner[keep], first[keep], last[keep]
+
+
+def candidates(columns: ReportColumns, articles: Ints, chunk: int, cap: int = BLOCK_CAP) -> Iterator[tuple[Ints, Ints]]:
+    """Chunks of (left, right) candidate pairs, each pair once (left < right, in order), never two
+    records of one article. Two reports are candidates when they share a blocking key
+    (:meth:`ReportColumns.keys`) and their days are within ``days + slack``: one sweep over the
+    entries sorted by key and first day pairs each with the following entries of its key that
+    start within reach (``searchsorted``). A key that holds more than ``cap`` reports within reach
+    of one (a country's main actor, the number 2) is dropped there: it would compare everything
+    with everything and tells nothing apart; the places and rarer words of those reports still
+    block them. So the pairs grow with the reports, not with their square."""
+    n = len(articles)
+    owner, first, last = _entries(columns, cap)
+    count = np.maximum(np.searchsorted(first, last, side="right") - np.arange(1, len(owner) + 1), 0)
     total = np.cumsum(count)
+    found: list[Ints] = []
     start = 0
-    while start < len(key):
+    while start < len(owner):
         before = int(total[start - 1]) if start else 0
         stop = max(start + 1, int(np.searchsorted(total, before + chunk, side="right")))
         c = count[start:stop]
-        pairs = int(c.sum())
-        if pairs:
+        if int(c.sum()):
             row = np.repeat(np.arange(start, stop, dtype=np.int64), c)
-            other = row + 1 + np.arange(pairs, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+            other = row + 1 + np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
             a, b = owner[row], owner[other]
-            ka, kb = keys[a], keys[b]
-            same = (ka[:, :, None] == kb[:, None, :]) & (ka[:, :, None] >= 0)
-            first = np.where(same.any(axis=2), ka, np.iinfo(np.int64).max).min(axis=1)
-            keep = (first == key[row]) & (articles[a] != articles[b])
-            a, b = a[keep], b[keep]
-            yield np.minimum(a, b), np.maximum(a, b)
+            keep = articles[a] != articles[b]
+            found.append(np.unique(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep]))
         start = stop
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    del found
+    for at in range(0, len(codes), chunk):
+        part = codes[at : at + chunk]
+        yield part // n, part % n
 
 
 def _encode(levels: NDArray[np.int8]) -> Ints:
@@ -145,7 +167,10 @@ def gold_weights(
     codes = {a: i for i, a in enumerate(dict.fromkeys(articles))}
     article_ids = np.asarray([codes[a] for a in articles], np.int64)
     names = np.asarray([e or f"\0{i}" for i, e in enumerate(events)], dtype=object)
-    parts = [(columns.compare(a, b)[0], names[a] == names[b]) for a, b in candidates(columns, article_ids, CHUNK_PAIRS)]
+    parts = []
+    for a, b in candidates(columns, article_ids, CHUNK_PAIRS):
+        levels, veto = columns.compare(a, b)  # a vetoed pair is apart whatever it weighs: it teaches nothing
+        parts.append((levels[~veto], (names[a] == names[b])[~veto]))
     if not parts or not any(match.any() for _, match in parts):
         return None
     levels = np.concatenate([p[0] for p in parts])
