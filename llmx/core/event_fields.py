@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from llmx.core.collector import collector_paused
@@ -133,6 +134,35 @@ def _fused(op: FuseOp, groups: list[list[tuple[int, Any]]]) -> Any:
     return min(precise) if op == "earliest" else max(precise)
 
 
+_DISPUTED = object()  # a field whose reports give more than one value: grouped one by one
+
+
+def _agreed(records: Sequence[Record], multi: list[list[int]], name: str, union: bool) -> list[Any]:
+    """Per event of several reports, the field's value when its reports give one value (or none),
+    decided for all events at once in numpy; ``_DISPUTED`` where they give more."""
+    column = [records[p].get(name) for members in multi for p in members]
+    ids: dict[Any, int] = {}
+    try:  # equal values share a code, as == says (1 == 1.0)
+        codes = np.fromiter((-1 if v is None else ids.setdefault(v, len(ids)) for v in column), np.int64, len(column))
+    except TypeError:  # unhashable values (a custom schema's lists): every event the slow way
+        return [_DISPUTED] * len(multi)
+    sizes = np.fromiter(map(len, multi), np.int64, len(multi))
+    starts = np.cumsum(sizes) - sizes
+    big = np.iinfo(np.int64).max
+    lowest = np.minimum.reduceat(np.where(codes < 0, big, codes), starts)
+    highest = np.maximum.reduceat(codes, starts)
+    first = np.minimum.reduceat(np.where(codes < 0, big, np.arange(len(codes))), starts)
+    out: list[Any] = []
+    for low, high, at in zip(lowest.tolist(), highest.tolist(), first.tolist(), strict=True):
+        if high < 0:
+            out.append([] if union else None)
+        elif low == high:
+            out.append([column[at]] if union else column[at])
+        else:
+            out.append(_DISPUTED)
+    return out
+
+
 @collector_paused()
 def fuse_fields(
     records: Sequence[Record],
@@ -144,31 +174,27 @@ def fuse_fields(
 ) -> list[FusedEvent]:
     """Each event (its reports' positions, earliest first) with its fused fields and disputes."""
     ops = {name: rule.fuse(name) for name in field_names}
-    unions = [name for name, op in ops.items() if op == "union"]
     rules = {name: _Grouping(specs.get(name), aliases) for name in field_names}
+    multi = [list(members) for members in events if len(members) > 1]
+    agreed = {name: iter(_agreed(records, multi, name, ops[name] == "union")) for name in field_names} if multi else {}
     fused: list[FusedEvent] = []
     for members in events:
         members = list(members)
         if len(members) == 1:
             record = records[members[0]]
             values = {name: record.get(name) for name in field_names}
-            for name in unions:
-                values[name] = [] if values[name] is None else [values[name]]
+            for name in field_names:
+                if ops[name] == "union":
+                    values[name] = [] if values[name] is None else [values[name]]
             fused.append(FusedEvent(members, values))
             continue
         event = FusedEvent(members, {})
-        reports = [records[p] for p in members]
         for name in field_names:
-            given = [r.get(name) for r in reports]
-            nulls = given.count(None)
-            if nulls == len(given):
-                event.fields[name] = [] if ops[name] == "union" else None
+            value = next(agreed[name])
+            if value is not _DISPUTED:
+                event.fields[name] = value
                 continue
-            first = next(v for v in given if v is not None)
-            if given.count(first) + nulls == len(given):  # the common case: one value (or null)
-                event.fields[name] = [first] if ops[name] == "union" else first
-                continue
-            filled = [(p, v) for p, v in zip(members, given, strict=True) if v is not None]
+            filled = [(p, v) for p in members if (v := records[p].get(name)) is not None]
             groups = rules[name].groups(filled)
             event.fields[name] = _fused(ops[name], groups)
             if len(groups) > 1 and ops[name] != "union":

@@ -136,10 +136,12 @@ def candidates(columns: ReportColumns, articles: Ints, chunk: int, cap: int = BL
             other = row + 1 + np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
             a, b = owner[row], owner[other]
             keep = articles[a] != articles[b]
-            found.append(np.unique(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep]))
+            found.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
         start = stop
-    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    codes = np.concatenate(found) if found else np.zeros(0, np.int64)
     del found
+    codes.sort()  # in place; then a pair found under several keys is kept once
+    codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
     for at in range(0, len(codes), chunk):
         part = codes[at : at + chunk]
         yield part // n, part % n
@@ -234,6 +236,7 @@ def fuse(
 def _cluster(n: int, left: Ints, right: Ints, weight: NDArray[np.float64], compatible: Ints) -> tuple[Ints, list[Link]]:
     """Complete-linkage merging of the joining pairs, in the order given; labels by first report."""
     root = list(range(n))
+    allowed = set(compatible.tolist())
     members: dict[int, list[int]] = {}
     links: list[Link] = []
     for a, b, w in zip(left.tolist(), right.tolist(), weight.tolist(), strict=True):
@@ -241,12 +244,10 @@ def _cluster(n: int, left: Ints, right: Ints, weight: NDArray[np.float64], compa
         if ra == rb:
             continue
         ma, mb = members.get(ra, [ra]), members.get(rb, [rb])
-        if len(ma) > 1 or len(mb) > 1:
-            x, y = np.asarray(ma), np.asarray(mb)
-            cross = (np.minimum.outer(x, y) * n + np.maximum.outer(x, y)).ravel()
-            found = np.searchsorted(compatible, cross)
-            if not (compatible[np.minimum(found, len(compatible) - 1)] == cross).all():
-                continue
+        if (len(ma) > 1 or len(mb) > 1) and not all(
+            (x * n + y if x < y else y * n + x) in allowed for x in ma for y in mb
+        ):
+            continue
         if len(ma) < len(mb):
             ra, rb, ma, mb = rb, ra, mb, ma
         for report in mb:
