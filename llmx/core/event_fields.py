@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -137,10 +138,22 @@ def _fused(op: FuseOp, groups: list[list[tuple[int, Any]]]) -> Any:
 _DISPUTED = object()  # a field whose reports give more than one value: grouped one by one
 
 
-def _agreed(records: Sequence[Record], multi: list[list[int]], name: str, union: bool) -> list[Any]:
+def _columns(records: Sequence[Record], multi: list[list[int]], names: Sequence[str]) -> list[Sequence[Any]]:
+    """The fields of the reports of events of several reports, as one column per field."""
+    reports = [records[p] for members in multi for p in members]
+    if len(names) < 2:
+        return [[r.get(n) for r in reports] for n in names]
+    try:
+        return list(zip(*map(itemgetter(*names), reports), strict=True)) or [[] for _ in names]
+    except KeyError:  # a record without some field
+        return [[r.get(n) for r in reports] for n in names]
+
+
+def _agreed(column: Sequence[Any], multi: list[list[int]], union: bool) -> list[Any]:
     """Per event of several reports, the field's value when its reports give one value (or none),
     decided for all events at once in numpy; ``_DISPUTED`` where they give more."""
-    column = [records[p].get(name) for members in multi for p in members]
+    if not multi:
+        return []
     ids: dict[Any, int] = {}
     try:  # equal values share a code, as == says (1 == 1.0)
         codes = np.fromiter((-1 if v is None else ids.setdefault(v, len(ids)) for v in column), np.int64, len(column))
@@ -176,7 +189,10 @@ def fuse_fields(
     ops = {name: rule.fuse(name) for name in field_names}
     rules = {name: _Grouping(specs.get(name), aliases) for name in field_names}
     multi = [list(members) for members in events if len(members) > 1]
-    agreed = {name: iter(_agreed(records, multi, name, ops[name] == "union")) for name in field_names} if multi else {}
+    agreed = {
+        name: iter(_agreed(column, multi, ops[name] == "union"))
+        for name, column in zip(field_names, _columns(records, multi, field_names), strict=True)
+    }
     fused: list[FusedEvent] = []
     for members in events:
         members = list(members)

@@ -96,6 +96,10 @@ class Tokens:
 
 
 def shared(left: Ints, right: Ints) -> Ints:
-    """How many tokens two rows of token ids share, row by row (-1 pads never count)."""
-    same = (left[:, :, None] == right[:, None, :]) & (left[:, :, None] >= 0)
-    return same.any(axis=2).sum(axis=1)
+    """How many tokens two rows of token ids share, row by row (-1 pads never count; a row holds
+    each token once). One column of ``right`` at a time: no pairs x K x K temporary."""
+    count = np.zeros(len(left), np.int64)
+    for c in range(right.shape[1]):
+        column = right[:, c : c + 1]
+        count += (left == column).any(axis=1) & (column[:, 0] >= 0)
+    return count

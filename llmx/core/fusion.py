@@ -97,16 +97,16 @@ def _entries(columns: ReportColumns, cap: int) -> tuple[Ints, Ints, Ints]:
     first day, sweep position of the last day a partner may start)."""
     keys = columns.keys()
     owner, slot = np.nonzero((keys >= 0) & columns.timed[:, None])
-    key = keys[owner, slot]
-    order = np.lexsort((columns.lo[owner], key))
-    owner, key = owner[order], key[order]
     if not len(owner):
         return owner, owner, owner
+    key = keys[owner, slot]
     lo, hi = columns.lo[owner], columns.hi[owner]
     reach = columns.rule.window.days + columns.rule.window.slack
-    base, stride = int(lo.min()), int(columns.hi.max() - lo.min()) + 2 * reach + 2  # windows never cross keys
-    first = key * stride + (lo - base + reach)
-    last = key * stride + (hi - base + 2 * reach)
+    base, stride = int(lo.min()), int(hi.max() - lo.min()) + 2 * reach + 2  # windows never cross keys
+    first = key * stride + (lo - base + reach)  # one number orders by key, then first day
+    order = np.argsort(first, kind="stable")
+    owner, first = owner[order], first[order]
+    last = first + (hi - lo)[order] + reach
     crowd = np.searchsorted(first, last, side="right") - np.searchsorted(first, first - reach, side="left")
     keep = crowd <= cap
     return owner[keep], first[keep], last[keep]
