@@ -64,10 +64,8 @@ class Column:
         todo = np.nonzero(~same)[0]
         width = len(self.vocabulary)
         keys = np.minimum(a[todo], b[todo]) * width + np.maximum(a[todo], b[todo])
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        at = np.minimum(np.searchsorted(self._keys, distinct), max(len(self._keys) - 1, 0))
-        known = (self._keys[at] == distinct) if len(self._keys) else np.zeros(len(distinct), bool)
-        missing = distinct[~known]
+        at = self._lookup(keys)
+        missing = np.unique(keys[at < 0])
         if len(missing):
             left = [self.vocabulary[k] for k in (missing // width).tolist()]
             right = [self.vocabulary[k] for k in (missing % width).tolist()]
@@ -76,9 +74,16 @@ class Column:
             order = np.argsort(keys_all, kind="stable")
             self._keys = keys_all[order]
             self._same = np.concatenate([self._same, np.asarray(scores) >= self.threshold])[order]
-            at = np.searchsorted(self._keys, distinct)
-        same[todo] = self._same[at][inverse.reshape(-1)]
+            at = self._lookup(keys)
+        same[todo] = self._same[at]
         return same
+
+    def _lookup(self, keys: Ints) -> Ints:
+        """Where each pair key sits in the memo; -1 where it has not been scored yet."""
+        at = np.searchsorted(self._keys, keys)
+        found = at < len(self._keys)
+        found[found] = self._keys[at[found]] == keys[found]
+        return np.where(found, at, -1)
 
 
 def column(values: list[Any], spec: FieldSpec | None, aliases: Aliases) -> Column:

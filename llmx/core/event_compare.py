@@ -28,6 +28,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,16 @@ class Comparison:
         return ("not given", *LEVELS[self.kind])
 
 
+def _columns(records: Sequence[Record], names: list[str]) -> list[Sequence[Any]]:
+    """Fields as columns, read with one C-level ``itemgetter`` call per record."""
+    if len(names) < 2:
+        return [[r.get(n) for r in records] for n in names]
+    try:
+        return list(zip(*map(itemgetter(*names), records), strict=True)) or [[] for _ in names]
+    except KeyError:  # a record without some field
+        return [[r.get(n) for r in records] for n in names]
+
+
 class ReportColumns:
     """The reports as fusion compares them: one array (or :class:`Column`) per field of the rule,
     indexed by the position of the report in the records given."""
@@ -85,16 +96,16 @@ class ReportColumns:
         self.several: dict[str, Bools] = {}  # per name field and code: the value lists places
         anchors = {r.name for r in rule.compatible if r.anchor}
         places = [(p, "place" if k == 0 else "region") for k, p in enumerate(rule.places)]
-        for name, kind in [*places, *((b, "block") for b in rule.block),
-                           *((c.name, "compatible") for c in rule.compatible)]:  # fmt: skip
+        fields = [*places, *((b, "block") for b in rule.block), *((c.name, "compatible") for c in rule.compatible)]
+        for (name, kind), values in zip(fields, _columns(records, [name for name, _ in fields]), strict=True):
             clean = functools.lru_cache(maxsize=None)(actor if name in anchors else place)
-            col = column([clean(v) if isinstance(v, str) else None for v in (r.get(name) for r in records)],
-                         specs.get(name), aliases)  # fmt: skip
+            col = column([clean(v) if isinstance(v, str) else None for v in values], specs.get(name), aliases)
             generic = GENERIC_ACTOR if kind == "compatible" else GENERIC
             self.names[name] = (col, self.tokens.of_names(col.vocabulary, generic))
             self.several[name] = np.asarray([bool(SEVERAL.search(v)) for v in col.vocabulary] or [False])
             self.comparisons.append(Comparison(name, kind))
-        texts = [" ".join(v for w in rule.words if isinstance(v := r.get(w), str)) for r in records]
+        said = rule.words
+        texts = [" ".join(v for w in said if isinstance(v := r.get(w), str)) for r in records]
         self.classes = [self._classed(r, records, texts) for r in rule.classed]
         self.comparisons += [Comparison(r.name, "class") for r in rule.classed]
         self.counts = [self._figures([rec.get(name) for rec in records]) for name in rule.counts]
@@ -207,9 +218,9 @@ class ReportColumns:
         if comparison.kind in ("place", "region"):
             same &= ~(self.several[comparison.name][a[rows]] | self.several[comparison.name][b[rows]])
         share = np.zeros(len(rows), bool)
-        differ = np.nonzero(~same)[0]
+        differ = np.nonzero(~same)[0] if comparison.kind != "block" else np.zeros(0, np.int64)  # a country: same or not
         share[differ] = shared(tokens[a[rows[differ]]], tokens[b[rows[differ]]]) > 0
-        out[rows] = np.where(same, 1, np.where(share & (comparison.kind != "block"), 2, 3))
+        out[rows] = np.where(same, 1, np.where(share, 2, 3))
         veto = np.zeros(len(i), bool)
         if comparison.kind in ("place", "region"):
             veto[rows] = ~same & ~share & ~named[rows]  # two different named places: never one event
