@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,16 @@ from llmx.core.normalize import Aliases, normalize
 
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
+
+
+def columns_of(records: Sequence[Mapping[str, Any]], names: Sequence[str]) -> list[Sequence[Any]]:
+    """Fields as columns, read with one C-level ``itemgetter`` call per record."""
+    if len(names) < 2:
+        return [[r.get(n) for r in records] for n in names]
+    try:
+        return list(zip(*map(itemgetter(*names), records), strict=True)) or [[] for _ in names]
+    except KeyError:  # a record without some field
+        return [[r.get(n) for r in records] for n in names]
 
 
 @functools.lru_cache(maxsize=65536)

@@ -28,13 +28,12 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from llmx.core.event_columns import Column, column, day_span
+from llmx.core.event_columns import Column, column, columns_of, day_span
 from llmx.core.event_rules import EventRule, FieldEventRule
 from llmx.core.event_words import EXPLICIT, GENERIC, GENERIC_ACTOR, SEVERAL, K, Tokens, actor, place, shared
 from llmx.core.fields import FieldSpec
@@ -66,16 +65,6 @@ class Comparison:
         return ("not given", *LEVELS[self.kind])
 
 
-def _columns(records: Sequence[Record], names: list[str]) -> list[Sequence[Any]]:
-    """Fields as columns, read with one C-level ``itemgetter`` call per record."""
-    if len(names) < 2:
-        return [[r.get(n) for r in records] for n in names]
-    try:
-        return list(zip(*map(itemgetter(*names), records), strict=True)) or [[] for _ in names]
-    except KeyError:  # a record without some field
-        return [[r.get(n) for r in records] for n in names]
-
-
 class ReportColumns:
     """The reports as fusion compares them: one array (or :class:`Column`) per field of the rule,
     indexed by the position of the report in the records given."""
@@ -94,16 +83,7 @@ class ReportColumns:
         self.comparisons: list[Comparison] = [Comparison(rule.window.name, "window")]
         self.names: dict[str, tuple[Column, Ints]] = {}
         self.several: dict[str, Bools] = {}  # per name field and code: the value lists places
-        anchors = {r.name for r in rule.compatible if r.anchor}
-        places = [(p, "place" if k == 0 else "region") for k, p in enumerate(rule.places)]
-        fields = [*places, *((b, "block") for b in rule.block), *((c.name, "compatible") for c in rule.compatible)]
-        for (name, kind), values in zip(fields, _columns(records, [name for name, _ in fields]), strict=True):
-            clean = functools.lru_cache(maxsize=None)(actor if name in anchors else place)
-            col = column([clean(v) if isinstance(v, str) else None for v in values], specs.get(name), aliases)
-            generic = GENERIC_ACTOR if kind == "compatible" else GENERIC
-            self.names[name] = (col, self.tokens.of_names(col.vocabulary, generic))
-            self.several[name] = np.asarray([bool(SEVERAL.search(v)) for v in col.vocabulary] or [False])
-            self.comparisons.append(Comparison(name, kind))
+        self._name_fields(records, specs, aliases)
         said = rule.words
         texts = [" ".join(v for w in said if isinstance(v := r.get(w), str)) for r in records]
         self.classes = [self._classed(r, records, texts) for r in rule.classed]
@@ -113,6 +93,20 @@ class ReportColumns:
         self.words = self.tokens.of_texts(texts) if rule.words else np.full((len(records), K), -1, np.int64)
         self.comparisons += [Comparison(rule.words[0], "words")] if rule.words else []
         self.has_words: Bools = np.asarray((self.words >= 0).any(axis=1), bool)
+
+    def _name_fields(self, records: Sequence[Record], specs: Mapping[str, FieldSpec], aliases: Aliases) -> None:
+        """Places (most precise first), the country and the actors: codes, name words, lists of places."""
+        rule = self.rule
+        anchors = {r.name for r in rule.compatible if r.anchor}
+        places = [(p, "place" if k == 0 else "region") for k, p in enumerate(rule.places)]
+        fields = [*places, *((b, "block") for b in rule.block), *((c.name, "compatible") for c in rule.compatible)]
+        for (name, kind), values in zip(fields, columns_of(records, [name for name, _ in fields]), strict=True):
+            clean = functools.lru_cache(maxsize=None)(actor if name in anchors else place)
+            col = column([clean(v) if isinstance(v, str) else None for v in values], specs.get(name), aliases)
+            generic = GENERIC_ACTOR if kind == "compatible" else GENERIC
+            self.names[name] = (col, self.tokens.of_names(col.vocabulary, generic))
+            self.several[name] = np.asarray([bool(SEVERAL.search(v)) for v in col.vocabulary] or [False])
+            self.comparisons.append(Comparison(name, kind))
 
     def _dates(self, records: Sequence[Record], published: Sequence[Any]) -> None:
         """Each report's day span: its date's, else the ``published_days`` before its publication."""

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from llmx.core.collector import collector_paused
+from llmx.core.event_columns import columns_of
 from llmx.core.event_rules import EventRule, FuseOp
 from llmx.core.fields import FieldSpec
 from llmx.core.normalize import Aliases, normalize
@@ -138,27 +138,17 @@ def _fused(op: FuseOp, groups: list[list[tuple[int, Any]]]) -> Any:
 _DISPUTED = object()  # a field whose reports give more than one value: grouped one by one
 
 
-def _columns(records: Sequence[Record], multi: list[list[int]], names: Sequence[str]) -> list[Sequence[Any]]:
-    """The fields of the reports of events of several reports, as one column per field."""
-    reports = [records[p] for members in multi for p in members]
-    if len(names) < 2:
-        return [[r.get(n) for r in reports] for n in names]
-    try:
-        return list(zip(*map(itemgetter(*names), reports), strict=True)) or [[] for _ in names]
-    except KeyError:  # a record without some field
-        return [[r.get(n) for r in reports] for n in names]
-
-
 def _agreed(column: Sequence[Any], multi: list[list[int]], union: bool) -> list[Any]:
     """Per event of several reports, the field's value when its reports give one value (or none),
     decided for all events at once in numpy; ``_DISPUTED`` where they give more."""
     if not multi:
         return []
-    ids: dict[Any, int] = {}
     try:  # equal values share a code, as == says (1 == 1.0)
-        codes = np.fromiter((-1 if v is None else ids.setdefault(v, len(ids)) for v in column), np.int64, len(column))
+        ids = {v: i for i, v in enumerate(dict.fromkeys(column))}
     except TypeError:  # unhashable values (a custom schema's lists): every event the slow way
         return [_DISPUTED] * len(multi)
+    ids[None] = -1
+    codes = np.fromiter(map(ids.__getitem__, column), np.int64, len(column))
     sizes = np.fromiter(map(len, multi), np.int64, len(multi))
     starts = np.cumsum(sizes) - sizes
     big = np.iinfo(np.int64).max
@@ -191,29 +181,37 @@ def fuse_fields(
     multi = [list(members) for members in events if len(members) > 1]
     agreed = {
         name: iter(_agreed(column, multi, ops[name] == "union"))
-        for name, column in zip(field_names, _columns(records, multi, field_names), strict=True)
+        for name, column in zip(
+            field_names, columns_of([records[p] for members in multi for p in members], field_names), strict=True
+        )
     }
+    unions = [name for name in field_names if ops[name] == "union"]
     fused: list[FusedEvent] = []
     for members in events:
         members = list(members)
         if len(members) == 1:
             record = records[members[0]]
             values = {name: record.get(name) for name in field_names}
-            for name in field_names:
-                if ops[name] == "union":
-                    values[name] = [] if values[name] is None else [values[name]]
+            for name in unions:
+                values[name] = [] if values[name] is None else [values[name]]
             fused.append(FusedEvent(members, values))
             continue
         event = FusedEvent(members, {})
         for name in field_names:
             value = next(agreed[name])
-            if value is not _DISPUTED:
+            if value is _DISPUTED:
+                _settle(event, name, [(p, v) for p in members if (v := records[p].get(name)) is not None],
+                        ops[name], rules[name])  # fmt: skip
+            else:
                 event.fields[name] = value
-                continue
-            filled = [(p, v) for p in members if (v := records[p].get(name)) is not None]
-            groups = rules[name].groups(filled)
-            event.fields[name] = _fused(ops[name], groups)
-            if len(groups) > 1 and ops[name] != "union":
-                event.disputes[name] = [Dispute(_commonest(g), [p for p, _ in g]) for g in groups]
         fused.append(event)
     return fused
+
+
+def _settle(event: FusedEvent, name: str, filled: list[tuple[int, Any]], op: FuseOp, rule: _Grouping) -> None:
+    """A field whose reports give several values: grouped by the field's equality, fused by its
+    op, and a dispute when more than one group is left (a union keeps them all instead)."""
+    groups = rule.groups(filled)
+    event.fields[name] = _fused(op, groups)
+    if len(groups) > 1 and op != "union":
+        event.disputes[name] = [Dispute(_commonest(g), [p for p, _ in g]) for g in groups]
