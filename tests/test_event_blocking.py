@@ -83,14 +83,17 @@ def test_a_town_both_name_decides_and_the_region_only_weighs() -> None:
     assert not fusion.explain(0, 1)["vetoed"]
 
 
-def test_a_value_listing_places_only_shares_a_name_with_each() -> None:
+def test_a_value_listing_places_is_not_one_of_them() -> None:
+    """"A, B and C regions" reports several attacks: weighed as a different place from a report of
+    one of them (never a veto: it names it), the same as another list of those places."""
     listed = rec(date="2024-04-27", location="Dnipropetrovsk, Ivano-Frankivsk and Lviv regions", attacker="Russia")
     one = {**listed, "location": "Dnipropetrovsk"}
     fusion = fuse([listed, one], ["x", "y"], [None, None], RULE, SCHEMA.fields, ALIASES)
     why = fusion.explain(0, 1)
     place = next(f for f in why["fields"] if f["field"] == "location")
-    assert place["level"] == "share a name" and not why["vetoed"]
-    same = fuse([one, dict(one)], ["x", "y"], [None, None], RULE, SCHEMA.fields, ALIASES).explain(0, 1)
+    assert place["level"] == "different" and place["weight"] < 0 and not why["vetoed"]
+    both = {**listed, "location": "Lviv, Ivano-Frankivsk and Dnipropetrovsk regions"}
+    same = fuse([listed, both], ["x", "y"], [None, None], RULE, SCHEMA.fields, ALIASES).explain(0, 1)
     assert next(f for f in same["fields"] if f["field"] == "location")["level"] == "same"
 
 

@@ -204,21 +204,23 @@ class ReportColumns:
         """A name field's level into ``out``. Places, most precise first: the first level both
         reports name decides; two different names there (sharing no word) are a veto, at any level,
         so two strikes of one night in two named regions stay two. A value that lists places ("A, B
-        and C regions") only shares a name with each of them, never is one of them."""
+        and C regions") reports several attacks: it is one event with another such list of the same
+        places, and differs (weighed, no veto) from a report of one of them."""
         col, tokens = self.names[comparison.name]
         a, b = col.codes[i], col.codes[j]
         rows = np.nonzero((a >= 0) & (b >= 0))[0]
         same = col.equal(i[rows], j[rows])
-        if comparison.kind in ("place", "region"):
-            same &= ~(self.several[comparison.name][a[rows]] | self.several[comparison.name][b[rows]])
         share = np.zeros(len(rows), bool)
         differ = np.nonzero(~same)[0] if comparison.kind != "block" else np.zeros(0, np.int64)  # a country: same or not
         share[differ] = shared(tokens[a[rows[differ]]], tokens[b[rows[differ]]]) > 0
-        out[rows] = np.where(same, 1, np.where(share, 2, 3))
+        level = np.where(same, 1, np.where(share, 2, 3))
         veto = np.zeros(len(i), bool)
         if comparison.kind in ("place", "region"):
+            several = self.several[comparison.name]
+            level[several[a[rows]] != several[b[rows]]] = 3  # a list and one place: not one attack
             veto[rows] = ~same & ~share & ~named[rows]  # two different named places: never one event
             named[rows] = True
+        out[rows] = level
         return veto
 
     @staticmethod
