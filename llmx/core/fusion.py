@@ -1,12 +1,16 @@
 """Fuse reports into events: blocking, match weights, clusters that refuse chains. Pure: no I/O.
 
 Reports are the records of a run, across its articles. Candidate pairs come from blocking, never
-all pairs: each report has a few keys (the informative words of its places, "harir" for "Harir
-air base"; its actors when it names no place and is dated to the day), and is paired with the
-reports that share a key and whose dates are within ``days + slack`` (one sweep with
-``searchsorted`` over reports sorted by key and first day). A pair sharing two keys is made once,
-under the first. The country is not a block: the model names the wrong one too often
-("Kurdistan", "unknown"); it is weighed like every other field.
+all pairs: each report has keys (the informative words of its places, "harir" for "Harir air
+base"; its normalised actors; the names and numbers of its own sentence), and is paired with
+the reports that share a key and whose days are within ``days + slack`` (one sweep with
+``searchsorted`` over the (report, key) entries sorted by key and first day), so a report that
+names no place or no date of its own is still compared with its plausible partners. A key held
+by more than ``BLOCK_CAP`` reports around a report's days is dropped there (a country's main
+actor on a busy day tells nothing apart), which keeps the pairs linear in the reports. A pair
+sharing several keys is made once (one sort of the pair codes). The country is not a block: the
+model names the wrong one too often ("Kurdistan", "unknown"); it is weighed like every other
+field.
 
 Each candidate pair gets its comparison levels and vetoes (:mod:`llmx.core.event_compare`) a
 chunk at a time; the levels are kept as one pattern number per pair, so memory stays flat and
