@@ -84,7 +84,7 @@ def test_a_town_both_name_decides_and_the_region_only_weighs() -> None:
 
 
 def test_a_value_listing_places_is_not_one_of_them() -> None:
-    """"A, B and C regions" reports several attacks: weighed as a different place from a report of
+    """A list of places ("A, B and C regions") reports several attacks: weighed as a different place from a report of
     one of them (never a veto: it names it), the same as another list of those places."""
     listed = rec(date="2024-04-27", location="Dnipropetrovsk, Ivano-Frankivsk and Lviv regions", attacker="Russia")
     one = {**listed, "location": "Dnipropetrovsk"}
