@@ -114,10 +114,11 @@ class Incident(BaseModel):
 
 
 # When two reports (records of different articles) are one event, and how the event's fields
-# are fused from theirs. Reports must share the country, be at most a day apart (an undated
-# report: within two days before its publication), disagree on no place, actor or weapon class,
-# and agree on a place, or on an actor when both are dated to the day. Counts take the lowest
-# figure (the conservative one, as ACLED does), with every other figure kept as a dispute.
+# are fused from theirs. Reports within three days that share a place word, an actor or a rare
+# word of their sentences are weighed field by field (docs/codebook.md, "From reports to events");
+# two explicit days more than a day apart, or two different named places at the most precise
+# level both name, keep them apart. Counts take the lowest figure (the conservative one, as
+# ACLED does), with every other figure kept as a dispute.
 WEAPON_CLASSES = {
     "aerial": [Weapon.drone.value, Weapon.air_or_drone_strike.value],
     "projectile": [Weapon.rocket.value, Weapon.missile.value, Weapon.artillery.value],
@@ -132,7 +133,7 @@ WEAPON_WORDS = {
     "gunfire": ["gunfire", "gunmen", "shot", "shooting", "gunman"],
 }
 EVENT = {
-    "link": {"threshold": 1.5, "keep_apart": -2.0, "estimate": "gold"},
+    "link": {"threshold": 0.5, "keep_apart": -2.0, "estimate": "gold"},
     "date": {"agree": "window", "days": 1, "published_days": 2, "slack": 2, "text": "date_text", "fuse": "earliest"},
     "date_text": {"fuse": "union"},
     "location": {"agree": "place", "level": 1},

@@ -49,7 +49,7 @@ def test_the_shipped_schema_declares_the_rule() -> None:
     assert RULE.block == ("country",)
     assert (RULE.window.name, RULE.window.days, RULE.window.published_days) == ("date", 1, 2)
     assert RULE.window.text == "date_text" and RULE.counts == ("killed", "injured") and RULE.words == ("evidence",)
-    assert RULE.link.threshold == 1.5 and RULE.link.estimate == "gold"
+    assert RULE.link.threshold == 0.5 and RULE.link.estimate == "gold"
     assert RULE.places == ("location", "admin_region")
     assert [r.name for r in RULE.compatible if r.anchor] == ["attacker", "claimed_by"]
     assert RULE.fuse("killed") == "min" and RULE.fuse("date") == "earliest" and RULE.fuse("target") == "union"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,16 @@ from llmx.core.normalize import Aliases, normalize
 
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
+
+
+def columns_of(records: Sequence[Mapping[str, Any]], names: Sequence[str]) -> list[Sequence[Any]]:
+    """Fields as columns, read with one C-level ``itemgetter`` call per record."""
+    if len(names) < 2:
+        return [[r.get(n) for r in records] for n in names]
+    try:
+        return list(zip(*map(itemgetter(*names), records), strict=True)) or [[] for _ in names]
+    except KeyError:  # a record without some field
+        return [[r.get(n) for r in records] for n in names]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -38,16 +50,13 @@ def day_span(value: str) -> tuple[int, int, bool] | None:
     return None
 
 
-MEMO_LIMIT = 64_000_000  # name pairs (per field, summed over blocks) a memo table may hold: 64 MB
-
-
 @dataclass
 class Column:
     """One field as integer codes over its distinct normalised values, with its equality rule.
 
-    Fuzzy equality of two names is computed once per distinct pair and kept in a memo table
-    indexed by the pair's position among its block's names, so each chunk of pairs looks it up in
-    one numpy gather (a block with more distinct names than the table can hold uses a dict)."""
+    Fuzzy equality of two names is computed once per distinct pair of codes and kept in a sorted
+    memo (pair key → verdict), so each chunk of pairs looks the known ones up with one
+    ``searchsorted`` and scores only the new ones (``rapidfuzz.process.cpdist``)."""
 
     codes: Ints  # per report; -1 for null
     vocabulary: list[str]
@@ -55,66 +64,38 @@ class Column:
     threshold: float | None  # token_set_ratio at or above which two names are the same; None: exact
 
     def __post_init__(self) -> None:
-        self._known: dict[int, bool] = {}
-        self._memo: tuple[Ints, Ints, Ints, NDArray[np.uint8]] | None = None
-
-    def index(self, block: Ints) -> None:
-        """Number each report's name within its block: the key of a pair of names of one block."""
-        if self.threshold is None:
-            return
-        filled = self.codes >= 0
-        span = len(self.vocabulary) + 1
-        distinct, inverse = np.unique(block[filled] * span + self.codes[filled], return_inverse=True)
-        owner = distinct // span
-        first = np.searchsorted(owner, owner, side="left")
-        width = np.bincount(owner)[owner] if len(owner) else np.zeros(0, np.int64)
-        block_start = np.concatenate([[0], np.cumsum(np.bincount(owner) ** 2)])
-        if block_start[-1] > MEMO_LIMIT:
-            return
-        local, widths, offsets = (np.full(len(self.codes), -1, np.int64) for _ in range(3))
-        inverse = inverse.reshape(-1)
-        local[filled] = (np.arange(len(distinct)) - first)[inverse]
-        widths[filled] = width[inverse]
-        offsets[filled] = block_start[owner][inverse]
-        self._memo = (local, widths, offsets, np.zeros(int(block_start[-1]), np.uint8))  # 0 unknown, 1 no, 2 yes
+        self._keys = np.zeros(0, np.int64)  # sorted pair keys already scored
+        self._same = np.zeros(0, bool)
 
     def equal(self, i: Ints, j: Ints) -> Bools:
-        """Equality of the filled names of reports ``i`` and ``j`` (same block), pair by pair."""
+        """Equality of the filled names of reports ``i`` and ``j``, pair by pair."""
         a, b = self.codes[i], self.codes[j]
         same = (a == b) | (self.canonical[a] == self.canonical[b])
         if self.threshold is None or same.all():
             return same
         todo = np.nonzero(~same)[0]
-        if self._memo is None:
-            same[todo] = self._equal_by_dict(a[todo], b[todo])
-            return same
-        local, widths, offsets, memo = self._memo
-        li, lj = local[i[todo]], local[j[todo]]
-        keys = offsets[i[todo]] + np.minimum(li, lj) * widths[i[todo]] + np.maximum(li, lj)
-        unknown = np.nonzero(memo[keys] == 0)[0]
-        if len(unknown):
-            new, first = np.unique(keys[unknown], return_index=True)
-            left = [self.vocabulary[c] for c in a[todo][unknown][first].tolist()]
-            right = [self.vocabulary[c] for c in b[todo][unknown][first].tolist()]
-            scores = np.asarray(
-                cpdist(left, right, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, workers=-1)
-            )
-            memo[new] = 1 + (scores >= self.threshold)
-        same[todo] = memo[keys] == 2
+        width = len(self.vocabulary)
+        keys = np.minimum(a[todo], b[todo]) * width + np.maximum(a[todo], b[todo])
+        at = self._lookup(keys)
+        missing = np.unique(keys[at < 0])
+        if len(missing):
+            left = [self.vocabulary[k] for k in (missing // width).tolist()]
+            right = [self.vocabulary[k] for k in (missing % width).tolist()]
+            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, workers=-1)
+            keys_all = np.concatenate([self._keys, missing])
+            order = np.argsort(keys_all, kind="stable")
+            self._keys = keys_all[order]
+            self._same = np.concatenate([self._same, np.asarray(scores) >= self.threshold])[order]
+            at = self._lookup(keys)
+        same[todo] = self._same[at]
         return same
 
-    def _equal_by_dict(self, a: Ints, b: Ints) -> Bools:
-        width = len(self.vocabulary)
-        keys = np.minimum(a, b) * width + np.maximum(a, b)
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        missing = [int(k) for k in distinct.tolist() if k not in self._known]
-        if missing:
-            left = [self.vocabulary[k // width] for k in missing]
-            right = [self.vocabulary[k % width] for k in missing]
-            scores = cpdist(left, right, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, workers=-1)
-            self._known.update(zip(missing, (np.asarray(scores) >= self.threshold).tolist(), strict=True))
-        verdict = np.fromiter((self._known[int(k)] for k in distinct.tolist()), dtype=bool, count=len(distinct))
-        return verdict[inverse.reshape(-1)]
+    def _lookup(self, keys: Ints) -> Ints:
+        """Where each pair key sits in the memo; -1 where it has not been scored yet."""
+        at = np.searchsorted(self._keys, keys)
+        found = at < len(self._keys)
+        found[found] = self._keys[at[found]] == keys[found]
+        return np.where(found, at, -1)
 
 
 def column(values: list[Any], spec: FieldSpec | None, aliases: Aliases) -> Column:

@@ -15,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from llmx.core.collector import collector_paused
+from llmx.core.event_columns import columns_of
 from llmx.core.event_rules import EventRule, FuseOp
 from llmx.core.fields import FieldSpec
 from llmx.core.normalize import Aliases, normalize
@@ -133,6 +135,37 @@ def _fused(op: FuseOp, groups: list[list[tuple[int, Any]]]) -> Any:
     return min(precise) if op == "earliest" else max(precise)
 
 
+_DISPUTED = object()  # a field whose reports give more than one value: grouped one by one
+
+
+def _agreed(column: Sequence[Any], multi: list[list[int]], union: bool) -> list[Any]:
+    """Per event of several reports, the field's value when its reports give one value (or none),
+    decided for all events at once in numpy; ``_DISPUTED`` where they give more."""
+    if not multi:
+        return []
+    try:  # equal values share a code, as == says (1 == 1.0)
+        ids = {v: i for i, v in enumerate(dict.fromkeys(column))}
+    except TypeError:  # unhashable values (a custom schema's lists): every event the slow way
+        return [_DISPUTED] * len(multi)
+    ids[None] = -1
+    codes = np.fromiter(map(ids.__getitem__, column), np.int64, len(column))
+    sizes = np.fromiter(map(len, multi), np.int64, len(multi))
+    starts = np.cumsum(sizes) - sizes
+    big = np.iinfo(np.int64).max
+    lowest = np.minimum.reduceat(np.where(codes < 0, big, codes), starts)
+    highest = np.maximum.reduceat(codes, starts)
+    first = np.minimum.reduceat(np.where(codes < 0, big, np.arange(len(codes))), starts)
+    out: list[Any] = []
+    for low, high, at in zip(lowest.tolist(), highest.tolist(), first.tolist(), strict=True):
+        if high < 0:
+            out.append([] if union else None)
+        elif low == high:
+            out.append([column[at]] if union else column[at])
+        else:
+            out.append(_DISPUTED)
+    return out
+
+
 @collector_paused()
 def fuse_fields(
     records: Sequence[Record],
@@ -144,8 +177,15 @@ def fuse_fields(
 ) -> list[FusedEvent]:
     """Each event (its reports' positions, earliest first) with its fused fields and disputes."""
     ops = {name: rule.fuse(name) for name in field_names}
-    unions = [name for name, op in ops.items() if op == "union"]
     rules = {name: _Grouping(specs.get(name), aliases) for name in field_names}
+    multi = [list(members) for members in events if len(members) > 1]
+    agreed = {
+        name: iter(_agreed(column, multi, ops[name] == "union"))
+        for name, column in zip(
+            field_names, columns_of([records[p] for members in multi for p in members], field_names), strict=True
+        )
+    }
+    unions = [name for name in field_names if ops[name] == "union"]
     fused: list[FusedEvent] = []
     for members in events:
         members = list(members)
@@ -157,21 +197,21 @@ def fuse_fields(
             fused.append(FusedEvent(members, values))
             continue
         event = FusedEvent(members, {})
-        reports = [records[p] for p in members]
         for name in field_names:
-            given = [r.get(name) for r in reports]
-            nulls = given.count(None)
-            if nulls == len(given):
-                event.fields[name] = [] if ops[name] == "union" else None
-                continue
-            first = next(v for v in given if v is not None)
-            if given.count(first) + nulls == len(given):  # the common case: one value (or null)
-                event.fields[name] = [first] if ops[name] == "union" else first
-                continue
-            filled = [(p, v) for p, v in zip(members, given, strict=True) if v is not None]
-            groups = rules[name].groups(filled)
-            event.fields[name] = _fused(ops[name], groups)
-            if len(groups) > 1 and ops[name] != "union":
-                event.disputes[name] = [Dispute(_commonest(g), [p for p, _ in g]) for g in groups]
+            value = next(agreed[name])
+            if value is _DISPUTED:
+                _settle(event, name, [(p, v) for p in members if (v := records[p].get(name)) is not None],
+                        ops[name], rules[name])  # fmt: skip
+            else:
+                event.fields[name] = value
         fused.append(event)
     return fused
+
+
+def _settle(event: FusedEvent, name: str, filled: list[tuple[int, Any]], op: FuseOp, rule: _Grouping) -> None:
+    """A field whose reports give several values: grouped by the field's equality, fused by its
+    op, and a dispute when more than one group is left (a union keeps them all instead)."""
+    groups = rule.groups(filled)
+    event.fields[name] = _fused(op, groups)
+    if len(groups) > 1 and op != "union":
+        event.disputes[name] = [Dispute(_commonest(g), [p for p, _ in g]) for g in groups]

@@ -75,7 +75,7 @@ class LinkSettings:
     events, when it has some; else as ``em``), ``em`` (expectation-maximisation on the run's own
     candidate pairs) or ``fixed`` (the defaults of :mod:`llmx.core.event_weights`)."""
 
-    threshold: float = 1.5
+    threshold: float = 0.5
     keep_apart: float = -2.0
     estimate: str = "gold"
 

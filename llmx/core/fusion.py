@@ -1,12 +1,16 @@
 """Fuse reports into events: blocking, match weights, clusters that refuse chains. Pure: no I/O.
 
 Reports are the records of a run, across its articles. Candidate pairs come from blocking, never
-all pairs: each report has a few keys (the informative words of its places, "harir" for "Harir
-air base"; its actors when it names no place and is dated to the day), and is paired with the
-reports that share a key and whose dates are within ``days + slack`` (one sweep with
-``searchsorted`` over reports sorted by key and first day). A pair sharing two keys is made once,
-under the first. The country is not a block: the model names the wrong one too often
-("Kurdistan", "unknown"); it is weighed like every other field.
+all pairs: each report has keys (the informative words of its places, "harir" for "Harir air
+base"; its normalised actors; the names and numbers of its own sentence), and is paired with
+the reports that share a key and whose days are within ``days + slack`` (one sweep with
+``searchsorted`` over the (report, key) entries sorted by key and first day), so a report that
+names no place or no date of its own is still compared with its plausible partners. A key held
+by more than ``BLOCK_CAP`` reports around a report's days is dropped there (a country's main
+actor on a busy day tells nothing apart), which keeps the pairs linear in the reports. A pair
+sharing several keys is made once (one sort of the pair codes). The country is not a block: the
+model names the wrong one too often ("Kurdistan", "unknown"); it is weighed like every other
+field.
 
 Each candidate pair gets its comparison levels and vetoes (:mod:`llmx.core.event_compare`) a
 chunk at a time; the levels are kept as one pattern number per pair, so memory stays flat and
@@ -48,6 +52,7 @@ from llmx.core.normalize import Aliases
 Record = Mapping[str, Any]
 Ints = NDArray[np.int64]
 CHUNK_PAIRS = 500_000  # candidate pairs compared at once: bounds the working memory
+BLOCK_CAP = 40  # reports one blocking key may hold around a report: more, and it tells nothing apart
 EM_MIN_PAIRS = 200  # fewer candidate pairs than this teach EM nothing: keep the defaults
 
 
@@ -83,44 +88,67 @@ class Fusion:
         levels, veto = self.columns.compare(np.asarray([left]), np.asarray([right]))
         weight = float(self.weights.score(levels)[0])
         keys = self.columns.keys()[[left, right]]
-        compared = bool(np.isin(keys[0][keys[0] >= 0], keys[1]).any()) and bool(self.columns.timed[[left, right]].all())
+        c, window = self.columns, self.columns.rule.window
+        near = max(c.lo[right] - c.hi[left], c.lo[left] - c.hi[right]) <= window.days + window.slack
+        compared = bool(np.isin(keys[0][keys[0] >= 0], keys[1]).any() and c.timed[[left, right]].all() and near)
         fields = explain(self.weights, levels[0])
         return {"weight": round(weight, 2), "vetoed": bool(veto[0]), "compared": compared, "fields": fields}
 
 
-def candidates(columns: ReportColumns, articles: Ints, chunk: int) -> Iterator[tuple[Ints, Ints]]:
-    """Chunks of (left, right) candidate pairs, each pair once, never two records of one article."""
+def _entries(columns: ReportColumns, cap: int) -> tuple[Ints, Ints, Ints]:
+    """The (report, key) entries blocking sweeps, sorted by key then first day, without the
+    entries of a key too crowded around them to tell reports apart: (report, sweep position of its
+    first day, sweep position of the last day a partner may start)."""
     keys = columns.keys()
     owner, slot = np.nonzero((keys >= 0) & columns.timed[:, None])
-    if len(owner) < 2:
-        return
+    if not len(owner):
+        return owner, owner, owner
     key = keys[owner, slot]
-    order = np.lexsort((columns.lo[owner], key))
-    owner, key = owner[order], key[order]
     lo, hi = columns.lo[owner], columns.hi[owner]
-    base, reach = int(lo.min()), columns.rule.window.days + columns.rule.window.slack
-    stride = int(columns.hi.max()) - base + reach + 2
-    start_of = key * stride + (lo - base)
-    count = np.searchsorted(start_of, key * stride + (hi - base + reach), side="right") - np.arange(1, len(key) + 1)
-    count = np.maximum(count, 0)
+    reach = columns.rule.window.days + columns.rule.window.slack
+    base, stride = int(lo.min()), int(hi.max() - lo.min()) + 2 * reach + 2  # windows never cross keys
+    first = key * stride + (lo - base + reach)  # one number orders by key, then first day
+    order = np.argsort(first, kind="stable")
+    owner, first = owner[order], first[order]
+    last = first + (hi - lo)[order] + reach
+    crowd = np.searchsorted(first, last, side="right") - np.searchsorted(first, first - reach, side="left")
+    keep = crowd <= cap
+    return owner[keep], first[keep], last[keep]
+
+
+def candidates(columns: ReportColumns, articles: Ints, chunk: int, cap: int = BLOCK_CAP) -> Iterator[tuple[Ints, Ints]]:
+    """Chunks of (left, right) candidate pairs, each pair once (left < right, in order), never two
+    records of one article. Two reports are candidates when they share a blocking key
+    (:meth:`ReportColumns.keys`) and their days are within ``days + slack``: one sweep over the
+    entries sorted by key and first day pairs each with the following entries of its key that
+    start within reach (``searchsorted``). A key that holds more than ``cap`` reports within reach
+    of one (a country's main actor, the number 2) is dropped there: it would compare everything
+    with everything and tells nothing apart; the places and rarer words of those reports still
+    block them. So the pairs grow with the reports, not with their square."""
+    n = len(articles)
+    owner, first, last = _entries(columns, cap)
+    count = np.maximum(np.searchsorted(first, last, side="right") - np.arange(1, len(owner) + 1), 0)
     total = np.cumsum(count)
+    found: list[Ints] = []
     start = 0
-    while start < len(key):
+    while start < len(owner):
         before = int(total[start - 1]) if start else 0
         stop = max(start + 1, int(np.searchsorted(total, before + chunk, side="right")))
         c = count[start:stop]
-        pairs = int(c.sum())
-        if pairs:
+        if int(c.sum()):
             row = np.repeat(np.arange(start, stop, dtype=np.int64), c)
-            other = row + 1 + np.arange(pairs, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+            other = row + 1 + np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
             a, b = owner[row], owner[other]
-            ka, kb = keys[a], keys[b]
-            same = (ka[:, :, None] == kb[:, None, :]) & (ka[:, :, None] >= 0)
-            first = np.where(same.any(axis=2), ka, np.iinfo(np.int64).max).min(axis=1)
-            keep = (first == key[row]) & (articles[a] != articles[b])
-            a, b = a[keep], b[keep]
-            yield np.minimum(a, b), np.maximum(a, b)
+            keep = articles[a] != articles[b]
+            found.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
         start = stop
+    codes = np.concatenate(found) if found else np.zeros(0, np.int64)
+    del found
+    codes.sort()  # in place; then a pair found under several keys is kept once
+    codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
+    for at in range(0, len(codes), chunk):
+        part = codes[at : at + chunk]
+        yield part // n, part % n
 
 
 def _encode(levels: NDArray[np.int8]) -> Ints:
@@ -145,7 +173,10 @@ def gold_weights(
     codes = {a: i for i, a in enumerate(dict.fromkeys(articles))}
     article_ids = np.asarray([codes[a] for a in articles], np.int64)
     names = np.asarray([e or f"\0{i}" for i, e in enumerate(events)], dtype=object)
-    parts = [(columns.compare(a, b)[0], names[a] == names[b]) for a, b in candidates(columns, article_ids, CHUNK_PAIRS)]
+    parts = []
+    for a, b in candidates(columns, article_ids, CHUNK_PAIRS):
+        levels, veto = columns.compare(a, b)  # a vetoed pair is apart whatever it weighs: it teaches nothing
+        parts.append((levels[~veto], (names[a] == names[b])[~veto]))
     if not parts or not any(match.any() for _, match in parts):
         return None
     levels = np.concatenate([p[0] for p in parts])
@@ -209,6 +240,7 @@ def fuse(
 def _cluster(n: int, left: Ints, right: Ints, weight: NDArray[np.float64], compatible: Ints) -> tuple[Ints, list[Link]]:
     """Complete-linkage merging of the joining pairs, in the order given; labels by first report."""
     root = list(range(n))
+    allowed = set(compatible.tolist())
     members: dict[int, list[int]] = {}
     links: list[Link] = []
     for a, b, w in zip(left.tolist(), right.tolist(), weight.tolist(), strict=True):
@@ -216,12 +248,10 @@ def _cluster(n: int, left: Ints, right: Ints, weight: NDArray[np.float64], compa
         if ra == rb:
             continue
         ma, mb = members.get(ra, [ra]), members.get(rb, [rb])
-        if len(ma) > 1 or len(mb) > 1:
-            x, y = np.asarray(ma), np.asarray(mb)
-            cross = (np.minimum.outer(x, y) * n + np.maximum.outer(x, y)).ravel()
-            found = np.searchsorted(compatible, cross)
-            if not (compatible[np.minimum(found, len(compatible) - 1)] == cross).all():
-                continue
+        if (len(ma) > 1 or len(mb) > 1) and not all(
+            (x * n + y if x < y else y * n + x) in allowed for x in ma for y in mb
+        ):
+            continue
         if len(ma) < len(mb):
             ra, rb, ma, mb = rb, ra, mb, ma
         for report in mb:
