@@ -77,7 +77,10 @@ class Weights:
 
 
 def defaults(comparisons: Sequence[Comparison]) -> Weights:
-    m, u = np.full((len(comparisons), LEVELS), 1.0), np.full((len(comparisons), LEVELS), 1.0)
+    # Levels a kind does not have stay 0, so the pseudo-pairs spread over its own levels only
+    # (a 1.0 there took half of a 3-level comparison's belief); level 0 weighs nothing anyway.
+    m, u = np.zeros((len(comparisons), LEVELS)), np.zeros((len(comparisons), LEVELS))
+    m[:, 0] = u[:, 0] = 1.0
     for k, c in enumerate(comparisons):
         dm, du = DEFAULTS[c.kind]
         m[k, 1 : 1 + len(dm)], u[k, 1 : 1 + len(du)] = dm, du
