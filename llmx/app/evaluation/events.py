@@ -9,13 +9,12 @@ without it they are fused with nothing, and a note says so. A failed article has
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmx.core.event_columns import day_span
+from llmx.app.evaluation.event_rows import event_rows, ordered_members
 from llmx.core.event_fields import fuse_fields
 from llmx.core.event_scoring import EventScore, score_events
 from llmx.core.event_weights import Weights
@@ -30,10 +29,8 @@ from llmx.inputs.gold import load_gold
 from llmx.inputs.schemas import SchemaSpec, load_schema
 from llmx.inputs.tables import Columns
 from llmx.runs.events import (
-    DisputedValue,
     Event,
     EventLink,
-    EventReport,
     FieldComparison,
     ReportKey,
     events_csv,
@@ -143,47 +140,10 @@ def fuse_results(
     if fusion.weights is not None:
         notes.append(f"match weights: {fusion.weights.source}")
     window = schema.event.window.name
-    members: list[list[int]] = [[] for _ in range(fusion.events)]
-    for position, label in enumerate(fusion.labels.tolist()):
-        members[label].append(position)
-
-    def when(position: int) -> tuple[int, str, int]:
-        value = records[position].get(window)
-        span = day_span(value) if isinstance(value, str) else None
-        day = days[position]
-        first = span[0] if span else (day.toordinal() if day else 10**7)
-        return first, *keys[position]
-
-    for group in members:
-        group.sort(key=when)
-    members.sort(key=lambda group: when(group[0]))
+    members = ordered_members(fusion.labels.tolist(), records, keys, days, window)
     names = list(schema.record_model.model_fields)
     fused = fuse_fields(records, members, names, schema.event, schema.fields, aliases)
-    evidence = schema.evidence_field
-    events = []
-    for event in fused:
-        refs = [ReportKey(article_id=keys[p][0], incident=keys[p][1]) for p in event.reports]
-        reports = []
-        for ref, p in zip(refs, event.reports, strict=True):
-            grounding = items[p].grounding
-            day = days[p]
-            reports.append(
-                EventReport(
-                    **ref.model_dump(),
-                    evidence=records[p].get(evidence) if evidence else None,
-                    start=grounding.start if grounding else None,
-                    end=grounding.end if grounding else None,
-                    grounding=grounding.status if grounding else None,
-                    date=records[p].get(window),
-                    published=day.isoformat() if day else None,
-                )
-            )
-        ref_of = dict(zip(event.reports, refs, strict=True))
-        disputes = {
-            name: [DisputedValue(value=d.value, reports=[ref_of[p] for p in d.reports]) for d in values]
-            for name, values in event.disputes.items()
-        }
-        events.append(Event(event_id=_event_id(refs), fields=event.fields, reports=reports, disputes=disputes))
+    events = event_rows(fused, keys, items, days, schema.evidence_field, window)
     failed = {r.article_id: r.error.kind for r in results if r.error}
     cut = schema.event.link.threshold if threshold is None else threshold
     made = RunEvents(
@@ -222,12 +182,6 @@ def _gold_weights(
         schema.fields,
         aliases,
     )
-
-
-def _event_id(reports: list[ReportKey]) -> str:
-    """Stable across runs that hold the same reports: a hash of them, in a fixed order."""
-    text = "\n".join(sorted(f"{r.article_id}\t{r.incident}" for r in reports))
-    return "ev-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def fuse_run(
