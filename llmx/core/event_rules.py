@@ -135,6 +135,14 @@ def parse_field_rule(name: str, declared: Any) -> FieldEventRule:
     fuse = options.pop("fuse", "mode")
     if fuse not in FUSE_OPS:
         raise ValueError(f"event fuse '{fuse}': use one of {', '.join(FUSE_OPS)}")
+    _check_options(agree, options)
+    classes = _classes(options.pop("classes", None)) if agree == "class" else {}
+    words = _words(options.pop("words", None) or {}, classes)
+    return FieldEventRule(name=name, agree=agree, fuse=fuse, classes=classes, words=words, **options)
+
+
+def _check_options(agree: str | None, options: Mapping[str, Any]) -> None:
+    """The options ``agree`` takes, each of the kind it needs."""
     allowed = _OPTIONS[agree]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -149,26 +157,33 @@ def parse_field_rule(name: str, declared: Any) -> FieldEventRule:
         raise ValueError("event agree 'place' needs level ≥ 1 (1 = the most precise place)")
     if not isinstance(options.get("anchor", False), bool):
         raise ValueError(f"event anchor must be true or false, not {options['anchor']!r}")
+    if options.get("text") is not None and not isinstance(options["text"], str):
+        raise ValueError(f"event text must name the field with the date's words, not {options['text']!r}")
+
+
+def _classes(groups: Any) -> dict[str, str]:
+    """``{class: [values]}`` of agree 'class' as ``{value: class}``; a value in one class only."""
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError("event agree 'class' needs classes: {class name: [values]}")
     classes: dict[str, str] = {}
-    if agree == "class":
-        groups = options.pop("classes", None)
-        if not isinstance(groups, Mapping) or not groups:
-            raise ValueError("event agree 'class' needs classes: {class name: [values]}")
-        for group, values in groups.items():
-            if not isinstance(values, list | tuple) or not values:
-                raise ValueError(f"event class '{group}' must list its values")
-            for value in values:
-                if str(value) in classes:
-                    raise ValueError(f"event class value '{value}' is in two classes")
-                classes[str(value)] = str(group)
+    for group, values in groups.items():
+        if not isinstance(values, list | tuple) or not values:
+            raise ValueError(f"event class '{group}' must list its values")
+        for value in values:
+            if str(value) in classes:
+                raise ValueError(f"event class value '{value}' is in two classes")
+            classes[str(value)] = str(group)
+    return classes
+
+
+def _words(declared: Mapping[str, Any], classes: Mapping[str, str]) -> dict[str, str]:
+    """``{class: [words]}``: the words that name a class in a report's own sentences."""
     words: dict[str, str] = {}
-    for group, listed in (options.pop("words", None) or {}).items():
+    for group, listed in declared.items():
         if group not in classes.values() or not isinstance(listed, list | tuple):
             raise ValueError(f"event words: '{group}' must be a class named in classes, with a list of words")
         words.update({str(word).casefold(): str(group) for word in listed})
-    if options.get("text") is not None and not isinstance(options["text"], str):
-        raise ValueError(f"event text must name the field with the date's words, not {options['text']!r}")
-    return FieldEventRule(name=name, agree=agree, fuse=fuse, classes=classes, words=words, **options)
+    return words
 
 
 def parse_link(declared: Any) -> LinkSettings:
