@@ -1,0 +1,146 @@
+"""Fusion at its edges, written for the survivors of mutation testing over core/ (issue 32,
+bench/MUTANTS.md): blocking on actors when a report names no place, the window, chains that
+complete linkage refuses, gold weights, and the summaries events.jsonl and the report show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from llmx.core.event_compare import Comparison
+from llmx.core.event_scoring import BCubed
+from llmx.core.event_weights import DEFAULTS, defaults
+from llmx.core.fusion import fuse, gold_weights
+from tests.test_fusion import ALIASES, RULE, SCHEMA, events_of, rec
+
+
+def test_reports_without_a_place_dated_to_the_day_are_blocked_on_their_actor() -> None:
+    # no place to block on: the actor is the key, aliases and all ("ISIS" is the Islamic State)
+    same = [
+        rec(date="2024-05-01", attacker="Islamic State", killed=3),
+        rec(date="2024-05-01", attacker="ISIS", killed=3),
+    ]
+    groups, fusion = events_of(same)
+    assert groups == [{0, 1}] and fusion.candidate_pairs == 1 and fusion.compatible_pairs == 1
+    assert [(link.left, link.right) for link in fusion.links] == [(0, 1)] and fusion.links[
+        0
+    ].weight >= RULE.link.threshold
+    assert fusion.explain(0, 1)["compared"] is True and fusion.events == 1
+    other = [
+        rec(date="2024-05-01", attacker="Islamic State", killed=3),
+        rec(date="2024-05-01", attacker="al-Shabaab", killed=3),
+    ]
+    groups, fusion = events_of(other)
+    assert groups == [{0}, {1}] and fusion.candidate_pairs == 0 and fusion.links == []
+    assert fusion.explain(0, 1)["compared"] is False and fusion.events == 2
+    far = [
+        rec(date="2024-05-01", attacker="Islamic State", killed=3),
+        rec(date="2024-05-20", attacker="ISIS", killed=3),
+    ]
+    assert events_of(far)[1].candidate_pairs == 0  # same actor, weeks apart: never compared
+
+
+def test_an_undated_report_or_one_dated_to_the_month_is_not_blocked_on_its_actor() -> None:
+    # the code's rule (fusion's docstring): actors are a key only for a report dated to the day by its
+    # own words; a publication date or a month is too loose to pair every report of a busy actor
+    undated = [rec(attacker="Islamic State", killed=3), rec(attacker="Islamic State", killed=3)]
+    groups, fusion = events_of(undated, published=["2024-05-01", "2024-05-02"])
+    assert groups == [{0}, {1}] and fusion.candidate_pairs == 0
+    month = [
+        rec(date="2024-05", attacker="Islamic State", killed=3),
+        rec(date="2024-05", attacker="Islamic State", killed=3),
+    ]
+    assert events_of(month)[1].candidate_pairs == 0
+    # with a place, an undated report is placed in the days before its publication and compared
+    placed = [
+        rec(location="Mosul", attacker="Islamic State", killed=3),
+        rec(location="Mosul", attacker="ISIS", killed=3),
+    ]
+    groups, fusion = events_of(placed, published=["2024-05-01", "2024-05-02"])
+    assert groups == [{0, 1}] and fusion.candidate_pairs == 1
+    groups, fusion = events_of(placed, published=["2024-05-01", "2024-05-09"])  # beyond the window
+    assert groups == [{0}, {1}] and fusion.candidate_pairs == 0
+    groups, fusion = events_of(placed, published=["2024-05-01", None])  # no date at all: stands alone
+    assert groups == [{0}, {1}] and fusion.candidate_pairs == 0
+
+
+def test_two_records_of_one_article_are_never_one_event() -> None:
+    twins = [rec(date="2024-05-01", location="Mosul", killed=3), rec(date="2024-05-01", location="Mosul", killed=3)]
+    groups, fusion = events_of(twins, articles=["a", "a"])
+    assert groups == [{0}, {1}] and fusion.candidate_pairs == 0
+    assert events_of(twins, articles=["a", "b"])[0] == [{0, 1}]
+
+
+def test_a_chain_is_refused_when_its_ends_are_apart() -> None:
+    # B shares a place word with A and one with C; A and C name two different places (never one
+    # event): complete linkage joins B to A, the heavier pair first, and then refuses C
+    reports = [
+        rec(date="2024-05-01", location="Tal Afar", killed=3),
+        rec(date="2024-05-01", location="Tal Afar Mosul", killed=3),
+        rec(date="2024-05-01", location="Mosul", killed=3),
+    ]
+    groups, fusion = events_of(reports)
+    assert fusion.candidate_pairs == 2 and fusion.compatible_pairs == 2  # A-B and B-C; A and C share no key
+    assert fusion.explain(0, 2)["vetoed"] is True and fusion.explain(1, 2)["weight"] >= RULE.link.threshold
+    assert groups == [{0, 1}, {2}] and [(link.left, link.right) for link in fusion.links] == [(0, 1)]
+    assert events_of(reports, threshold=-50.0)[0] == [{0, 1}, {2}]  # whatever the threshold
+
+
+def test_the_threshold_is_inclusive_and_overrides_the_rule() -> None:
+    pair = [rec(date="2024-05-01", location="Mosul", killed=3), rec(date="2024-05-01", location="Mosul", killed=3)]
+    _, fusion = events_of(pair)
+    weight = fusion.links[0].weight
+    exact = float(fusion.weights.score(fusion.columns.compare(np.asarray([0]), np.asarray([1]))[0])[0])
+    assert round(exact, 2) == weight
+    assert events_of(pair, threshold=exact)[0] == [{0, 1}]  # at the threshold: joined
+    assert events_of(pair, threshold=float(np.nextafter(exact, math.inf)))[0] == [{0}, {1}]
+
+
+def labelled() -> tuple[list[dict[str, Any]], list[str], list[dt.date | None], list[str | None]]:
+    records = [
+        rec(date="2024-05-01", location="Mosul", killed=3),
+        rec(date="2024-05-01", location="Mosul", killed=4),
+        rec(date="2024-05-02", location="Mosul", killed=9, weapon="car bomb"),
+        rec(date="2024-05-01", location="Kirkuk", killed=1),
+    ]
+    return records, ["a", "b", "c", "d"], [None] * 4, ["e1", "e1", "e2", None]
+
+
+def test_gold_weights_learn_from_pairs_gold_puts_in_one_event() -> None:
+    records, articles, published, events = labelled()
+    weights = gold_weights(records, articles, published, events, RULE, SCHEMA.fields, ALIASES)
+    assert weights is not None and weights.source == "gold (1 pairs of one event, 2 not)"
+    assert weights.comparisons[0].name == "date" and weights.m.shape == weights.u.shape
+    apart = gold_weights(records, articles, published, ["e1", "e2", "e3", None], RULE, SCHEMA.fields, ALIASES)
+    assert apart is None  # no candidate pair of one event: nothing to learn m from
+    nothing = gold_weights(records[3:], articles[3:], published[3:], events[3:], RULE, SCHEMA.fields, ALIASES)
+    assert nothing is None
+    days = [None] * 4
+    fusion = fuse(records, articles, days, RULE, SCHEMA.fields, ALIASES, weights=weights)
+    assert fusion.weights is weights and fusion.labels.tolist() == [0, 0, 1, 2]
+    assert not np.allclose(weights.m, defaults(weights.comparisons).m)  # learned, not the defaults
+
+
+def test_summaries_are_bits_per_level_rounded() -> None:
+    weights = defaults([Comparison("date", "window"), Comparison("attacker", "compatible")])
+    found = weights.summary()
+    assert list(found) == ["date", "attacker"] and len(found["date"]) == len(DEFAULTS["window"][0])
+    m, u = DEFAULTS["compatible"]
+    assert list(found["attacker"].values()) == [round(math.log2(a / b), 2) for a, b in zip(m, u, strict=True)]
+    assert BCubed(2 / 3, 0.75).summary() == {"precision": 0.6667, "recall": 0.75, "f1": 0.7059}
+    assert BCubed(0.0, 0.0).f1 == 0.0
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1000])
+def test_the_chunk_size_does_not_change_the_events(chunk: int) -> None:
+    records = [rec(date="2024-05-01", location="Mosul", killed=k) for k in (3, 3, 4, 5)]
+    records += [rec(date="2024-05-03", location="Mosul Kirkuk", killed=3), rec(date="2024-05-01", location="Erbil")]
+    days = [None] * len(records)
+    whole = fuse(records, [f"a{i}" for i in range(6)], days, RULE, SCHEMA.fields, ALIASES)
+    parts = fuse(records, [f"a{i}" for i in range(6)], days, RULE, SCHEMA.fields, ALIASES, chunk=chunk)
+    assert parts.labels.tolist() == whole.labels.tolist() and parts.candidate_pairs == whole.candidate_pairs
+    assert whole.candidate_pairs == 10  # the five Mosul reports pair up; Erbil shares no key

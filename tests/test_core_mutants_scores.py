@@ -1,0 +1,151 @@
+"""Scores at their edges, written for the survivors of mutation testing over core/ (issue 32,
+bench/MUTANTS.md): the match threshold itself, a run that predicts nothing, the interval
+metrics against PRF's own definitions, the comparison gate's lines, the calibration summary
+and the annotation ranking."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from llmx.core.calibration import Calibration, Value, caught_at, ece, reliability, summary
+from llmx.core.fields import MIN_SIMILARITY, FieldSpec
+from llmx.core.intervals import metrics, worse_beyond
+from llmx.core.normalize import Aliases
+from llmx.core.sampling import Doubt, rank
+from llmx.core.scoring import PRF, score_run
+
+FOUR = {f"f{i}": FieldSpec(name=f"f{i}", match="exact") for i in range(1, 5)}
+GOLD = dict.fromkeys(FOUR, "a")
+HALF = {"f1": "a", "f2": "a", "f3": "b", "f4": "b"}  # two of four fields agree: similarity exactly 0.5
+QUARTER = {"f1": "a", "f2": "b", "f3": "b", "f4": "b"}
+
+
+def incidents(pred: list[dict[str, str]], threshold: float = MIN_SIMILARITY) -> tuple[int, int, int]:
+    prf = score_run({"x": pred}, {"x": [GOLD]}, FOUR, Aliases(), min_similarity=threshold).incidents
+    return prf.tp, prf.fp, prf.fn
+
+
+def test_a_pair_exactly_at_the_threshold_is_a_match_and_just_below_is_not() -> None:
+    assert MIN_SIMILARITY == 0.5
+    assert incidents([HALF]) == (1, 0, 0)  # 0.5 ≥ 0.5: a match
+    assert incidents([QUARTER]) == (0, 1, 1)  # 0.25: a spurious record and a missed one
+    assert incidents([HALF], threshold=float(np.nextafter(0.5, 1.0))) == (0, 1, 1)
+    assert incidents([QUARTER], threshold=0.25) == (1, 0, 0)
+    matched = score_run({"x": [HALF]}, {"x": [GOLD]}, FOUR, Aliases()).articles["x"].matched
+    assert [(p.similarity, p.differing, p.optional) for p in matched] == [(0.5, ["f3", "f4"], False)]
+
+
+def counts(tp: int, fp: int, fn: int) -> dict[str, int]:
+    return {"tp": tp, "fp": fp, "fn": fn}
+
+
+def test_a_run_that_predicts_nothing_has_precision_zero_not_one() -> None:
+    # no predictions: tp + fp = 0, so precision is 1.0 only when there was nothing to find either
+    missed = PRF(tp=0, fp=0, fn=3)
+    assert (missed.precision, missed.recall, missed.f1) == (0.0, 0.0, 0.0)
+    assert missed.counted and missed.summary() == {"precision": 0.0, "recall": 0.0, "f1": 0.0, **counts(0, 0, 3)}
+    invented = PRF(tp=0, fp=2, fn=0)
+    assert (invented.precision, invented.recall) == (0.0, 0.0)
+    nothing = PRF()
+    assert (nothing.precision, nothing.recall, nothing.f1, nothing.counted) == (1.0, 1.0, 1.0, False)
+    assert nothing.summary() == {"precision": None, "recall": None, "f1": None, **counts(0, 0, 0)}
+    result = score_run({}, {"x": [GOLD, HALF]}, FOUR, Aliases(), failures={"x": "timed out"})
+    assert (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (0, 0, 2)
+    assert result.incidents.precision == 0.0 and result.articles["x"].failed == "timed out"
+    assert result.articles["x"].missed_indices == [0, 1] and result.field_macro_f1 is None
+
+
+def test_prf_rounds_and_adds() -> None:
+    total = PRF(1, 2, 0)
+    total.add(PRF(1, 0, 4))
+    assert (total.tp, total.fp, total.fn) == (2, 2, 4)
+    assert total.summary() == {"precision": 0.5, "recall": 0.3333, "f1": 0.4, "tp": 2, "fp": 2, "fn": 4}
+
+
+def test_the_interval_metrics_are_prfs_definitions_on_every_small_count() -> None:
+    grid = list(itertools.product(range(3), repeat=3))
+    sums = np.array([[cell, cell] for cell in grid], dtype=np.float64)  # incident and one field alike
+    found = metrics(sums)
+    assert set(found) == {"incident_precision", "incident_recall", "incident_f1", "field_macro_f1", "field:0"}
+    for k, (tp, fp, fn) in enumerate(grid):
+        prf = PRF(tp, fp, fn)
+        got = [float(found[key][k]) for key in ("incident_precision", "incident_recall", "incident_f1", "field:0")]
+        if not prf.counted:
+            assert all(np.isnan(got)) and np.isnan(found["field_macro_f1"][k])
+            continue
+        assert got == pytest.approx([prf.precision, prf.recall, prf.f1, prf.f1])
+        assert found["field_macro_f1"][k] == pytest.approx(prf.f1)
+    alone = metrics(np.array([[1.0, 0.0, 0.0]]))  # no field: macro-F1 is NaN, not an error
+    assert np.isnan(alone["field_macro_f1"]) and not any(k.startswith("field:") for k in alone)
+    mixed = metrics(np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert mixed["field_macro_f1"] == pytest.approx(0.5)  # the field with nothing counted is left out
+
+
+def row(a: float, b: float, ci: list[float] | None) -> dict[str, object]:
+    return {"a": a, "b": b, "delta": round(b - a, 4), "ci95": ci, "verdict": "?"}
+
+
+def test_the_gate_names_only_what_is_worse_beyond_the_margin() -> None:
+    intervals = {
+        "incident_f1": row(0.8, 0.6, [-0.3, -0.1]),
+        "fields": {
+            "weapon": row(0.9, 0.85, [-0.1, -0.05]),  # worse, but the interval reaches the margin
+            "place": row(0.7, 0.4, [-0.5, -0.2001]),
+            "killed": row(0.5, 0.5, None),
+            "date": row(0.5, 0.6, [0.01, 0.2]),
+        },
+    }
+    assert list(worse_beyond(intervals, 0.05)) == [
+        "incident F1 0.80 → 0.60 (Δ -0.20, 95% CI [-0.300, -0.100])",
+        "place F1 0.70 → 0.40 (Δ -0.30, 95% CI [-0.500, -0.200])",
+    ]
+    assert list(worse_beyond(intervals, 0.1)) == ["place F1 0.70 → 0.40 (Δ -0.30, 95% CI [-0.500, -0.200])"]
+    assert list(worse_beyond(intervals, 0.0)) == [
+        "incident F1 0.80 → 0.60 (Δ -0.20, 95% CI [-0.300, -0.100])",
+        "weapon F1 0.90 → 0.85 (Δ -0.05, 95% CI [-0.100, -0.050])",
+        "place F1 0.70 → 0.40 (Δ -0.30, 95% CI [-0.500, -0.200])",
+    ]
+
+
+def test_the_calibration_summary_counts_each_field_and_every_value() -> None:
+    values = [Value("weapon", 0.9, right=True), Value("weapon", 0.9, right=False), Value("place", 0.15, right=False)]
+    values += [Value("place", 0.35, right=True)]
+    confidences = [0.95, 0.85, 0.15, 0.35]
+    found = summary(values, confidences)
+    assert found["n"] == 4 and found["wrong"] == 2 and list(found["fields"]) == ["weapon", "place"]
+    assert found["fields"]["weapon"] == {"ece": ece([0.95, 0.85], [True, False]), "n": 2, "wrong": 1}
+    assert found["fields"]["place"] == {"ece": 0.4, "n": 2, "wrong": 1}  # 0.15 wrong, 0.35 right: (0.15 + 0.65) / 2
+    assert found["fields"]["weapon"]["ece"] == 0.45  # (0.05 + 0.85) / 2
+    assert found["ece"] == ece(confidences, [True, False, False, True]) == 0.425
+    assert found["caught_at_20"] == caught_at(confidences, [True, False, False, True]) == 0.4
+    assert found["bins"] == reliability(confidences, [True, False, False, True])
+    bins = [(0.1, 0.2, 1), (0.3, 0.4, 1), (0.8, 0.9, 1), (0.9, 1.0, 1)]
+    assert [(b["low"], b["high"], b["n"]) for b in found["bins"]] == bins
+    assert summary([], [])["ece"] is None and caught_at([0.5, 0.6], [True, True]) is None
+
+
+def test_an_unfitted_field_keeps_its_raw_score_and_a_fitted_one_is_applied() -> None:
+    platt = Calibration("platt", {"weapon": {"coef": [1.0, 0.0, 0.0], "intercept": 0.0}})
+    assert platt.probability(Value("place", 0.3)) == 0.3  # no model for the field and no ALL
+    assert platt.probability(Value("weapon", 0.8)) == pytest.approx(0.8, abs=1e-6)  # logit then sigmoid
+    iso = Calibration("isotonic", {"*": {"x": [0.2, 0.6], "y": [0.1, 0.9]}})
+    assert iso.probability(Value("weapon", 0.4)) == pytest.approx(0.5) and iso.probability(Value("w", 0.9)) == 0.9
+    with pytest.raises(ValueError, match="not a calibration llmx wrote"):
+        Calibration.from_dict({"version": 2, "method": "platt", "fields": {}})
+
+
+def test_the_most_doubtful_articles_come_first_ties_by_id() -> None:
+    doubts = [
+        Doubt("b", disagreement=1.0, removed=0.5, ungrounded=0.0, unsure=0.1),
+        Doubt("a", disagreement=0.5, removed=0.5, ungrounded=0.5, unsure=0.9),
+        Doubt("c", disagreement=0.0, removed=0.0, ungrounded=2.0, failed=1),
+        Doubt("d", disagreement=0.0, removed=0.0, ungrounded=0.0, unsure=0.9),
+    ]
+    assert [d.points for d in doubts] == [1.5, 1.5, 2.0, 0.0]
+    assert [d.article_id for d in rank(doubts, 3)] == ["c", "a", "b"]
+    assert [d.article_id for d in rank(doubts, 10, by="doubt")] == ["a", "d", "b", "c"]
+    assert rank(doubts, 0) == [] and rank(doubts, -1) == [] and len(rank(doubts, 4)) == 4
+    assert Doubt("x", 0.33333, 0.33333, 0.0).points == 0.6667
