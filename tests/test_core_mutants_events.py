@@ -10,11 +10,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rapidfuzz import fuzz
 
+from llmx.core.event_columns import column
 from llmx.core.event_compare import Comparison
 from llmx.core.event_scoring import BCubed
 from llmx.core.event_weights import DEFAULTS, defaults
+from llmx.core.fields import FieldSpec
 from llmx.core.fusion import fuse, gold_weights
+from llmx.core.normalize import normalize
 from tests.test_fusion import ALIASES, RULE, SCHEMA, events_of, rec
 
 
@@ -144,3 +148,40 @@ def test_the_chunk_size_does_not_change_the_events(chunk: int) -> None:
     parts = fuse(records, [f"a{i}" for i in range(6)], days, RULE, SCHEMA.fields, ALIASES, chunk=chunk)
     assert parts.labels.tolist() == whole.labels.tolist() and parts.candidate_pairs == whole.candidate_pairs
     assert whole.candidate_pairs == 10  # the five Mosul reports pair up; Erbil shares no key
+
+
+NAMES = ["Tal Afar", "Tall Afar", "Mosul", "Mosul city", "Kirkuk", "Kirkouk", "al-Qaim", "Qaim", "Erbil", None]
+
+
+@pytest.mark.parametrize("match", ["fuzzy", "alias", "exact"])
+def test_names_compare_alike_with_or_without_the_memo_table(match: str) -> None:
+    # fusion's name equality: the alias table, then token_set_ratio ≥ threshold, memoised per block
+    values = [NAMES[k % len(NAMES)] for k in range(23)] + ["ISIS", "Islamic State"]
+    spec = FieldSpec(name="location", match=match)  # type: ignore[arg-type]
+    rng = np.random.default_rng(3)
+    i, j = rng.integers(0, len(values), 200), rng.integers(0, len(values), 200)
+    i, j = np.append(i, [23]), np.append(j, [24])
+    filled = np.asarray([values[x] is not None and values[y] is not None for x, y in zip(i, j, strict=True)])
+    i, j = i[filled], j[filled]
+
+    def expected(a: str, b: str) -> bool:
+        if match == "exact":
+            return a == b
+        x, y = normalize(a), normalize(b)
+        if x == y or (match == "alias" and ALIASES.canonical(x) == ALIASES.canonical(y)):
+            return True
+        return fuzz.token_set_ratio(x, y) >= spec.threshold
+
+    want = [expected(values[x], values[y]) for x, y in zip(i.tolist(), j.tolist(), strict=True)]
+    plain = column(values, spec, ALIASES)
+    assert plain.equal(i, j).tolist() == want  # the dict of known pairs
+    assert plain.equal(i, j).tolist() == want  # asked again: from what it knows
+    indexed = column(values, spec, ALIASES)
+    indexed.index(np.zeros(len(values), np.int64))  # one block: the memo table
+    assert indexed.equal(i, j).tolist() == want and indexed.equal(i, j).tolist() == want
+    blocks = column(values, spec, ALIASES)
+    block = np.asarray([k % 2 for k in range(len(values))], np.int64)
+    blocks.index(block)  # two blocks: only pairs within one block are asked
+    inside = block[i] == block[j]
+    assert blocks.equal(i[inside], j[inside]).tolist() == [w for w, k in zip(want, inside, strict=True) if k]
+    assert (match == "exact") == (plain.threshold is None) and any(want) and not all(want)
