@@ -1,0 +1,78 @@
+"""An event's fields fused from its reports' values, written for the survivors of mutation
+testing over core/ (issue 32, bench/MUTANTS.md): each match kind groups values its own way, each
+fuse op picks the event's value, and what differs is a dispute naming its reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmx.core.event_fields import fuse_fields
+from llmx.core.fields import FieldSpec
+from tests.test_fusion import ALIASES
+
+
+class Ops:
+    """The one thing fuse_fields asks of a rule: each field's fuse op (mode unless named)."""
+
+    def __init__(self, **ops: str) -> None:
+        self.ops = ops
+
+    def fuse(self, name: str) -> str:
+        return self.ops.get(name, "mode")
+
+
+SPECS = {
+    "place": FieldSpec(name="place", match="fuzzy"),
+    "actor": FieldSpec(name="actor", match="alias"),
+    "kind": FieldSpec(name="kind", match="ignore"),
+    "day": FieldSpec(name="day", match="date"),
+    "near": FieldSpec(name="near", match="number", tolerance=1.0),
+    "exact": FieldSpec(name="exact", match="number"),
+}
+
+
+def fused(column_values: dict[str, list[Any]], **ops: str) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    n = len(next(iter(column_values.values())))
+    records = [{name: values[k] for name, values in column_values.items()} for k in range(n)]
+    (event,) = fuse_fields(records, [list(range(n))], list(column_values), Ops(**ops), SPECS, ALIASES)  # type: ignore[arg-type]
+    return event.fields, {name: [(d.value, d.reports) for d in found] for name, found in event.disputes.items()}
+
+
+def test_each_field_is_grouped_by_its_own_rule_and_fused_by_its_op() -> None:
+    fields, disputes = fused({"place": ["Mosul", "Erbil", "mosul city"]})
+    assert fields == {"place": "Mosul"} and disputes == {"place": [("Mosul", [0, 2]), ("Erbil", [1])]}
+    assert fused({"actor": ["ISIS", "Islamic State", None]}) == ({"actor": "ISIS"}, {})  # one actor by alias
+    assert fused({"kind": ["Drone ", "drone", "DRONE"]}) == ({"kind": "Drone "}, {})
+    assert fused({"kind": ["drone", "rocket", "rocket"]}) == (
+        {"kind": "rocket"},
+        {"kind": [("drone", [0]), ("rocket", [1, 2])]},
+    )
+    days = ["2024-05", "2024-05-03", "2024-05-02"]
+    assert fused({"day": days}, day="earliest") == ({"day": "2024-05-02"}, {})  # the month agrees with both days
+    assert fused({"day": days}, day="latest") == ({"day": "2024-05-03"}, {})
+    assert fused({"day": ["2024-06", "2024-05"]}, day="earliest") == (
+        {"day": "2024-05"},
+        {"day": [("2024-06", [0]), ("2024-05", [1])]},
+    )
+    assert fused({"near": [3, 4, 9]}, near="max") == ({"near": 9}, {"near": [(3, [0, 1]), (9, [2])]})
+    assert fused({"near": [3, 4, 9]}, near="min") == ({"near": 3}, {"near": [(3, [0, 1]), (9, [2])]})
+    assert fused({"near": ["three", 3]})[1] == {"near": [("three", [0]), (3, [1])]}  # no number: not near
+    assert fused({"exact": [3, 4]}, exact="min") == ({"exact": 3}, {"exact": [(3, [0]), (4, [1])]})
+    assert fused({"exact": [True, 1, 2]})[1] == {"exact": [(True, [0]), (1, [1]), (2, [2])]}  # a boolean: no count
+    assert fused({"exact": ["a", "b", "b"]}, exact="min") == ({"exact": "b"}, {"exact": [("a", [0]), ("b", [1, 2])]})
+    assert fused({"other": ["x", "X"]})[1] == {"other": [("x", [0]), ("X", [1])]}  # no spec: exact
+    target = ["a house", "a home", "a house"]
+    assert fused({"target": target}, target="union") == ({"target": ["a house", "a home"]}, {})
+    assert fused({"target": [None, None]}, target="union") == ({"target": []}, {})
+    assert fused({"place": [None, None]}) == ({"place": None}, {})
+    assert fused({"tags": [[1], [2], [1]]}) == ({"tags": [1]}, {"tags": [([1], [0, 2]), ([2], [1])]})
+    assert fused({"place": ["Erbil", None, "Erbil"]}) == ({"place": "Erbil"}, {})  # one value and a null
+
+
+def test_a_lone_report_is_its_own_values() -> None:
+    records = [{"target": "a house", "killed": 2}, {"target": None, "killed": None}]
+    events = fuse_fields(records, [[0], [1]], ["target", "killed"], Ops(target="union"), SPECS, ALIASES)  # type: ignore[arg-type]
+    assert [(e.reports, e.fields, e.disputes) for e in events] == [
+        ([0], {"target": ["a house"], "killed": 2}, {}),
+        ([1], {"target": [], "killed": None}, {}),
+    ]
