@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
+from collections import Counter
 from urllib.parse import quote
 
+import pytest
+
+from llmx.core.agreement import MISSING, field_agreement, nominal_alpha
 from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
+from llmx.core.mentions import group_by_mentions
 from llmx.core.redact import REDACTED, Redactor
 
 KEY = "sk-test-0123456789abcdef"
@@ -38,3 +45,57 @@ def test_numbers_beyond_the_bound_are_found_and_shown_readably() -> None:
     assert shown_number(-(10**15)) == "a number of about 16 digits"
     assert shown_number(10**15 - 1) == "999999999999999"
     assert shown_number(1.5e300) == "1.5e+300" and shown_number("x" * 50) == "x" * 40
+
+
+def test_records_join_on_shared_sentences_surest_first_and_never_across_a_clash() -> None:
+    assert group_by_mentions([], set()) == []
+    assert group_by_mentions([{5}, {6}, {5}], set()) == [[0, 2], [1]]  # groups by first record, members in order
+    assert group_by_mentions([{1}, {1}, {1}], set()) == [[0, 1, 2]]
+    assert group_by_mentions([{1}, {2}, set()], set()) == [[0], [1], [2]]
+    # 1 and 2 share two sentences: they join first, and then 0 (clashing with 2) joins neither
+    assert group_by_mentions([{1}, {1, 2}, {1, 2}], {(0, 2)}) == [[0], [1, 2]]
+    assert group_by_mentions([{1}, {1, 2}, {2}], {(0, 2)}) == [[0, 1], [2]]
+    assert group_by_mentions([{1}, {1}, {1}, {1}], {(1, 3)}) == [[0, 1, 2], [3]]
+
+
+def reference_alpha(rows: list[list[object]]) -> float:
+    """Krippendorff's nominal alpha by the coincidence matrix, written out."""
+    units = [[row[u] for row in rows if row[u] is not None] for u in range(len(rows[0]))]
+    pairs: Counter[tuple[object, object]] = Counter()
+    for unit in (u for u in units if len(u) >= 2):
+        for a, b in itertools.permutations(unit, 2):
+            pairs[a, b] += 1 / (len(unit) - 1)
+    totals: Counter[object] = Counter()
+    for (a, _), weight in pairs.items():
+        totals[a] += weight
+    n = sum(totals.values())
+    observed = sum(weight for (a, b), weight in pairs.items() if a != b)
+    expected = sum(totals[a] * totals[b] for a in totals for b in totals if a != b)
+    return 1 - (n - 1) * observed / expected
+
+
+def test_nominal_alpha_is_krippendorffs_coincidence_formula() -> None:
+    rng = random.Random(4)
+    for _ in range(30):
+        coders, width = rng.choice([2, 3]), rng.randint(2, 7)
+        rows = [[rng.choice(["a", "b", "c", None]) for _ in range(width)] for _ in range(coders)]
+        pairable = [u for u in range(width) if sum(r[u] is not None for r in rows) >= 2]
+        values = [r[u] for u in pairable for r in rows if r[u] is not None]
+        if len(set(values)) < 2:
+            assert nominal_alpha(rows) is None  # no variation among pairable values: undefined
+            continue
+        assert nominal_alpha(rows) == pytest.approx(reference_alpha(rows))
+    assert nominal_alpha([]) is None and nominal_alpha([[], []]) is None
+    assert nominal_alpha([["a", "b"], ["a", None]]) is None  # one pairable unit, one value
+    assert nominal_alpha([["a", "b", "x"], ["a", "b"]]) == 1.0  # a unit only one coder reached is not pairable
+
+
+def test_field_agreement_codes_a_rule_equal_value_as_the_other_side_s() -> None:
+    units = [("Islamic Resistance of Iraq", "Islamic Resistance in Iraq", True), (3, None, False)]
+    units += [(MISSING, 2, False), (None, None, True), (0, "0", False), ("x", MISSING, True)]
+    found = field_agreement("attacker", units)
+    assert (found.name, found.units, found.agreed) == ("attacker", 4, 2) and found.percent == 0.5
+    assert found.alpha == pytest.approx(
+        reference_alpha([["a", "3", None, "null", "0", "x"], ["a", "null", "2", "null", '"0"', None]])
+    )
+    assert field_agreement("killed", [(MISSING, 1, False)]).percent is None

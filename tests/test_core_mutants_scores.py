@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
-from llmx.core.calibration import Calibration, Value, caught_at, ece, reliability, summary
+from llmx.core.calibration import Calibration, Value, caught_at, ece, fit, reliability, summary
 from llmx.core.fields import MIN_SIMILARITY, FieldSpec
 from llmx.core.intervals import metrics, worse_beyond
 from llmx.core.normalize import Aliases
@@ -149,3 +149,59 @@ def test_the_most_doubtful_articles_come_first_ties_by_id() -> None:
     assert [d.article_id for d in rank(doubts, 10, by="doubt")] == ["a", "d", "b", "c"]
     assert rank(doubts, 0) == [] and rank(doubts, -1) == [] and len(rank(doubts, 4)) == 4
     assert Doubt("x", 0.33333, 0.33333, 0.0).points == 0.6667
+
+
+def values_of(name: str, right: int, wrong: int, raw: float = 0.7) -> list[Value]:
+    return [Value(name, raw, right=True)] * right + [Value(name, raw - 0.4, right=False)] * wrong
+
+
+@pytest.mark.parametrize("method", ["platt", "isotonic"])
+def test_a_field_gets_its_own_model_only_with_enough_right_and_wrong_values(method: str) -> None:
+    values = values_of("weapon", 27, 3) + values_of("place", 28, 2) + values_of("date", 29, 0)
+    values += [Value("weapon", 0.5)] * 5  # not scored: not learned from
+    calibration = fit(values, method, {"run": "r1"})  # type: ignore[arg-type]
+    assert set(calibration.models) == {"*", "weapon"} and calibration.fitted_on == {"run": "r1", "values": 89}
+    assert calibration.models["weapon"]["n"] == 30 and calibration.models["*"]["n"] == 89
+    low, high = (calibration.probability(Value("weapon", raw)) for raw in (0.3, 0.7))
+    assert low < 0.5 < high  # right values had the higher raw score
+    assert calibration.probability(Value("date", 0.7)) == calibration.probability(Value("other", 0.7))  # both ALL
+    again = Calibration.from_dict(calibration.to_dict())
+    assert again == calibration and calibration.to_dict()["version"] == 1
+    assert fit([], method).models == {}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("method", "rate"), [("platt", 1.0), ("isotonic", 1.0), ("platt", 0.0), ("isotonic", 0.0)])
+def test_all_right_or_all_wrong_learns_the_observed_rate(method: str, rate: float) -> None:
+    group = [Value("weapon", raw, right=bool(rate)) for raw in (0.1, 0.5, 0.9)]
+    calibration = fit(group, method)  # type: ignore[arg-type]
+    assert list(calibration.models) == ["*"] and calibration.models["*"]["n"] == 3
+    assert [calibration.probability(v) for v in group] == [pytest.approx(rate, abs=1e-5)] * 3
+    if method == "platt":
+        assert calibration.models["*"]["coef"] == [0.0, 0.0, 0.0]
+    else:
+        assert calibration.models["*"] == {"x": [0.0, 1.0], "y": [rate, rate], "n": 3}
+
+
+def test_platt_saturates_instead_of_overflowing_and_bad_files_are_refused() -> None:
+    steep = Calibration("platt", {"*": {"coef": [1000.0, 0.0, 0.0], "intercept": 0.0}})
+    assert steep.probability(Value("w", 0.99)) == 1.0 and steep.probability(Value("w", 0.01)) == 0.0
+    assert Calibration("isotonic", {"*": {"x": [], "y": []}}).probability(Value("w", 0.2)) == 0.5
+    good = {"version": 1, "method": "isotonic", "fields": {}, "fitted_on": None}
+    assert Calibration.from_dict(good) == Calibration("isotonic", {}, {})
+    for bad in ({**good, "version": 2}, {**good, "method": "mean"}, {**good, "fields": []}):
+        with pytest.raises(ValueError, match="not a calibration llmx wrote"):
+            Calibration.from_dict(bad)
+
+
+def test_reliability_bins_hold_their_edges_and_ties_share_the_cut() -> None:
+    bins = reliability([0.0, 0.1, 0.55, 1.0, 1.0], [False, True, True, True, False])
+    assert bins == [
+        {"low": 0.0, "high": 0.1, "n": 1, "confidence": 0.0, "accuracy": 0.0},
+        {"low": 0.1, "high": 0.2, "n": 1, "confidence": 0.1, "accuracy": 1.0},
+        {"low": 0.5, "high": 0.6, "n": 1, "confidence": 0.55, "accuracy": 1.0},
+        {"low": 0.9, "high": 1.0, "n": 2, "confidence": 1.0, "accuracy": 0.5},  # 1.0 is in the last bin
+    ]
+    assert len(reliability([0.25, 0.75], [True, True], bins=2)) == 2 and ece([], []) is None
+    assert caught_at([0.5] * 10, [False] * 5 + [True] * 5) == 0.2  # a tie catches its share, not more
+    assert caught_at([0.1, 0.2, 0.3, 0.4, 0.9], [True, False, True, True, False]) == 0.0  # 1 value: the right one
+    assert caught_at([0.1, 0.2, 0.3, 0.4, 0.9], [True, False, True, True, False], share=0.4) == 0.5
