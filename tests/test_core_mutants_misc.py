@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from collections import Counter
@@ -12,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from llmx.core.agreement import MISSING, field_agreement, nominal_alpha
+from llmx.core.confidence import record_value_spans
 from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
 from llmx.core.redact import REDACTED, Redactor
@@ -99,3 +101,44 @@ def test_field_agreement_codes_a_rule_equal_value_as_the_other_side_s() -> None:
         reference_alpha([["a", "3", None, "null", "0", "x"], ["a", "null", "2", "null", '"0"', None]])
     )
     assert field_agreement("killed", [(MISSING, 1, False)]).percent is None
+
+
+def random_value(rng: random.Random, depth: int = 0) -> object:
+    kind = rng.choice(["str", "num", "null", "bool", "list", "dict"] if depth < 2 else ["str", "num", "null"])
+    if kind == "str":
+        return rng.choice(["", "Erbil", 'say "hi"', "a\\b", "x, y}", "é ]"])
+    if kind == "num":
+        return rng.choice([0, -3, 2.5, 10**6])
+    if kind in ("null", "bool"):
+        return rng.choice([None, True, False]) if kind == "bool" else None
+    if kind == "list":
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {f"k{i}": random_value(rng, depth + 1) for i in range(rng.randint(0, 3))}
+
+
+@pytest.mark.parametrize("layout", [{}, {"indent": 2}, {"separators": (",", ":")}, {"indent": "\t"}])
+def test_each_value_s_span_holds_exactly_that_value_as_written(layout: dict[str, object]) -> None:
+    rng = random.Random(11)
+    for _ in range(25):
+        records = [{f"f{i}": random_value(rng) for i in range(rng.randint(0, 4))} for _ in range(rng.randint(0, 3))]
+        content = "```json\n" + json.dumps({"other": [1], "incidents": records}, **layout) + "\n```"  # type: ignore[arg-type]
+        spans = record_value_spans(content, "incidents")
+        assert spans is not None and [list(s) for s in spans] == [list(r) for r in records]
+        for record, found in zip(records, spans, strict=True):
+            assert {name: json.loads(content[a:b]) for name, (a, b) in found.items()} == record
+    assert record_value_spans('{"incidents": [1, {"a": 2}]}', "incidents") == [{}, {"a": (24, 25)}]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "no json",
+        '{"incidents": {"a": 1}}',
+        '{"others": []}',
+        '{"incidents": [}',
+        '{"incidents" [1]}',
+        '{"a": 1 "b": 2}',
+    ],
+)
+def test_what_is_not_an_answer_object_has_no_spans(bad: str) -> None:
+    assert record_value_spans(bad, "incidents") is None
