@@ -13,7 +13,7 @@ import pytest
 from rapidfuzz import fuzz
 
 from llmx.core.event_columns import column
-from llmx.core.event_compare import Comparison
+from llmx.core.event_compare import Comparison, ReportColumns
 from llmx.core.event_scoring import BCubed
 from llmx.core.event_weights import DEFAULTS, defaults
 from llmx.core.fields import FieldSpec
@@ -185,3 +185,83 @@ def test_names_compare_alike_with_or_without_the_memo_table(match: str) -> None:
     inside = block[i] == block[j]
     assert blocks.equal(i[inside], j[inside]).tolist() == [w for w, k in zip(want, inside, strict=True) if k]
     assert (match == "exact") == (plain.threshold is None) and any(want) and not all(want)
+
+
+def level(a: dict[str, Any], b: dict[str, Any], name: str, published: tuple[str | None, str | None] = (None, None)):  # type: ignore[no-untyped-def]
+    """The level (its label) fusion gives field ``name`` of the pair, and whether the pair is vetoed."""
+    days = [dt.date.fromisoformat(p) if p else None for p in published]
+    columns = ReportColumns([rec(**a), rec(**b)], days, RULE, SCHEMA.fields, ALIASES)
+    levels, veto = columns.compare(np.asarray([0]), np.asarray([1]))
+    k = [c.name for c in columns.comparisons].index(name)
+    return columns.comparisons[k].labels[int(levels[0, k])], bool(veto[0])
+
+
+DAY = {"date": "2024-05-03", "date_text": "3 May"}
+CASES = [
+    (DAY, DAY, "date", ("same day", False)),
+    (DAY, {"date": "2024-05-04", "date_text": "4 May"}, "date", ("a day apart", False)),
+    (DAY, {"date": "2024-05-06", "date_text": "6 May"}, "date", ("days apart (weekday words)", True)),  # explicit
+    (
+        {"date": "2024-05-03", "date_text": "Friday"},
+        {"date": "2024-05-06"},
+        "date",
+        ("days apart (weekday words)", False),
+    ),
+    (DAY, {"date": "2024-05"}, "date", ("overlapping dates", False)),
+    (DAY, {"date": "2024-06"}, "date", ("not given", False)),  # apart, but not two days: no level, no veto
+    ({"date": None}, {"date": "2024-05-02"}, "date", ("not given", False)),
+    ({"location": "Harir air base"}, {"location": "Harir village"}, "location", ("share a name", False)),
+    ({"location": "Harir air base"}, {"location": "the base at Harir"}, "location", ("same", False)),  # fuzzy
+    ({"location": "Erbil"}, {"location": "Erbil"}, "location", ("same", False)),
+    ({"location": "Erbil province"}, {"location": "Kirkuk province"}, "location", ("different", True)),
+    ({"location": "Erbil"}, {"location": "unknown"}, "location", ("not given", False)),
+    ({"admin_region": "Erbil province"}, {"admin_region": "Duhok"}, "admin_region", ("different", False)),
+    ({"country": "North Korea"}, {"country": "South Korea"}, "country", ("different", False)),  # a block never shares
+    ({"attacker": "Israeli army"}, {"attacker": "Israel"}, "attacker", ("same", False)),
+    ({"attacker": "Turkish army drone"}, {"attacker": "Turkish army"}, "attacker", ("same", False)),
+    ({"attacker": "Islamic State"}, {"attacker": "Islamic Resistance"}, "attacker", ("different", False)),
+    ({"attacker": "Hezbollah Brigades"}, {"attacker": "Kataib Hezbollah"}, "attacker", ("share a name", False)),
+    ({"attacker": "a US defence official"}, {"attacker": "Israel"}, "attacker", ("not given", False)),
+    ({"attacker": "drone"}, {"attacker": "Israel"}, "attacker", ("not given", False)),
+    ({"attacker": "not specified"}, {"attacker": "Israel"}, "attacker", ("not given", False)),
+    ({"weapon": "drone"}, {"weapon": "air/drone strike"}, "weapon", ("same class", False)),
+    (
+        {"weapon": "explosive", "evidence": "An explosive went off."},
+        {"weapon": "drone"},
+        "weapon",
+        ("different", False),
+    ),
+    (
+        {"weapon": "explosive"},
+        {"weapon": "drone", "evidence": "A drone dropped a bomb."},
+        "weapon",
+        ("named in the other's sentence", False),
+    ),
+    ({"weapon": "mystery"}, {"weapon": "drone"}, "weapon", ("not given", False)),
+    ({"killed": 3}, {"killed": 3}, "killed", ("equal", False)),
+    ({"killed": 3}, {"killed": 5}, "killed", ("close", False)),
+    ({"killed": 3}, {"killed": 6}, "killed", ("close", False)),
+    ({"killed": 3}, {"killed": 7}, "killed", ("far apart", False)),
+    ({"killed": 10}, {"killed": 20}, "killed", ("close", False)),  # half the larger: tolls rise
+    ({"killed": 10}, {"killed": 21}, "killed", ("far apart", False)),
+    ({"killed": 3}, {"killed": None}, "killed", ("not given", False)),
+    ({"evidence": "Drone hit Erbil."}, {"evidence": "Rocket hit Erbil."}, "evidence", ("one shared", False)),
+    ({"evidence": "Drone hit Erbil, 3 dead."}, {"evidence": "Drone hit Erbil."}, "evidence", ("several shared", False)),
+    ({"evidence": "The Drone hit."}, {"evidence": "The Rocket hit."}, "evidence", ("no name or number shared", False)),
+    ({"evidence": "Drone hit Erbil."}, {"evidence": None}, "evidence", ("not given", False)),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "name", "expected"), CASES)
+def test_each_comparison_has_the_levels_and_vetoes_the_module_documents(
+    a: dict[str, Any], b: dict[str, Any], name: str, expected: tuple[str, bool]
+) -> None:
+    assert level(a, b, name) == expected and level(b, a, name) == expected  # either order
+
+
+def test_an_undated_report_overlaps_the_days_before_its_publication() -> None:
+    dated, undated = {"date": "2024-05-03"}, {"date": None}
+    assert level(dated, undated, "date", (None, "2024-05-04")) == ("overlapping dates", False)
+    assert level(dated, undated, "date", (None, "2024-05-05")) == ("overlapping dates", False)  # two days before
+    assert level(dated, undated, "date", (None, "2024-05-06")) == ("not given", False)
+    assert level(dated, undated, "date", (None, "2024-05-02")) == ("not given", False)  # published before it
