@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from rapidfuzz import fuzz
+
 from llmx.core.event_fields import fuse_fields
 from llmx.core.fields import FieldSpec
 from tests.test_fusion import ALIASES
@@ -76,3 +79,26 @@ def test_a_lone_report_is_its_own_values() -> None:
         ([0], {"target": ["a house"], "killed": 2}, {}),
         ([1], {"target": [], "killed": None}, {}),
     ]
+
+
+def test_keys_keep_apart_what_the_rule_keeps_apart() -> None:
+    assert fused({"exact": [3, 3.0, 4]})[1] == {"exact": [(3, [0, 1]), (4, [2])]}  # a count: 3 is 3.0
+    assert fused({"near": [1, 1.0, 5]})[1] == {"near": [(1, [0, 1]), (5, [2])]}
+    assert fused({"other": [1, 1.0, 2]})[1] == {"other": [(1, [0]), (1.0, [1]), (2, [2])]}  # exact: by type too
+    assert fused({"other": [1, "1", "1"]})[1] == {"other": [(1, [0]), ("1", [1, 2])]}
+    # fuzzy names do not use the alias table; alias names still merge close spellings
+    assert fused({"place": ["ISIS", "Islamic State", "ISIS"]})[1] == {
+        "place": [("ISIS", [0, 2]), ("Islamic State", [1])]
+    }
+    assert fused({"actor": ["Kataib Hezbollah", "Kataib Hizbollah"]}) == ({"actor": "Kataib Hezbollah"}, {})
+    assert fused({"exact": ["a", "a", "b"]}, exact="max") == ({"exact": "a"}, {"exact": [("a", [0, 1]), ("b", [2])]})
+
+
+def test_a_name_exactly_at_the_fuzzy_threshold_is_the_same_name() -> None:
+    ratio = fuzz.token_set_ratio("mosul", "mosel")
+    at = {"place": FieldSpec(name="place", match="fuzzy", threshold=ratio)}
+    above = {"place": FieldSpec(name="place", match="fuzzy", threshold=float(np.nextafter(ratio, 101)))}
+    records = [{"place": "Mosul"}, {"place": "Mosel"}]
+    (same,) = fuse_fields(records, [[0, 1]], ["place"], Ops(), at, ALIASES)  # type: ignore[arg-type]
+    (apart,) = fuse_fields(records, [[0, 1]], ["place"], Ops(), above, ALIASES)  # type: ignore[arg-type]
+    assert 0 < ratio < 100 and same.disputes == {} and len(apart.disputes["place"]) == 2
