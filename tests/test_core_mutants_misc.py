@@ -13,7 +13,15 @@ from urllib.parse import quote
 import pytest
 
 from llmx.core.agreement import MISSING, field_agreement, nominal_alpha
-from llmx.core.confidence import record_value_spans
+from llmx.core.confidence import (
+    UNKNOWN,
+    Token,
+    raw_confidence,
+    record_value_spans,
+    span_logprob,
+    token_spans,
+    value_probabilities,
+)
 from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
 from llmx.core.redact import REDACTED, Redactor
@@ -142,3 +150,33 @@ def test_each_value_s_span_holds_exactly_that_value_as_written(layout: dict[str,
 )
 def test_what_is_not_an_answer_object_has_no_spans(bad: str) -> None:
     assert record_value_spans(bad, "incidents") is None
+
+
+def test_a_base_url_given_with_equals_keeps_its_password_secret() -> None:
+    argv = ["--base-url=https://u:pw-eq3@h.example/v1?a=b"]
+    assert "pw-eq3" in Redactor.from_environment({}, argv).secrets
+    assert Redactor.from_environment({}, ["--base-url", "https://u:pw-sp4@h.example/v1"]).secrets == ["pw-sp4"]
+
+
+def test_token_spans_line_up_with_the_content_they_spell() -> None:
+    tokens = [Token("```", -0.1), Token('{"a"', -0.2), Token(":", -0.3), Token("1", -0.5), Token("}", -0.7)]
+    assert token_spans(tokens[1:], '{"a":1}') == [(0, 4), (4, 5), (5, 6), (6, 7)]
+    assert token_spans(tokens, '{"a":1}') == [(-3, 0), (0, 4), (4, 5), (5, 6), (6, 7)]  # a fence before it
+    assert token_spans(tokens, '{"b":1}') is None
+    spans = token_spans(tokens[1:], '{"a":1}')
+    assert spans is not None and span_logprob(tokens[1:], spans, (5, 6)) == -0.5  # ":" ends where 1 starts
+    assert (
+        span_logprob(tokens[1:], spans, (3, 6)) == pytest.approx(-1.0)
+        and span_logprob(tokens[1:], spans, (9, 9)) is None
+    )
+    assert value_probabilities(tokens, '{"incidents": [{"a": 1}]}', "incidents") is None  # tokens of another text
+    spelled = [Token('{"incidents": [{"a": ', -0.1), Token("1", -0.5), Token("}]}", 0.0)]
+    assert value_probabilities(spelled, '{"incidents": [{"a": 1}]}', "incidents") == [
+        {"a": pytest.approx(math.exp(-0.5))}
+    ]
+
+
+def test_raw_confidence_is_the_noisy_or_clipped_to_a_probability() -> None:
+    assert raw_confidence([1 / 3], False) == 0.333333 and raw_confidence([0.5, 0.5], False) == 0.75
+    assert raw_confidence([1.5], False) == 1.0 and raw_confidence([-0.5, 0.5], False) == 0.5
+    assert raw_confidence([], False) == UNKNOWN and raw_confidence([0.9], True) == UNKNOWN
