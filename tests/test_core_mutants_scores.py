@@ -12,10 +12,10 @@ import pytest
 
 from llmx.core.calibration import Calibration, Value, caught_at, ece, fit, reliability, summary
 from llmx.core.fields import MIN_SIMILARITY, FieldSpec
-from llmx.core.intervals import metrics, worse_beyond
+from llmx.core.intervals import metrics, paired_intervals, worse_beyond
 from llmx.core.normalize import Aliases
 from llmx.core.sampling import Doubt, rank
-from llmx.core.scoring import PRF, score_run
+from llmx.core.scoring import PRF, ArticleScore, Score, score_run
 
 FOUR = {f"f{i}": FieldSpec(name=f"f{i}", match="exact") for i in range(1, 5)}
 GOLD = dict.fromkeys(FOUR, "a")
@@ -205,3 +205,30 @@ def test_reliability_bins_hold_their_edges_and_ties_share_the_cut() -> None:
     assert caught_at([0.5] * 10, [False] * 5 + [True] * 5) == 0.2  # a tie catches its share, not more
     assert caught_at([0.1, 0.2, 0.3, 0.4, 0.9], [True, False, True, True, False]) == 0.0  # 1 value: the right one
     assert caught_at([0.1, 0.2, 0.3, 0.4, 0.9], [True, False, True, True, False], share=0.4) == 0.5
+
+
+def score_of(incidents: list[tuple[int, int, int]], weapon: list[tuple[int, int, int] | None]) -> Score:
+    """A score of articles a0, a1, … with these incident counts and (None: nothing to count) weapon counts."""
+    score = Score(fields={"weapon": PRF()})
+    for i, (counts, field) in enumerate(zip(incidents, weapon, strict=True)):
+        article = ArticleScore(article_id=f"a{i}", incidents=PRF(*counts))
+        article.fields["weapon"] = PRF(*(field or (0, 0, 0)))
+        score.articles[article.article_id] = article
+    return score
+
+
+def test_paired_intervals_give_b_minus_a_over_the_articles_both_hold() -> None:
+    a = score_of([(1, 1, 0)] * 4, [None] * 4)
+    b = score_of([(1, 0, 0)] * 4 + [(0, 9, 9)], [(1, 0, 0)] * 5)  # a4 is B's alone: left out
+    rows = paired_intervals(a, b, resamples=200)
+    assert rows["incident_precision"] == {"a": 0.5, "b": 1.0, "delta": 0.5, "ci95": [0.5, 0.5], "verdict": "better"}
+    assert rows["incident_f1"]["a"] == 0.6667 and rows["incident_f1"]["delta"] == 0.3333
+    assert rows["fields"]["weapon"] == {"a": None, "b": 1.0, "delta": None, "ci95": None, "verdict": "n/a"}
+    varied = score_of([(1, 1, 0), (2, 0, 1), (0, 1, 0), (3, 0, 0), (1, 2, 2)], [None] * 5)
+    once, again = (paired_intervals(varied, b, resamples=200) for _ in range(2))
+    assert once == again == paired_intervals(varied, b, resamples=200, seed=0)  # seeded: the same every time
+    assert once["incident_f1"]["ci95"] != paired_intervals(varied, b, resamples=200, seed=1)["incident_f1"]["ci95"]
+    worse = paired_intervals(b, a, resamples=200)["incident_precision"]
+    assert worse["ci95"] == [-0.5, -0.5] and worse["verdict"] == "worse"
+    nothing = paired_intervals(a, Score(fields={"weapon": PRF()}), resamples=200)["incident_precision"]
+    assert nothing["ci95"] is None and nothing["verdict"] == "n/a"
