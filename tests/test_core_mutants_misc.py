@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import math
@@ -25,6 +26,8 @@ from llmx.core.confidence import (
 from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
 from llmx.core.redact import REDACTED, Redactor
+from llmx.core.verify import ArticleFacts
+from tests.test_verify import date_ok
 
 KEY = "sk-test-0123456789abcdef"
 AZURE = "azure0123456789KEY"
@@ -180,3 +183,29 @@ def test_raw_confidence_is_the_noisy_or_clipped_to_a_probability() -> None:
     assert raw_confidence([1 / 3], False) == 0.333333 and raw_confidence([0.5, 0.5], False) == 0.75
     assert raw_confidence([1.5], False) == 1.0 and raw_confidence([-0.5, 0.5], False) == 0.5
     assert raw_confidence([], False) == UNKNOWN and raw_confidence([0.9], True) == UNKNOWN
+
+
+def test_a_date_s_reason_says_what_to_do_instead() -> None:
+    text = "The funeral was held on December 4, 2023. A drone hit the base on Monday. Talks in November 2023."
+    undated = ArticleFacts(text, None)
+    quotes = {"date_text": "on Monday", "evidence": "A drone hit the base on Monday"}
+    elsewhere = (
+        "is in the article but not in this record's date_text or evidence: quote the words that date this attack"
+    )
+    elsewhere += ", or use null"
+    assert date_ok("2023-12-04", undated, **quotes) == f"date 2023-12-04 {elsewhere}"
+    assert date_ok("2023-11", undated, **quotes) == f"date 2023-11 {elsewhere}"  # a month stated elsewhere too
+    published = dt.date(2024, 9, 22)
+    both = ArticleFacts("Rockets hit the base overnight, a day after the strike yesterday.", published)
+    assert date_ok("2024-09-10", both, date_text="overnight yesterday", evidence="Rockets hit the base overnight") == (
+        "date 2024-09-10 does not follow from 'yesterday', 'overnight' in an article published 2024-09-22, "
+        "which give 2024-09-21, 2024-09-22: use that, or null"
+    )
+    vague = ArticleFacts("Rockets hit the base last year.", published)
+    assert date_ok("2024-09-20", vague, date_text="last year", evidence="Rockets hit the base last year.") == (
+        "date 2024-09-20 does not follow from the article: 'last year' gives no day: use null"
+    )
+    assert date_ok("2024-09-10", both, date_text="Rockets hit", evidence="Rockets hit the base") == (
+        "date 2024-09-10 is not written in the record's quotes and does not follow from the publication date "
+        "2024-09-22: use null"
+    )
