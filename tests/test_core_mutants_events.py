@@ -92,6 +92,13 @@ def test_a_chain_is_refused_when_its_ends_are_apart() -> None:
     assert fusion.explain(0, 2)["vetoed"] is True and fusion.explain(1, 2)["weight"] >= RULE.link.threshold
     assert groups == [{0, 1}, {2}] and [(link.left, link.right) for link in fusion.links] == [(0, 1)]
     assert events_of(reports, threshold=-50.0)[0] == [{0, 1}, {2}]  # whatever the threshold
+    # a refused merge does not end the clustering: a second Mosul report still joins C
+    assert events_of([*reports, reports[2]])[0] == [{0, 1}, {2, 3}]
+    # B-C heavier (the same toll): B and C join first, and A, compatible with B alone, stays out
+    heavier = [rec(date="2024-05-01", location="Tal Afar", killed=4), *reports[1:]]
+    assert events_of(heavier)[0] == [{0}, {1, 2}]
+    # four reports of one attack: the pairs inside the group made so far are skipped, not the end
+    assert events_of([reports[2]] * 3 + [rec(date="2024-05-01", location="Mosul", killed=4)])[0] == [{0, 1, 2, 3}]
 
 
 def test_the_threshold_is_inclusive_and_overrides_the_rule() -> None:
@@ -99,7 +106,11 @@ def test_the_threshold_is_inclusive_and_overrides_the_rule() -> None:
     _, fusion = events_of(pair)
     weight = fusion.links[0].weight
     exact = float(fusion.weights.score(fusion.columns.compare(np.asarray([0]), np.asarray([1]))[0])[0])
-    assert round(exact, 2) == weight
+    assert round(exact, 2) == weight == fusion.explain(0, 1)["weight"] and round(exact, 3) != weight
+    assert fusion.explain(0, 1)["compared"] is True  # the shared key is the first token there is
+    days = [rec(date=f"2024-05-0{d}", location="Mosul", killed=3) for d in (1, 4, 7)]
+    assert events_of(days)[1].candidate_pairs == 2  # days + slack apart at most: 1-4 and 4-7, never 1-7
+    assert events_of([rec(location="Mosul")] * 2, published=[None, None])[1].candidate_pairs == 0  # no date at all
     assert events_of(pair, threshold=exact)[0] == [{0, 1}]  # at the threshold: joined
     assert events_of(pair, threshold=float(np.nextafter(exact, math.inf)))[0] == [{0}, {1}]
 

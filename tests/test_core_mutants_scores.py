@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from llmx.core.calibration import Calibration, Value, caught_at, ece, fit, reliability, summary
+from llmx.core.event_scoring import score_events
 from llmx.core.fields import MIN_SIMILARITY, FieldSpec
 from llmx.core.intervals import metrics, paired_intervals, worse_beyond
 from llmx.core.normalize import Aliases
@@ -232,3 +233,16 @@ def test_paired_intervals_give_b_minus_a_over_the_articles_both_hold() -> None:
     assert worse["ci95"] == [-0.5, -0.5] and worse["verdict"] == "worse"
     nothing = paired_intervals(a, Score(fields={"weapon": PRF()}), resamples=200)["incident_precision"]
     assert nothing["ci95"] is None and nothing["verdict"] == "n/a"
+
+
+def test_event_scores_count_every_pair_and_list_them_in_report_order() -> None:
+    # given out of order: predicted {b, a, c} {d, e}; gold {a, b, c, d} {e}
+    items = [(("b", 0), 1, "x"), (("e", 0), 2, "y"), (("a", 0), 1, "x"), (("d", 0), 2, "x"), (("c", 0), 1, "x")]
+    score = score_events(items)
+    assert (score.reports, score.predicted_events, score.gold_events) == (5, 2, 2)
+    assert (score.pairwise.tp, score.pairwise.fp, score.pairwise.fn) == (3, 1, 3)
+    assert score.false_merges == [(("d", 0), ("e", 0))]
+    assert score.missed_merges == [(("a", 0), ("d", 0)), (("b", 0), ("d", 0)), (("c", 0), ("d", 0))]
+    empty = score_events([])
+    assert (empty.bcubed.precision, empty.bcubed.recall, empty.reports, empty.predicted_events) == (1.0, 1.0, 0, 0)
+    assert not empty.pairwise.counted and empty.bcubed.summary() == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
