@@ -26,6 +26,7 @@ from llmx.core.confidence import (
 from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
 from llmx.core.redact import REDACTED, Redactor
+from llmx.core.sentences import rough_sentences, split_sentences
 from llmx.core.verify import ArticleFacts
 from tests.test_verify import date_ok
 
@@ -209,3 +210,26 @@ def test_a_date_s_reason_says_what_to_do_instead() -> None:
         "date 2024-09-10 is not written in the record's quotes and does not follow from the publication date "
         "2024-09-22: use null"
     )
+
+
+def test_the_quick_sentence_split_is_pysbds_on_plain_news_text() -> None:
+    plain = (
+        "Gen. Ali spoke. The St. Mary church burned. It was Jan. 5 when it began. A. B. Smith came. It is No. 1 now."
+    )
+    for text in (
+        plain,
+        "one line, no stop",
+        "Line one\nLine two. Line three",
+        "  First one. Second one.\n\n  Third one.",
+    ):
+        assert rough_sentences(text) == split_sentences(text)
+    text = 'Drones hit Erbil. Mr. Smith said 3 died! Was it Iran? "Never." Then U.S. forces left.\n\nA line. x.'
+    found = [(s.index, s.start, s.end, s.paragraph, s.text) for s in rough_sentences(text)]
+    assert found == [
+        (0, 0, 17, 0, "Drones hit Erbil."),
+        (1, 18, 40, 0, "Mr. Smith said 3 died!"),  # "Mr." is an abbreviation
+        (2, 41, 53, 0, "Was it Iran?"),
+        (3, 54, 61, 0, '"Never.'),  # the quick rule ends a sentence at its stop: the closing quote falls between
+        (4, 63, 85, 0, "Then U.S. forces left."),
+        (5, 87, 97, 1, "A line. x."),  # no capital after the stop: no boundary
+    ]
