@@ -23,7 +23,7 @@ from llmx.core.confidence import (
     token_spans,
     value_probabilities,
 )
-from llmx.core.counts import NUMBER_BOUND, out_of_range, shown_number
+from llmx.core.counts import NUMBER_BOUND, numbers, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
 from llmx.core.redact import REDACTED, Redactor
 from llmx.core.sentences import rough_sentences, split_sentences
@@ -232,4 +232,24 @@ def test_the_quick_sentence_split_is_pysbds_on_plain_news_text() -> None:
         (3, 54, 61, 0, '"Never.'),  # the quick rule ends a sentence at its stop: the closing quote falls between
         (4, 63, 85, 0, "Then U.S. forces left."),
         (5, 87, 97, 1, "A line. x."),  # no capital after the stop: no boundary
+    ]
+
+
+def test_number_words_are_read_whole_and_where_they_are_written() -> None:
+    text = "a hundred and twenty, one hundred thousand, five and six, seven dozen, two million, two hundred and, "
+    text += "a thousand. Then a. Twelve,thirteen; an hour, twenty-one, no one, one dead"
+    found = [(m.value, text[m.start : m.end]) for m in numbers(text)]
+    assert found == [
+        (120, "a hundred and twenty"),
+        (100_000, "one hundred thousand"),
+        (5, "five"),  # "and" joins only after a scale word
+        (6, "six"),
+        (84, "seven dozen"),
+        (2_000_000, "two million"),
+        (200, "two hundred"),  # a trailing "and" is not part of the number
+        (1000, "a thousand"),
+        (12, "Twelve"),  # a comma ends a number
+        (13, "thirteen"),
+        (21, "twenty-one"),
+        (1, "one"),  # "no one" is nobody; "one dead" is one
     ]
