@@ -13,7 +13,7 @@ import pytest
 from llmx.core.calibration import Calibration, Value, caught_at, ece, fit, reliability, summary
 from llmx.core.event_scoring import score_events
 from llmx.core.fields import MIN_SIMILARITY, FieldSpec
-from llmx.core.intervals import metrics, paired_intervals, worse_beyond
+from llmx.core.intervals import count_table, metrics, paired_intervals, resampled_sums, score_intervals, worse_beyond
 from llmx.core.normalize import Aliases
 from llmx.core.sampling import Doubt, rank
 from llmx.core.scoring import PRF, ArticleScore, Score, score_run
@@ -246,3 +246,27 @@ def test_event_scores_count_every_pair_and_list_them_in_report_order() -> None:
     empty = score_events([])
     assert (empty.bcubed.precision, empty.bcubed.recall, empty.reports, empty.predicted_events) == (1.0, 1.0, 0, 0)
     assert not empty.pairwise.counted and empty.bcubed.summary() == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
+def test_interval_tables_fill_what_an_article_lacks_and_keep_their_shape() -> None:
+    empty = Score(fields={"weapon": PRF(), "place": PRF()})
+    assert score_intervals(empty) == {
+        "incident_precision": None,
+        "incident_recall": None,
+        "incident_f1": None,
+        "field_macro_f1": None,
+        "fields": {"weapon": None, "place": None},
+    }
+    score = score_of([(1, 0, 0), (0, 1, 1)], [(2, 0, 0), None])
+    assert count_table(score, ["a1", "a0"], ["weapon", "place"]).tolist() == [
+        [[0, 1, 1], [0, 0, 0], [0, 0, 0]],
+        [[1, 0, 0], [2, 0, 0], [0, 0, 0]],  # a field the article has no counts for: zeros
+    ]
+    assert resampled_sums(np.ones((3, 2)), 7).shape == (7, 2) and resampled_sums(np.ones(4), 5).tolist() == [4.0] * 5
+    two = metrics(np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+    assert (
+        two["field:0"] == pytest.approx(2 / 3)
+        and two["field:1"] == 0.0
+        and two["field_macro_f1"] == pytest.approx(1 / 3)
+    )
+    assert metrics(np.array([[1.0, 0.0, 0.0]]))["field_macro_f1"].shape == ()
