@@ -25,6 +25,7 @@ from llmx.core.confidence import (
 )
 from llmx.core.counts import NUMBER_BOUND, numbers, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
+from llmx.core.realis import reports_happened
 from llmx.core.redact import REDACTED, Redactor
 from llmx.core.sentences import rough_sentences, split_sentences
 from llmx.core.verify import ArticleFacts
@@ -253,3 +254,18 @@ def test_number_words_are_read_whole_and_where_they_are_written() -> None:
         (21, "twenty-one"),
         (1, "one"),  # "no one" is nobody; "one dead" is one
     ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "happened"),
+    [
+        ("They would hit back.", False),  # no clause boundary: "would" governs the verb
+        ("Israel said it will, and rockets struck the base.", True),  # the boundary starts the verb's own clause
+        ("Rockets fell and will hit the base.", False),  # "will" opens the verb's own clause
+        ("Hezbollah vowed revenge, would respond and fired rockets.", True),  # a boundary right before the verb
+        ("Hezbollah warned of a response.", False),
+        ("Rockets hit the base.", True),  # no cue at all
+    ],
+)
+def test_a_past_attack_verb_counts_unless_its_own_clause_makes_it_hypothetical(sentence: str, happened: bool) -> None:
+    assert reports_happened(sentence) is happened
