@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
+from llmx.core.actors import ActorVocabulary
 from llmx.core.agreement import MISSING, field_agreement, nominal_alpha
 from llmx.core.confidence import (
     UNKNOWN,
@@ -269,3 +270,20 @@ def test_number_words_are_read_whole_and_where_they_are_written() -> None:
 )
 def test_a_past_attack_verb_counts_unless_its_own_clause_makes_it_hypothetical(sentence: str, happened: bool) -> None:
     assert reports_happened(sentence) is happened
+
+
+def test_what_names_no_attacker_says_what_it_names_instead() -> None:
+    kinds = {
+        "source": ["ministry"],
+        "casualty": ["civilians"],
+        "weapon": ["drones", "aircraft"],
+        "unknown": ["unidentified"],
+    }
+    vocabulary = ActorVocabulary.from_mapping({"Israel": ["IDF"]}, ["army"], {**kinds, "small": ["an", "the"]})
+    found = [
+        vocabulary.not_an_actor(v)
+        for v in ("Israeli civilians", "Russia's ministry", "drones", "an unidentified aircraft")
+    ]
+    assert found == ["casualty", "source", "weapon", "unknown"]
+    assert [vocabulary.not_an_actor(v) for v in ("", "the IDF army", "the an", "Wagner drones")] == [None] * 4
+    assert ActorVocabulary.from_mapping({"Israel": []}).not_an_actor("drones") is None  # no such words declared
