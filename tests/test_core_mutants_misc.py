@@ -28,7 +28,7 @@ from llmx.core.counts import NUMBER_BOUND, numbers, out_of_range, shown_number
 from llmx.core.mentions import group_by_mentions
 from llmx.core.realis import reports_happened
 from llmx.core.redact import REDACTED, Redactor
-from llmx.core.sentences import rough_sentences, split_sentences
+from llmx.core.sentences import chunk_chars, rough_sentences, scope_span, sentence_at, split_sentences
 from llmx.core.verify import ArticleFacts
 from tests.test_verify import date_ok
 
@@ -235,11 +235,15 @@ def test_the_quick_sentence_split_is_pysbds_on_plain_news_text() -> None:
         (4, 63, 85, 0, "Then U.S. forces left."),
         (5, 87, 97, 1, "A line. x."),  # no capital after the stop: no boundary
     ]
+    sentences = rough_sentences(text)
+    assert scope_span(sentences, [2, 0]) == [(0, 40), (18, 61)] and scope_span(sentences, [5]) == [(63, 97)]
+    assert sentence_at(sentences, 17, 18) == [] and sentence_at(sentences, 16, 19) == [0, 1]  # the gap, then both
+    assert chunk_chars(1000, 800, 100) == 2450 and chunk_chars(1000, 4000, 100) == 3500 and chunk_chars(90, 0, 0) == 350
 
 
 def test_number_words_are_read_whole_and_where_they_are_written() -> None:
     text = "a hundred and twenty, one hundred thousand, five and six, seven dozen, two million, two hundred and, "
-    text += "a thousand. Then a. Twelve,thirteen; an hour, twenty-one, no one, one dead"
+    text += "a thousand. Then a. Twelve,thirteen; an hour, twenty-one, no one, one dead, 3 4 and 1,200"
     found = [(m.value, text[m.start : m.end]) for m in numbers(text)]
     assert found == [
         (120, "a hundred and twenty"),
@@ -254,6 +258,9 @@ def test_number_words_are_read_whole_and_where_they_are_written() -> None:
         (13, "thirteen"),
         (21, "twenty-one"),
         (1, "one"),  # "no one" is nobody; "one dead" is one
+        (3, "3"),
+        (4, "4"),
+        (1200, "1,200"),
     ]
 
 
