@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from llmx.core.redact import Redactor, forms, looks_like_secret, public_url
+from llmx.core.redact import Redactor, forms, looks_like_secret, public_url, url_secrets
 from llmx.testing.batch_stub import BatchStub
 from llmx.testing.fake_model import Reply, schema_answer
 from llmx.testing.stub_server import StubServer
@@ -90,3 +90,32 @@ def test_what_looks_like_a_credential_and_what_does_not() -> None:
         public_url("https://h.example/k/sk-proj-abc123DEF456/v1?api_key=x") == "https://h.example/k/***/v1?api_key=***"
     )
     assert Redactor([KEY]).text(f"a {quote(KEY, safe='')} b {KEY}") == "a *** b ***"
+    # the edges of "looks like a credential": 12 characters, 16 with three kinds, 32 with two
+    assert looks_like_secret("sk-abcdefghi") and not looks_like_secret("sk-abcdefgh")  # 12 vs 11 with a key prefix
+    assert looks_like_secret("Abcdefgh1234567x") and not looks_like_secret("Abcdefgh123456x")  # 16 vs 15, three kinds
+    assert not looks_like_secret("abcdefgh12345678")  # 16, two kinds: needs 32
+    assert looks_like_secret("a" * 16 + "1" * 16) and not looks_like_secret("a" * 16 + "1" * 15)
+    assert not looks_like_secret("abc def ghi jkl mno")  # not token characters
+    assert url_secrets("https://user:pass@h.example:8443/v1/sk-proj-abc123DEF456?key=k-123&empty=") == [
+        "user",
+        "pass",
+        "k-123",
+        "sk-proj-abc123DEF456",
+    ]  # a blank value and one under 4 characters are no secrets to replace
+    assert url_secrets(None) == [] and url_secrets("http://[::1") == [] and url_secrets("https://h/?k=abc") == []
+    assert public_url("https://u:p@h.example:8443/v1?a=1&b=") == "https://h.example:8443/v1?a=***&b=***"
+    assert public_url("http://[::1") == "***"
+    secret = "tok/en 42+"
+    encoded = base64.b64encode(f":{secret}".encode()).decode()
+    assert forms(secret) >= {secret, "tok%2Fen%2042%2B", "tok%2Fen+42%2B", encoded, encoded.rstrip("=")}
+    assert forms('a"b\\c') >= {'a\\"b\\\\c'}  # JSON-escaped
+    redactor = Redactor(["abcd", "abc", None, "abcdef"])
+    assert redactor.secrets == ["abcdef", "abcd"] and redactor.text("abcdef abcd abc") == "*** *** abc"
+    said = "see https://u:pw@h.example/v1 and https://h.example/v1?k=v and https://h.example/v1 ok"
+    assert (
+        Redactor().text(said) == "see https://h.example/v1 and https://h.example/v1?k=*** and https://h.example/v1 ok"
+    )
+    assert Redactor(["abcdef"]).json({"abcdef": ["x abcdef", 3, {"k": None}], 4: "abcdef"}) == {
+        "***": ["x ***", 3, {"k": None}],
+        4: "***",
+    }
