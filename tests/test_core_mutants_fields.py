@@ -120,9 +120,6 @@ def test_labelled_pairs_move_m_and_u_from_the_defaults_by_their_counts() -> None
     assert weights.source == "gold (10 pairs of one event, 35 not)"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a 3-level comparison's unused level 4 keeps prior 1.0 and takes half the pseudo-pairs"
-)
 def test_a_three_level_comparison_spreads_all_its_pseudo_pairs_over_its_three_levels() -> None:
     weights = from_labels([Comparison("killed", "count")], np.asarray([[1]] * 10, np.int8), np.ones(10, bool))
     assert weights.m[0, 1:4].tolist() == pytest.approx([(10 + 9) / 30, 8 / 30, 3 / 30])

@@ -169,6 +169,8 @@ def test_token_spans_line_up_with_the_content_they_spell() -> None:
     assert token_spans(tokens[1:], '{"a":1}') == [(0, 4), (4, 5), (5, 6), (6, 7)]
     assert token_spans(tokens, '{"a":1}') == [(-3, 0), (0, 4), (4, 5), (5, 6), (6, 7)]  # a fence before it
     assert token_spans(tokens, '{"b":1}') is None
+    twice = [Token("```", 0.0), Token('{"a":1}', -0.1), Token(" ", 0.0), Token('{"a":1}', -0.9)]
+    assert token_spans(twice, '{"a":1}') is None  # spelled twice after a fence: which one is the answer?
     spans = token_spans(tokens[1:], '{"a":1}')
     assert spans is not None and span_logprob(tokens[1:], spans, (5, 6)) == -0.5  # ":" ends where 1 starts
     assert (

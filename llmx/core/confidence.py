@@ -123,8 +123,8 @@ def token_spans(tokens: Sequence[Token], content: str) -> list[Span] | None:
     that sent the tokens of something else, or byte pieces that do not join into characters)."""
     joined = "".join(t.text for t in tokens)
     offset = joined.find(content) if joined != content else 0
-    if offset < 0 or (offset and joined.find(content) != offset):
-        return None
+    if offset < 0 or (offset and joined.find(content, offset + 1) >= 0):
+        return None  # not spelled, or spelled twice: which of the two is the answer is not known
     spans, at = [], -offset
     for token in tokens:
         spans.append((at, at + len(token.text)))
