@@ -9,7 +9,7 @@ import io
 import json
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,34 +104,47 @@ def to_parquet(results: list[ArticleResult], kinds: ColumnKinds | None = None) -
     names = ["article_id", "status", "incident", *fields, *(f"{n}_confidence" for n in sure)]
     names += ["grounding", "evidence_start", "evidence_end"]
     columns: dict[str, list[Any]] = {name: [] for name in [*names, "verification", "error"]}
-    for result in sorted(results, key=lambda r: r.article_id):
-        error = result.error.message if result.error else None
-        for number, item in enumerate(result.incidents or [None], start=1):  # an article with none: one row
-            g = item.grounding if item else None
-            record = item.record if item else {}
-            row = [result.article_id, result.status, number if item else None, *(_cell(record.get(f)) for f in fields)]
-            row += [((item.confidence or {}).get(n) if item else None) for n in sure]
-            row += [g.status, g.start, g.end] if g else [None, None, None]
-            checks = item.verification if item else []
-            row += ["; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in checks) if item else None, error]
-            for name, value in zip(columns, row, strict=True):
-                columns[name].append(value)
+    for row in _parquet_rows(results, fields, sure):
+        for name, value in zip(columns, row, strict=True):
+            columns[name].append(value)
     fixed = {"article_id": "str", "status": "str", "incident": "int", "grounding": "str"}
     fixed |= {"evidence_start": "int", "evidence_end": "int", "verification": "str", "error": "str"}
     fixed |= {f"{n}_confidence": "float" for n in sure}  # a probability, even in a column of nulls
     arrays = {}
     for name, values in columns.items():
         kind = fixed.get(name) or (kinds or {}).get(name)
-        if kind is not None:
-            arrays[name] = _typed_array(name, values, kind, columns["article_id"])
-            continue
-        try:
-            arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types (a count and a word): text
-            arrays[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        arrays[name] = _typed_array(name, values, kind, columns["article_id"]) if kind else _guessed_array(values)
     sink = io.BytesIO()
     pq.write_table(pa.table(arrays), sink)
     return sink.getvalue()
+
+
+def _parquet_rows(results: list[ArticleResult], fields: list[str], sure: list[str]) -> Iterator[list[Any]]:
+    """One row per incident (an article with none: one row), in the Parquet table's column order."""
+    for result in sorted(results, key=lambda r: r.article_id):
+        error = result.error.message if result.error else None
+        for number, item in enumerate(result.incidents or [None], start=1):
+            if item is None:
+                yield [result.article_id, result.status, None, *([None] * len(fields)), *([None] * len(sure)),
+                       None, None, None, None, error]  # fmt: skip
+                continue
+            g = item.grounding
+            checks = "; ".join(f"{c.field}={c.value!r}: {c.reason}" for c in item.verification)
+            yield [
+                result.article_id, result.status, number, *(_cell(item.record.get(f)) for f in fields),
+                *((item.confidence or {}).get(n) for n in sure),
+                *((g.status, g.start, g.end) if g else (None, None, None)), checks, error,
+            ]  # fmt: skip
+
+
+def _guessed_array(values: list[Any]) -> Any:
+    """A column with no schema type: pyarrow's guess from the values; a mix of kinds as text."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types (a count and a word): text
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 # A column's type, from the schema: "int", "float", "bool", "str" or "json" (nested: JSON text).
