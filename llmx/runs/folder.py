@@ -164,37 +164,22 @@ class RunWriter:
             raise
 
     def _open(self, manifest: RunManifest, recipe: Recipe, redo_changed: bool) -> None:
-        previous = read_manifest(self.out)
         existing = read_results(self.out, missing_ok=True)
         sha = recipe.sha256
         wanted = set(manifest.article_ids)
         # A failed line of this run's articles is redone anyway; any other line of another recipe is stale.
+        redone = [r.status == "failed" and r.article_id in wanted for r in existing]
         stale = [
-            r
-            for r in existing
-            if r.provenance.recipe_sha256 != sha and not (r.status == "failed" and r.article_id in wanted)
+            r for r, again in zip(existing, redone, strict=True) if r.provenance.recipe_sha256 != sha and not again
         ]
         if stale and not redo_changed:
-            old = previous.recipe if previous and previous.recipe else {}
-            what = recipe.differences(old) if old else ["made by an earlier llmx that recorded no recipe"]
-            raise RunMismatch(
-                f"{self.out}: {len(stale)} article(s) here were made with other settings ({'; '.join(what)}); "
-                "pass another --out, or --redo-changed to redo them",
-                self.out,
-                what,
-            )
+            self._refuse_mismatch(stale, recipe)
         kept = [
             r
             for r in existing
             if r.provenance.recipe_sha256 == sha and (r.status == "ok" or r.article_id not in wanted)
         ]
-        superseded = [r for r in stale if r.article_id not in wanted]
-        if superseded:
-            try:
-                with (self.out / "superseded.jsonl").open("a", encoding="utf-8") as handle:
-                    handle.writelines(self._line(r) for r in superseded)
-            except OSError as error:
-                raise cannot_write(self.out / "superseded.jsonl", error) from error
+        self._set_aside([r for r in stale if r.article_id not in wanted])
         # Rewrite what is kept (drops redone lines and a half-written last line) before appending.
         atomic_write(self.jsonl, "".join(self._line(r) for r in kept))
         self._handle = self.jsonl.open("a", encoding="utf-8")
@@ -206,6 +191,27 @@ class RunWriter:
         self.manifest = manifest
         self._synced = time.monotonic()
         self.write_manifest()
+
+    def _refuse_mismatch(self, stale: list[ArticleResult], recipe: Recipe) -> None:
+        previous = read_manifest(self.out)
+        old = previous.recipe if previous and previous.recipe else {}
+        what = recipe.differences(old) if old else ["made by an earlier llmx that recorded no recipe"]
+        raise RunMismatch(
+            f"{self.out}: {len(stale)} article(s) here were made with other settings ({'; '.join(what)}); "
+            "pass another --out, or --redo-changed to redo them",
+            self.out,
+            what,
+        )
+
+    def _set_aside(self, superseded: list[ArticleResult]) -> None:
+        """Lines of another recipe for articles this run does not redo: kept in superseded.jsonl."""
+        if not superseded:
+            return
+        try:
+            with (self.out / "superseded.jsonl").open("a", encoding="utf-8") as handle:
+                handle.writelines(self._line(r) for r in superseded)
+        except OSError as error:
+            raise cannot_write(self.out / "superseded.jsonl", error) from error
 
     def _line(self, result: ArticleResult) -> str:
         return self.redact.text(result.model_dump_json(by_alias=True)) + "\n"
