@@ -115,3 +115,12 @@ def test_openais_own_client_says_the_same(live_requests: None, fault: str, kind:
 def test_a_refused_connection_through_openais_client_is_not_a_timeout(live_requests: None) -> None:
     error = _through_openai_client("http://127.0.0.1:9/v1")
     assert isinstance(error, EndpointError) and "connection refused (nothing listens on 127.0.0.1 port 9)" in str(error)
+
+
+def test_the_batch_api_names_a_redirect_loop_too(project: Path, live_requests: None) -> None:
+    configure(project, "max_wait = 0.05", "max_attempts = 2")
+    with FaultServer("redirect_loop") as server:
+        args = ["extract", SEED, "--batch", "--base-url", server.base_url, "--cassettes", "tape", "--out", "runs/b"]
+        result = run_cli(*args, "--strategy", "single", env={"OPENAI_API_KEY": "sk-test"})
+    line = error_line(result.output)
+    assert result.exit_code == 2 and line.startswith("error: Batch API upload:") and "redirects in a loop" in line
