@@ -157,8 +157,8 @@ class ModelServer:
                     f"{fault.message} ({self.deadline:g} s each); raise --timeout if the model is slow"
                 ) from error
             if fault.stops_run:
-                raise EndpointError(self.redact(fault.message), self.url) from error
-            raise TransientModelError(self.redact(fault.message)) from error
+                raise EndpointError(self.redact.text(fault.message), self.url) from error
+            raise TransientModelError(self.redact.text(fault.message)) from error
         try:
             parsed = json.loads(content)
         except ValueError as error:
