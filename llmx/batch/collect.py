@@ -35,8 +35,7 @@ class CollectingGateway(CassetteBacked):
         self.failed: dict[str, str] = {}
 
     async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
-        _, key = canonical_json(kwargs, self.mode)
-        answer = self.store.load_answer(article_id, key)
+        _, key, answer = self.lookup(article_id, kwargs)
         if answer is not None:
             return self.replayed(article_id, answer, log)
         custom_id = f"{article_id}/{key}"
