@@ -74,8 +74,16 @@ def test_a_cassette_recorded_from_crlf_text_by_an_older_llmx_still_replays(tmp_p
     store = CassetteStore(tmp_path)
     request = {"model": "m", "mode": "json_schema", "messages": kwargs["messages"], "params": {"temperature": 0.0}}
     store.save(
-        Cassette(key=old_key, article_id="a", attempt=0, recorded_at="2025-01-01T00:00:00+00:00", latency_s=0.1,
-                 served_by={}, request=request, response=shipped.response)  # fmt: skip
+        Cassette(
+            key=old_key,
+            article_id="a",
+            attempt=0,
+            recorded_at="2025-01-01T00:00:00+00:00",
+            latency_s=0.1,
+            served_by={},
+            request=request,
+            response=shipped.response,
+        )
     )
     log = CallLog()
     completion = asyncio.run(ReplayGateway(store, "json_schema").create("a", log, **kwargs))
