@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,10 +134,8 @@ def run_kind(kind: Kind, bases: dict[str, Path], work: Path) -> tuple[bool, str,
     finally:
         for path in [project, *project.rglob("*")]:  # undo the chmods, so it can be removed
             if not path.is_symlink():
-                try:
+                with suppress(OSError):
                     path.chmod(0o755 if path.is_dir() else 0o644)
-                except OSError:
-                    pass
         shutil.rmtree(project, ignore_errors=True)
 
 

@@ -47,3 +47,15 @@ def test_a_csv_quote_never_closed_is_refused(project: Path) -> None:
     result = run_cli("extract", "n.csv", "--out", "runs/x")
     line = error_line(result.output)
     assert result.exit_code == 2 and "n.csv:2: a quoted field opened on this line is never closed" in line
+
+
+def test_a_negative_count_in_gold_is_refused(project: Path) -> None:
+    import json
+
+    path = project / "gold" / "000_e376b6ba81a78c64.json"
+    gold = json.loads(path.read_text())
+    gold["incidents"][0]["killed"] = -3
+    path.write_text(json.dumps(gold))
+    result = run_cli("gold", "check")
+    line = error_line(result.output)
+    assert result.exit_code == 2 and "incident 1, field 'killed': -3 is a negative count" in line

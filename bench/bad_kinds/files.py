@@ -69,18 +69,36 @@ KINDS = [
     kind("empty folder", extract("in/"), lambda p: (p / "in").mkdir()),
     kind("folder of other files only", extract("in/"), write("in/notes.md", TEXT)),
     kind("symlink loop", extract("loop/"), _symlink_loop),
-    kind("folder that links to itself", extract("deep/"), _folder_loop, expect="either",
-         check=never_says("RecursionError")),  # fmt: skip
+    kind(
+        "folder that links to itself",
+        extract("deep/"),
+        _folder_loop,
+        expect="either",
+        check=never_says("RecursionError"),
+    ),
     kind("dangling symlink", extract("dang/"), _dangling),
     kind("a fifo named .txt", extract("pipe/"), _fifo, timeout=30),
     kind("unreadable article", extract(SEED), chmod(SEED, 0)),
     kind("unreadable folder", extract("seeds/"), chmod("seeds", 0)),
     kind("the same folder twice", extract("seeds/", "seeds/"), expect="either", check=lines_kept("runs/x", 5)),
     kind("a file and its folder", extract("seeds/", SEED), expect="either", check=lines_kept("runs/x", 5)),
-    kind("two files with one id", extract("a/", "b/"),
-         steps(write("a/same.txt", TEXT), write("b/same.txt", TEXT.replace("two", "three")))),  # fmt: skip
-    kind("a folder named like an article", extract("in/"), lambda p: (p / "in" / "dir.txt").mkdir(parents=True),
-         expect="either", check=never_says("IsADirectoryError")),  # fmt: skip
-    kind("a good article (control)", extract("in/"), write("in/good.txt", TEXT), expect="ok",
-         check=lines_kept("runs/x", 1)),  # fmt: skip
+    kind(
+        "two files with one id",
+        extract("a/", "b/"),
+        steps(write("a/same.txt", TEXT), write("b/same.txt", TEXT.replace("two", "three"))),
+    ),
+    kind(
+        "a folder named like an article",
+        extract("in/"),
+        lambda p: (p / "in" / "dir.txt").mkdir(parents=True),
+        expect="either",
+        check=never_says("IsADirectoryError"),
+    ),
+    kind(
+        "a good article (control)",
+        extract("in/"),
+        write("in/good.txt", TEXT),
+        expect="ok",
+        check=lines_kept("runs/x", 1),
+    ),
 ]

@@ -9,12 +9,19 @@ GOLD = "gold/000_e376b6ba81a78c64.json"
 
 def live(name: str, setup: object, *options: str, **extra: object) -> Kind:
     """``llmx extract`` of one seed against the stub, after ``setup``."""
-    return Kind(name, "project", ["extract", SEED, *options, *LIVE, "--out", "runs/x"], setup, server=stub,  # type: ignore[arg-type]
-                **extra)  # type: ignore[arg-type]  # fmt: skip
+    return Kind(
+        name,
+        "project",
+        ["extract", SEED, *options, *LIVE, "--out", "runs/x"],
+        setup,
+        server=stub,  # type: ignore[arg-type]
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def option(name: str, *options: str, command: str = "extract") -> Kind:
-    args = ["extract", SEED, *options, *LIVE, "--out", "runs/x"] if command == "extract" else [command, *options]
+    # after the usual options: the last of an option given twice wins
+    args = ["extract", SEED, *LIVE, "--out", "runs/x", *options] if command == "extract" else [command, *options]
     return Kind(name, "options", args, server=stub if command == "extract" else None)
 
 
@@ -26,7 +33,9 @@ KINDS = [
     live("template syntax error", write("prompts/incident.jinja", "{% if article %}{{ article.text }")),
     live("template unknown variable", edit("prompts/incident.jinja", lambda t: t + "\n{{ artcle.text }}\n")),
     live("template empty", write("prompts/incident.jinja", ""), expect="either"),
-    live("template a folder", lambda p: ((p / "prompts/incident.jinja").unlink(), (p / "prompts/incident.jinja").mkdir())),
+    live(
+        "template a folder", lambda p: ((p / "prompts/incident.jinja").unlink(), (p / "prompts/incident.jinja").mkdir())
+    ),
     live("template in latin-1", write("prompts/incident.jinja", "Extrayez les attaques décrites.".encode("latin-1"))),
     live("unknown --prompt", lambda p: None, "--prompt", "nosuch"),
     live("unknown --schema", lambda p: None, "--schema", "nosuch"),
@@ -38,8 +47,12 @@ KINDS = [
     live("config unknown key", configure('modle = "gpt-4o"'), check=says("modle")),
     live("config wrong type", configure('concurrency = "four"')),
     live("config TOML syntax error", configure("concurrency = = 4")),
-    live("config not UTF-8", lambda p: (p / "pyproject.toml").write_bytes(
-        (p / "pyproject.toml").read_bytes().replace(b"[tool.llmx]\n", "[tool.llmx]\n# café\n".encode("latin-1")))),  # fmt: skip
+    live(
+        "config not UTF-8",
+        lambda p: (p / "pyproject.toml").write_bytes(
+            (p / "pyproject.toml").read_bytes().replace(b"[tool.llmx]\n", "[tool.llmx]\n# café\n".encode("latin-1"))
+        ),
+    ),
     live("config negative concurrency", configure("concurrency = -3")),
     live("config aliases file missing", configure('aliases = "schemas/nope.yaml"')),
     option("--concurrency -1", "--concurrency", "-1"),
@@ -57,8 +70,16 @@ KINDS = [
     option("score --min-f1 -1", "runs/base", "--min-f1", "-1", command="score"),
     option("extract --out an existing file", "--out", "pyproject.toml"),
     option("extract --cassettes a file", "--cassettes", "pyproject.toml"),
-    gold("gold with an unknown article id", write("gold/zzz_unknown.json", '{"version": 1, "article_id": "zzz_unknown", '
-         '"schema": "incident", "incidents": []}'), ("score", "runs/base"), expect="either", check=says("F1")),  # fmt: skip
+    gold(
+        "gold with an unknown article id",
+        write(
+            "gold/zzz_unknown.json",
+            '{"version": 1, "article_id": "zzz_unknown", "schema": "incident", "incidents": []}',
+        ),
+        ("score", "runs/base"),
+        expect="either",
+        check=says("F1"),
+    ),
     gold("gold with an invalid date", edit_json(GOLD, lambda g: g["incidents"][0].update(date="2024-02-30"))),
     gold("gold with a date in words", edit_json(GOLD, lambda g: g["incidents"][0].update(date="22 September 2024"))),
     gold("gold not JSON", write(GOLD, "{ this is not json")),

@@ -13,8 +13,15 @@ FAST = configure("max_attempts = 2", "max_wait = 0.05")
 
 
 def faulty(name: str, server: Callable[[], AbstractContextManager[str]], *options: str, **extra: object) -> Kind:
-    return Kind(name, "server", ["extract", SEED, *options, *LIVE, "--out", "runs/x"], FAST, server=server,  # type: ignore[arg-type]
-                env={"OPENAI_API_KEY": "sk-bench-0000"}, **extra)  # type: ignore[arg-type]  # fmt: skip
+    return Kind(
+        name,
+        "server",
+        ["extract", SEED, *options, *LIVE, "--out", "runs/x"],
+        FAST,
+        server=server,  # type: ignore[arg-type]
+        env={"OPENAI_API_KEY": "sk-bench-0000"},
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def fixed(status: int, body: bytes) -> Callable[[], AbstractContextManager[str]]:
@@ -51,8 +58,7 @@ def nothing_there() -> Iterator[str]:
 
 KINDS = [
     faulty("500 every time", fixed(500, b'{"error": {"message": "boom"}}')),
-    faulty("502 HTML page", fixed(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
-           check=says("HTML page")),  # fmt: skip
+    faulty("502 HTML page", fixed(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>"), check=says("HTML page")),
     faulty("429 every time", scripted(fault="status", status=429, retry_after="0")),
     faulty("401", fixed(401, b'{"error": {"message": "bad key sk-bench-0000"}}'), check=says("OPENAI_API_KEY")),
     faulty("404 HTML", fixed(404, b"<html>Not Found</html>"), check=says("/v1")),
@@ -61,8 +67,10 @@ KINDS = [
     faulty("200 invalid JSON", fixed(200, b'{"choices": [')),
     faulty("200 JSON array", fixed(200, b"[1, 2]")),
     faulty("200 choices null", fixed(200, b'{"choices": null}')),
-    faulty("200 message without content", fixed(200, b'{"choices": [{"index": 0, "message": {"role": "assistant"},'
-           b' "finish_reason": "stop"}]}')),  # fmt: skip
+    faulty(
+        "200 message without content",
+        fixed(200, b'{"choices": [{"index": 0, "message": {"role": "assistant"}, "finish_reason": "stop"}]}'),
+    ),
     faulty("200 error object", scripted(fault="error_200", error_message="quota exceeded")),
     faulty("empty choices", scripted(fault="empty_choices")),
     faulty("answer not JSON", answering("Here are the incidents: none.")),
@@ -70,8 +78,7 @@ KINDS = [
     faulty("answer with a count of 10**20", answering('{"incidents": [{"killed": 100000000000000000000}]}')),
     faulty("refusal", scripted(fault="refusal", content="I cannot help with that.")),
     faulty("truncated (length)", scripted(finish_reason="length", content='{"incidents": [')),
-    faulty("slow body", scripted(fault="drip", delay=0.3, content="{" + " " * 300 + "}"), "--timeout", "1",
-           timeout=60),  # fmt: skip
+    faulty("slow body", scripted(fault="drip", delay=0.3, content="{" + " " * 300 + "}"), "--timeout", "1", timeout=60),
     faulty("no answer (hang)", scripted(fault="hang"), "--timeout", "1", timeout=60),
     faulty("dropped connection", scripted(fault="drop")),
     faulty("connection refused", nothing_there),
