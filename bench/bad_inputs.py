@@ -92,7 +92,8 @@ def one_line(ending: Ending) -> str | None:
     lines = ending.text.splitlines()
     errors = [line for line in lines if line.startswith(("error:", "Error:"))]
     if len(errors) == 1:
-        return errors[0]
+        after = ending.stderr.split(errors[0], 1)[-1]
+        return errors[0] if not after.strip() else None  # the error is the last thing said, on one line
     failed = [line for line in lines if line.startswith("failed ")]
     if not errors and failed and ending.code in (1, 3, 5):
         return failed[0]

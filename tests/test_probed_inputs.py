@@ -59,3 +59,11 @@ def test_a_negative_count_in_gold_is_refused(project: Path) -> None:
     result = run_cli("gold", "check")
     line = error_line(result.output)
     assert result.exit_code == 2 and "incident 1, field 'killed': -3 is a negative count" in line
+
+
+def test_a_schema_failing_on_a_multi_line_error_is_one_line_naming_its_line(project: Path) -> None:
+    (project / "schemas" / "events.yaml").write_text("rule: {agree: [blok\n")
+    result = run_cli("extract", "seeds/", "--out", "runs/x")
+    line = error_line(result.output)
+    assert result.exit_code == 2 and "schemas/incident.py:" in line and "failed to import: ParserError" in line
+    assert result.output.strip().splitlines()[-1] == line  # nothing of the YAML error below it

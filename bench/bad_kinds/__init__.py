@@ -87,6 +87,11 @@ def configure(*lines: str) -> Callable[[Path], None]:
     """Settings added to the project's config (pyproject's [tool.llmx], or llmx.toml)."""
 
     def apply(project: Path) -> None:
+        keys = tuple(line.split("=", 1)[0].strip() + " " for line in lines)
+        for name in ("llmx.toml", "pyproject.toml"):  # a key set anew replaces the one there
+            if (project / name).exists():
+                kept = [k for k in (project / name).read_text().splitlines(keepends=True) if not k.startswith(keys)]
+                (project / name).write_text("".join(kept))
         toml = project / "llmx.toml"
         if toml.exists():
             toml.write_text("\n".join(lines) + "\n" + toml.read_text())

@@ -51,6 +51,12 @@ def transport(fault: str, tls: bool = False) -> Callable[[], AbstractContextMana
     return serve
 
 
+def huge_count() -> AbstractContextManager[str]:
+    from llmx.testing.fake_model import schema_answer
+
+    return stub(script=lambda body, n: schema_answer(body, killed=10**20))
+
+
 @contextmanager
 def nothing_there() -> Iterator[str]:
     yield "http://127.0.0.1:9/v1"
@@ -75,7 +81,7 @@ KINDS = [
     faulty("empty choices", scripted(fault="empty_choices")),
     faulty("answer not JSON", answering("Here are the incidents: none.")),
     faulty("answer JSON of another shape", answering('{"events": []}')),
-    faulty("answer with a count of 10**20", answering('{"incidents": [{"killed": 100000000000000000000}]}')),
+    faulty("answer with a count of 10**20", huge_count),
     faulty("refusal", scripted(fault="refusal", content="I cannot help with that.")),
     faulty("truncated (length)", scripted(finish_reason="length", content='{"incidents": [')),
     faulty("slow body", scripted(fault="drip", delay=0.3, content="{" + " " * 300 + "}"), "--timeout", "1", timeout=60),
