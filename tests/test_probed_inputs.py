@@ -65,5 +65,6 @@ def test_a_schema_failing_on_a_multi_line_error_is_one_line_naming_its_line(proj
     (project / "schemas" / "events.yaml").write_text("rule: {agree: [blok\n")
     result = run_cli("extract", "seeds/", "--out", "runs/x")
     line = error_line(result.output)
-    assert result.exit_code == 2 and "schemas/incident.py:" in line and "failed to import: ParserError" in line
+    assert result.exit_code == 2 and "schemas/incident.py: failed to import: ParserError" in line
+    assert "(at line " in line
     assert result.output.strip().splitlines()[-1] == line  # nothing of the YAML error below it

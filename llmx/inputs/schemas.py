@@ -152,7 +152,7 @@ def _import_file(path: Path) -> types.ModuleType:
         sys.modules.pop(module_name, None)
         line = _failing_line(error, path)
         said = " ".join(str(error).split())  # a YAML or JSON error spans lines: one line here
-        raise SchemaError(f"{path}{line}: failed to import: {type(error).__name__}: {said}") from error
+        raise SchemaError(f"{path}: failed to import: {type(error).__name__}: {said}{line}") from error
     return module
 
 
@@ -181,11 +181,11 @@ def _field_spec(path: Path, name: str, info: Any) -> FieldSpec:
 
 
 def _failing_line(error: BaseException, path: Path) -> str:
-    """``:N``, the line of the schema file where importing it failed (the last frame in it)."""
+    """`` (at line N)``: where importing the schema file failed (its last frame in the file)."""
     import traceback
 
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
-    return f":{frames[-1].lineno}" if frames else ""
+    return f" (at line {frames[-1].lineno})" if frames else ""
 
 
 def _verify_specs(path: Path, record_model: type[BaseModel]) -> dict[str, VerifySpec]:
