@@ -187,7 +187,7 @@ def stub(refuse: tuple[int, bytes] | None = None, **options: object) -> Iterator
 
 
 def all_kinds() -> Iterator[Kind]:
-    from bad_kinds import corpus, files, project, runs, server
+    from bad_kinds import commands, corpus, files, project, runs, server
 
-    for module in (files, corpus, project, runs, server):
+    for module in (files, corpus, project, runs, server, commands):
         yield from module.KINDS
