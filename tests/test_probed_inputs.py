@@ -68,3 +68,27 @@ def test_a_schema_failing_on_a_multi_line_error_is_one_line_naming_its_line(proj
     assert result.exit_code == 2 and "schemas/incident.py: failed to import: ParserError" in line
     assert "(at line " in line
     assert result.output.strip().splitlines()[-1] == line  # nothing of the YAML error below it
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["score", "RUN", "--min-f1", "nan"], "--min-f1"),
+        (["score", "RUN", "--min-similarity", "nan"], "--min-similarity"),
+        (["events", "RUN", "--threshold", "nan"], "--threshold"),
+        (["extract", "seeds/", "--timeout", "inf", "--out", "runs/t"], "--timeout"),
+        (["extract", "seeds/", "--max-cost", "nan", "--out", "runs/t"], "--max-cost"),
+    ],
+)
+def test_nan_and_inf_options_are_refused(seed_run: Path, args: list[str], option: str) -> None:
+    result = run_cli(*[str(seed_run) if a == "RUN" else a for a in args])
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output
+    assert "is not a finite number" in result.output
+
+
+def test_a_nan_setting_is_refused(project: Path) -> None:
+    from tests.test_silent_cases import configure
+
+    configure(project, "max_wait = nan")
+    result = run_cli("extract", "seeds/", "--out", "runs/x")
+    assert result.exit_code == 2 and "'max_wait': Input should be a finite number" in error_line(result.output)

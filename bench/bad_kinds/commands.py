@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bad_kinds import Ending, Kind, write
+from bad_kinds import Ending, Kind, says, write
 
 RUN = "runs/base"
 
@@ -37,7 +37,13 @@ def unchanged(relative: str) -> object:
 
 KINDS = [
     command("init into a file", "init", "pyproject.toml"),
-    command("prompts with a broken template", "prompts", setup=write("prompts/incident_v2.jinja", "{% block x %}")),
+    command(
+        "prompts with a broken template",
+        "prompts",
+        setup=write("prompts/incident_recall.jinja", "{% block x %}"),
+        expect="either",
+        check=says("endblock"),
+    ),
     command("view --articles nowhere", "view", RUN, "--articles", "nowhere/"),
     command("view -o a page named .json", "view", RUN, "-o", "page.json"),
     command("view -o into a missing folder", "view", RUN, "-o", "nope/page.html"),
