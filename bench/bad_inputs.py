@@ -131,7 +131,7 @@ def run_kind(kind: Kind, bases: dict[str, Path], work: Path) -> tuple[bool, str,
             args = [a.replace("{url}", url) for a in kind.args]
             ending = llmx(project, args, kind.timeout, kind.env)
         good, why = judge(kind, project, ending)
-        return good, why, ending.seconds
+        return good, why.replace(f"{project}/", ""), ending.seconds
     finally:
         for path in [project, *project.rglob("*")]:  # undo the chmods, so it can be removed
             if not path.is_symlink():
