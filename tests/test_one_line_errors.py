@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -225,14 +224,3 @@ def test_a_dropped_connection_is_reported_as_dropped(project: Path, live_request
         result = run_cli(*extract_args(server.base_url, "runs/x", inputs=SEED))
     assert result.exit_code == 1 and "dropped the connection before answering, 2 tries" in result.output
     assert "timeout" not in result.output.split("dropped", 1)[1].split("\n", 1)[0]
-
-
-def test_a_miss_after_crlf_line_endings_names_the_line_endings(shipped_recordings: None, project: Path) -> None:
-    (project / "crlf").mkdir()
-    text = (project / SEED).read_bytes().replace(b"\n", b"\r\n")
-    (project / "crlf" / Path(SEED).name).write_bytes(text)
-    # single sends the article's text as it is (the evidence strategy splits it into sentences)
-    result = run_cli("extract", "crlf/", "--replay", "--strategy", "single", "--out", "runs/crlf")
-    assert result.exit_code == 3
-    assert "only the line endings changed, LF → CRLF" in result.output and "save it with LF again" in result.output
-    shutil.rmtree(project / "crlf")

@@ -14,6 +14,7 @@ from llmx.inputs.config import Settings
 from llmx.model import live
 from llmx.model.endpoint import Endpoint
 from llmx.model.retry import RetryPolicy
+from llmx.model.transport_errors import transport_fault
 
 CHAT_PATH: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 
@@ -51,7 +52,9 @@ class BatchApi:
                 raise BatchGone(f"Batch API {what} at {self.url}: {detail}") from None
             raise EndpointError(f"Batch API {what} at {self.url}: {detail}", self.url) from None
         except openai.APIConnectionError as error:
-            raise EndpointError(f"Batch API {what}: cannot reach {self.url} ({error})", self.url) from error
+            timed_out = isinstance(error, openai.APITimeoutError)
+            fault = transport_fault(error, self.url, self.retry.max_attempts, timed_out)
+            raise EndpointError(f"Batch API {what}: {fault.message}", self.url) from error
 
     async def upload(self, name: str, content: bytes) -> str:
         file = await self._call("upload", lambda: self.client.files.create(file=(name, content), purpose="batch"))

@@ -35,8 +35,7 @@ class CollectingGateway(CassetteBacked):
         self.failed: dict[str, str] = {}
 
     async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
-        _, key = canonical_json(kwargs, self.mode)
-        answer = self.store.load_answer(article_id, key)
+        _, key, answer = self.lookup(article_id, kwargs)
         if answer is not None:
             return self.replayed(article_id, answer, log)
         custom_id = f"{article_id}/{key}"
@@ -51,58 +50,110 @@ class CollectingGateway(CassetteBacked):
 
 
 def collect(
-    batch: Any, record: BatchRecord, inputs: dict[str, bytes], answers: bytes, cassettes: CassetteBackend, mode: str
+    batch: Any,
+    record: BatchRecord,
+    inputs: dict[str, bytes],
+    files: list[tuple[str, bytes]],
+    cassettes: CassetteBackend,
+    mode: str,
 ) -> None:
-    """The batch's answers become cassettes; every other line of the record is a failed line.
+    """The batch's answers (``files``: the output and error files, each with its name) become
+    cassettes; every other line of the record is a failed line.
 
-    One bad line never costs the others: a line that is not JSON, or that answers a ``custom_id``
-    this file never sent, is listed in ``record.ignored`` and skipped; the requests it may have
-    answered fail by line ("no answer") and the next ``--batch`` run asks them again."""
+    One bad line never costs the others: a line that is not JSON, not an object, has no string
+    ``custom_id`` or answers one this file never sent is listed in ``record.ignored`` (by file and
+    line) and skipped; the requests it may have answered fail ("no answer") and the next
+    ``--batch`` run asks them again. A line of a request that is malformed inside (neither
+    ``response`` nor ``error``, no status, a body that is not an object) fails that request,
+    naming the line and its ``custom_id``."""
     redact = cassettes.redact
-    for number, raw in enumerate(answers.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw)
-        except ValueError:
-            record.ignored.append(f"output line {number}: not JSON: {redact.text(_short(raw))}")
-            continue
-        custom_id = str(item.get("custom_id")) if isinstance(item, dict) else ""
-        if custom_id not in inputs:
-            record.ignored.append(f"output line {number}: answers custom_id {redact.text(custom_id[:120])!r}, not sent")
-            continue
-        if custom_id in record.answered:
-            continue  # a provider that repeats a line: the first answer stands
-        outcome = _collect_line(batch, item, custom_id, inputs[custom_id], cassettes, mode)
-        if isinstance(outcome, Usage):
-            record.answered[custom_id] = outcome
-            record.failed.pop(custom_id, None)
-        else:
-            record.failed[custom_id] = redact.text(outcome)
+    for label, content in files:
+        for number, raw in enumerate(content.split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            where = f"{label} line {number}"
+            item, problem = _read_line(raw, inputs)
+            if item is None:
+                record.ignored.append(f"{where}: {redact.text(problem)}")
+                continue
+            custom_id = str(item["custom_id"])
+            if custom_id in record.answered:
+                continue  # a provider that repeats a line: the first answer stands
+            outcome = _collect_line(batch, item, custom_id, inputs[custom_id], cassettes, mode, where)
+            if isinstance(outcome, Usage):
+                record.answered[custom_id] = outcome
+                record.failed.pop(custom_id, None)
+            else:
+                record.failed[custom_id] = redact.text(outcome)
+    count = len(record.ignored)
+    unread = f", and {count} output line{'s' if count != 1 else ''} could not be read (listed in batch.json)"
     for custom_id in inputs:
         if custom_id not in record.answered and custom_id not in record.failed:
-            record.failed[custom_id] = f"no answer: the batch ended {batch.status}"
+            record.failed[custom_id] = f"no answer: the batch ended {batch.status}{unread if record.ignored else ''}"
     record.status, record.state = batch.status, "collected"
 
 
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}  # fmt: skip
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _read_line(raw: bytes, inputs: dict[str, bytes]) -> tuple[dict[str, Any] | None, str]:
+    """The line as an object whose ``custom_id`` this batch sent, or why it is not one."""
+    try:
+        item = json.loads(raw)
+    except ValueError:
+        return None, f"not JSON: {_short(raw)}"
+    if not isinstance(item, dict):
+        return None, f"malformed: {_json_type(item)}, not an object with a custom_id"
+    custom_id = item.get("custom_id")
+    if custom_id is None:
+        return None, "malformed: no custom_id, so it answers no request llmx can name"
+    if not isinstance(custom_id, str):
+        return None, f"malformed: custom_id is {_json_type(custom_id)}, not a string"
+    if custom_id not in inputs:
+        return None, f"answers custom_id {custom_id[:120]!r}, not sent"
+    return item, ""
+
+
 def _collect_line(
-    batch: Any, item: dict[str, Any], custom_id: str, sent: bytes, cassettes: CassetteBackend, mode: str
+    batch: Any,
+    item: dict[str, Any],
+    custom_id: str,
+    sent: bytes,
+    cassettes: CassetteBackend,
+    mode: str,
+    where: str = "output line",
 ) -> Usage | str:
     """One answer line into a cassette: its tokens, or the reason it cannot be."""
-    raw_response = item.get("response")
-    response: dict[str, Any] = raw_response if isinstance(raw_response, dict) else {}
-    raw_body = response.get("body")
-    body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
-    if response.get("status_code") != 200 or item.get("error"):
-        error = item.get("error") or body.get("error") or {}
-        message = error.get("message", error) if isinstance(error, dict) else error
-        return f"HTTP {response.get('status_code')}: {message}"
+    malformed = f"{where} (custom_id {custom_id[:120]!r}) is malformed"
+    response, error = item.get("response"), item.get("error")
+    if error:  # the provider failed this request: its own words
+        status = response.get("status_code") if isinstance(response, dict) else None
+        return f"{'HTTP ' + str(status) if status else 'the provider failed it'}: {_message(error)}"
+    if response is None:
+        return f"{malformed}: it has neither 'response' nor 'error'"
+    if not isinstance(response, dict):
+        return f"{malformed}: 'response' is {_json_type(response)}, not an object"
+    status, body = response.get("status_code"), response.get("body")
+    if not isinstance(status, int) or isinstance(status, bool):
+        return f"{malformed}: 'response' has no status_code (it has {_json_type(status)})"
+    if status != 200:
+        inner = body.get("error") if isinstance(body, dict) else None
+        return f"HTTP {status}: {_message(inner or body or 'no error message')}"
+    if not isinstance(body, dict):
+        return f"{malformed}: 'response.body' is {_json_type(body)}, not a chat completion"
     body = cassettes.redact.json(allowed_response(body))
     try:
         completion = chat_completion(body)
         refuse_unusable(completion)  # truncated, refused, empty: never cached
-    except (ModelError, ValueError) as problem:
+    except ModelError as problem:
         return str(problem).splitlines()[0][:300]
+    except ValueError as problem:  # pydantic: not the shape of a chat completion
+        return f"{malformed}: 'response.body' is not a chat completion ({str(problem).splitlines()[0][:200]})"
     article_id, key = custom_id.rsplit("/", 1)
     request = json.loads(sent)["body"]
     text, recomputed = canonical_json(request, mode)
@@ -122,6 +173,11 @@ def _collect_line(
         )
     )
     return usage_of(completion)
+
+
+def _message(error: Any) -> str:
+    message = (error.get("message") or error.get("code") or error) if isinstance(error, dict) else error
+    return _short(str(message).encode(), 300)
 
 
 def _short(raw: bytes, limit: int = 80) -> str:

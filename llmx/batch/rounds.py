@@ -68,11 +68,11 @@ async def settle(
                 if batch.status not in DONE:
                     continue
                 inputs = _by_custom_id((store.run_dir / record.file).read_bytes())
-                answers = b""
-                for file_id in (batch.output_file_id, batch.error_file_id):
+                files: list[tuple[str, bytes]] = []
+                for label, file_id in (("output file", batch.output_file_id), ("error file", batch.error_file_id)):
                     if file_id:
-                        answers += await api.content(file_id) + b"\n"
-                await asyncio.to_thread(collect, batch, record, inputs, answers, cassettes, mode)
+                        files.append((f"batch {label} {file_id}", await api.content(file_id)))
+                await asyncio.to_thread(collect, batch, record, inputs, files, cassettes, mode)
                 report.failed_lines += len(record.failed)
                 report.ignored += record.ignored
                 store.save()

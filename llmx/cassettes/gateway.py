@@ -24,6 +24,7 @@ from llmx.cassettes.store import (
     RecordedAnswer,
     allowed_response,
     canonical_json,
+    crlf_key,
 )
 from llmx.errors import CassetteError, ContentFiltered, InvalidOutputError, RefusalError
 from llmx.runs.files import now_iso
@@ -142,6 +143,15 @@ class CassetteBacked:
         self.store = store
         self.mode = mode
 
+    def lookup(self, article_id: str, kwargs: dict[str, Any]) -> tuple[str, str, RecordedAnswer | None]:
+        """The request's canonical text, its key, and its recorded answer if any: under its key, or
+        the key an older llmx gave it when its text holds CRLF line endings."""
+        text, key = canonical_json(kwargs, self.mode)
+        answer = self.store.load_answer(article_id, key)
+        if answer is None and (earlier := crlf_key(kwargs, self.mode)) is not None:
+            answer = self.store.load_answer(article_id, earlier)
+        return text, key, answer
+
     def replayed(self, article_id: str, answer: RecordedAnswer, log: CallLog) -> ChatCompletion:
         where = self.store.location(article_id, answer.key)
         # An answer the model gave (no choices, empty text) replays as it went live; a response that
@@ -171,8 +181,7 @@ class ReplayGateway(CassetteBacked):
     """Strict replay: every answer comes from a cassette; a miss names what changed."""
 
     async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
-        text, key = canonical_json(kwargs, self.mode)
-        answer = self.store.load_answer(article_id, key)
+        text, _, answer = self.lookup(article_id, kwargs)
         if answer is None:
             raise self.store.miss(article_id, len(log.calls), json.loads(text))
         return self.replayed(article_id, answer, log)
@@ -198,12 +207,13 @@ class RecordingGateway(CassetteBacked):
         self.extra_body = extra_body or {}
 
     async def create(self, article_id: str, log: CallLog, **kwargs: Any) -> ChatCompletion:
-        text, key = canonical_json(kwargs, self.mode)
         attempt = len(log.calls)
         if self.policy == "auto":
-            answer = self.store.load_answer(article_id, key)
+            text, key, answer = self.lookup(article_id, kwargs)
             if answer is not None:
                 return self.replayed(article_id, answer, log)
+        else:
+            text, key = canonical_json(kwargs, self.mode)
         started = time.perf_counter()
         # Redacted before anything reads it: a proxy that echoes the key into the answer text gets it
         # into neither the records nor the cassette, and replay returns exactly what the run saw.

@@ -115,30 +115,50 @@ Loaded = TypeVar("Loaded", Cassette, RecordedAnswer)
 _VERSIONED_URL = re.compile(r"\n? *For further information visit https://errors\.pydantic\.dev/\S+")
 
 
-def _stable(messages: list[Any]) -> list[Any]:
+def _stable(messages: list[Any], line_endings: bool = True) -> list[Any]:
+    """Messages without what varies with the machine: pydantic's versioned URL, and (unless
+    ``line_endings`` is False) CRLF line endings, which a checkout with git's autocrlf gives every
+    article and template on Windows: the same text either way, so the same key."""
+
+    def stable(text: str) -> str:
+        text = _VERSIONED_URL.sub("", text)
+        return text.replace("\r\n", "\n") if line_endings else text
+
     return [
-        {**m, "content": _VERSIONED_URL.sub("", m["content"])}
-        if isinstance(m, dict) and isinstance(m.get("content"), str)
-        else m
+        {**m, "content": stable(m["content"])} if isinstance(m, dict) and isinstance(m.get("content"), str) else m
         for m in messages
     ]
 
 
-def canonical_request(request: dict[str, Any]) -> tuple[str, str]:
-    """A request as sorted, compact JSON (version-dependent text removed), and its sha256 key."""
-    stable = {**request, "messages": _stable(request.get("messages", []))}
+def canonical_request(request: dict[str, Any], line_endings: bool = True) -> tuple[str, str]:
+    """A request as sorted, compact JSON (version-dependent text and CRLF line endings made
+    plain), and its sha256 key. Text recorded with LF keeps the key it always had."""
+    stable = {**request, "messages": _stable(request.get("messages", []), line_endings)}
     text = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
-    """The canonical request of a call's arguments: what identifies it, and its key."""
+def _request_of(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
     request: dict[str, Any] = {"model": kwargs.get("model"), "mode": mode, "messages": kwargs.get("messages", [])}
     for name in ("response_format", "tools", "tool_choice"):
         if kwargs.get(name) is not None:
             request[name] = kwargs[name]
     request["params"] = {name: kwargs[name] for name in GENERATION_PARAMS if kwargs.get(name) is not None}
-    return canonical_request(request)
+    return request
+
+
+def canonical_json(kwargs: dict[str, Any], mode: str) -> tuple[str, str]:
+    """The canonical request of a call's arguments: what identifies it, and its key."""
+    return canonical_request(_request_of(kwargs, mode))
+
+
+def crlf_key(kwargs: dict[str, Any], mode: str) -> str | None:
+    """The key an llmx before line-ending-blind keys gave this request, when its text holds CRLF
+    (so a cassette recorded then from CRLF text still replays); None when it is the same key."""
+    messages = kwargs.get("messages", [])
+    if not any(isinstance(m, dict) and "\r\n" in str(m.get("content", "")) for m in messages):
+        return None
+    return canonical_request(_request_of(kwargs, mode), line_endings=False)[1]
 
 
 def scrubbed(cassette: Cassette) -> Cassette:
@@ -235,4 +255,23 @@ def nearest_recorded(candidates: list[Cassette], attempt: int, request: dict[str
     same_attempt = [c for c in candidates if c.attempt == attempt] or candidates
     if not same_attempt:
         return None
-    return min(same_attempt, key=lambda c: len(_differences(c.request, request)))
+    return min(same_attempt, key=lambda c: _distance(c, request))
+
+
+def _distance(cassette: Cassette, request: dict[str, Any]) -> tuple[int, int, float]:
+    """How far a recorded request is from ``request``: the parts that differ, then the messages
+    that differ (line endings aside), then the newest recording first."""
+    old, new = cassette.request.get("messages", []), request.get("messages", [])
+    plain = [str(m.get("content", "")).replace("\r\n", "\n") if isinstance(m, dict) else m for m in old]
+    now = [str(m.get("content", "")).replace("\r\n", "\n") if isinstance(m, dict) else m for m in new]
+    differing = sum(a != b for a, b in zip(plain, now, strict=False)) + abs(len(plain) - len(now))
+    return len(_differences(cassette.request, request)), differing, -_timestamp(cassette.recorded_at)
+
+
+def _timestamp(iso: str) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except (TypeError, ValueError):
+        return 0.0

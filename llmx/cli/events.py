@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from llmx.cli.numbers import FiniteFloat
+
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
@@ -22,7 +24,7 @@ import click
 @click.option("--schema", "schema_name", help="Schema whose EVENT rule fuses the reports (default: the run's).")
 @click.option(
     "--threshold",
-    type=float,
+    type=FiniteFloat(),
     help="Match weight (bits) at which two reports join, to explore (default: the EVENT rule's link threshold).",
 )
 def events(run: Path, fmt: str, articles: tuple[str, ...], schema_name: str | None, threshold: float | None) -> None:

@@ -34,5 +34,6 @@ def fail(error: BaseException) -> NoReturn:
     # Redacted for every key the process holds; escaped, since messages quote server text
     # (terminal escapes) and config keys such as [tool.llmx] (which rich takes for markup).
     text = Redactor.from_environment(os.environ, sys.argv).text(text)
+    text = " ".join(part.strip() for part in text.splitlines() if part.strip())  # one line, whatever it quotes
     err.print(f"[bold red]error:[/] {markup(text)}", highlight=False, soft_wrap=True, markup=True)
     sys.exit(code)

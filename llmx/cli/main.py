@@ -23,6 +23,7 @@ from llmx.cli.export import export
 from llmx.cli.init import init
 from llmx.cli.last_line import fail
 from llmx.cli.local import local_group
+from llmx.cli.numbers import FiniteFloat
 from llmx.cli.prompts import note_unread_edits, prompts
 from llmx.cli.ray_extract import engine_choice, engine_options
 from llmx.cli.score import compare, gold_group, score
@@ -105,9 +106,9 @@ def main() -> None:
 @click.option("--reasks", type=int, help="Re-asks after invalid or ungrounded output.")
 @click.option("--verify-reasks", type=int, help="Re-asks spent on values the article does not support (else nulled).")
 @click.option(
-    "--timeout", type=float, help="Seconds for a whole answer, retried after (default 180; 900 with --local)."
+    "--timeout", type=FiniteFloat(), help="Seconds for a whole answer, retried after (default 180; 900 with --local)."
 )
-@click.option("--article-timeout", type=float, help="Seconds per article in all, re-asks included.")
+@click.option("--article-timeout", type=FiniteFloat(), help="Seconds per article in all, re-asks included.")
 @click.option(
     "--format",
     "fmt",
@@ -121,7 +122,7 @@ def main() -> None:
 @click.option("--title-column", help="Column with the headline (default: title, if there).")
 @click.option(
     "--max-cost",
-    type=float,
+    type=FiniteFloat(),
     help="USD the run folder may spend; then no new article starts (those in flight finish), exit 5.",
 )
 @click.option(
@@ -130,7 +131,7 @@ def main() -> None:
     is_flag=True,
     help="Send what the cassettes lack as an OpenAI Batch API job (batch price, up to 24 h); run again to resume.",
 )
-@click.option("--poll", "batch_poll_seconds", type=float, help="With --batch: seconds between status checks.")
+@click.option("--poll", "batch_poll_seconds", type=FiniteFloat(), help="With --batch: seconds between status checks.")
 @click.option("--no-wait", is_flag=True, help="With --batch: submit, print how to collect, exit 0.")
 @engine_options
 def extract(

@@ -3,6 +3,7 @@ prints them (and records them for ``--html``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,12 @@ def usd(value: float | None, unknown: str = "unknown (no price)") -> str:
 def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
     """Everything a script needs, down to which record matched which (so anyone can audit a match)."""
     macro = score.field_macro_f1
+    scored = list(score.fields)
+
+    def absent(gold: Mapping[str, Any]) -> list[str]:
+        """Scored fields this gold incident leaves out: not annotated, so not scored (a null is)."""
+        return [name for name in scored if name not in gold]
+
     return {
         "incidents": score.incidents.summary(),
         "fields": {name: prf.summary() for name, prf in score.fields.items()},
@@ -82,9 +89,16 @@ def score_json(score: Score, facts: dict[str, Any]) -> dict[str, Any]:
                         "similarity": pair.similarity,
                         "optional": pair.optional,
                         "differing": pair.differing,
+                        "not_annotated": absent(pair.gold),
                     }
                     for pair in article.matched
                 ],
+                "gold_not_annotated": {
+                    str(index): absent(gold)
+                    for index, gold in [(p.gold_index, p.gold) for p in article.matched]
+                    + list(zip(article.missed_indices, article.missed, strict=False))
+                    if absent(gold)
+                },
                 "missed_gold": article.missed_indices,
                 "spurious_predicted": article.spurious_indices,
             }
@@ -151,12 +165,18 @@ def _prf_table(title: str, first: str, rows: dict[str, PRF], intervals: dict[str
     return table
 
 
-def _record_cell(record: Mapping[str, Any], names: list[str], differing: set[str]) -> Text:
+def _record_cell(record: Mapping[str, Any], names: list[str], differing: set[str], gold: bool = False) -> Text:
+    """A record's fields, one a line: null as ``null``; a field a gold incident leaves out as
+    "not annotated" (it is not scored), never shown like an annotated null."""
     text = Text()
     for name in names:
-        value = record.get(name)
         text.append(f"{plain(name)}: ", style="dim")
-        text.append(f"{plain(value)}\n", style="bold red" if name in differing else "")
+        if gold and name not in record:
+            text.append("not annotated\n", style="dim italic")
+            continue
+        value = record.get(name)
+        shown = json.dumps(value) if value is None or isinstance(value, bool) else plain(value)  # as the file says
+        text.append(f"{shown}\n", style="bold red" if name in differing else "")
     return text
 
 
@@ -174,10 +194,10 @@ def article_detail(article: ArticleScore, field_names: list[str], evidence_field
         table.add_row(
             label,
             _record_cell(pair.predicted, field_names, set(pair.differing)),
-            _record_cell(pair.gold, field_names, set(pair.differing)),
+            _record_cell(pair.gold, field_names, set(pair.differing), gold=True),
         )
     for gold in article.missed:
-        table.add_row("[red]missed[/]", "", _record_cell(gold, field_names, set()))
+        table.add_row("[red]missed[/]", "", _record_cell(gold, field_names, set(), gold=True))
     for predicted in article.spurious:
         table.add_row("[red]spurious[/]", _record_cell(predicted, field_names, set()), "")
     if evidence_field:

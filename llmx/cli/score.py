@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from llmx.cli.numbers import FiniteFloat
 from llmx.core.fields import MIN_SIMILARITY
 from llmx.errors import CompareRegression, GoldError, ScoreThresholdError
 
@@ -20,7 +21,7 @@ schema_option = click.option(
 )
 similarity_option = click.option(
     "--min-similarity",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FiniteFloat(0, 1, min_open=True),
     default=MIN_SIMILARITY,
     show_default=True,
     help="Below this (0 < x ≤ 1), a predicted and a gold incident are not a match.",
@@ -33,7 +34,7 @@ similarity_option = click.option(
 @schema_option
 @similarity_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full result, with every matched pair, as JSON.")
-@click.option("--min-f1", type=click.FloatRange(0, 1), help="Exit with code 4 when incident F1 is below this.")
+@click.option("--min-f1", type=FiniteFloat(0, 1), help="Exit with code 4 when incident F1 is below this.")
 @click.option("--html", type=click.Path(path_type=Path), help="Also write the viewer page (as `llmx view`) here.")
 @click.option(
     "--details/--no-details", default=None, help="Show every article's incidents side by side (default: ≤ 20 articles)."
@@ -136,7 +137,7 @@ def score(
 @click.option("--json", "as_json", is_flag=True, help="Print both scores as one JSON object.")
 @click.option(
     "--fail-if-worse",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     help="Exit 4 when incident F1 or any field's F1 is worse by more than this with 95% confidence: the whole "
     "paired interval of the change lies below -X (a CI gate; 0: any drop the interval is sure of).",
 )

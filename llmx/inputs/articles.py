@@ -27,6 +27,14 @@ from llmx.runs.folder import OWN_FILES, is_run_folder
 MAX_ID_CHARS = 200
 SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 DATE_LINE = re.compile(r"^\s*date (\d{4}-\d{2}-\d{2})[ \t]*")
+# A first line meant as a date line but not written YYYY-MM-DD (` date 3 March 2024`, `date:
+# 2024/03/03`): short, a digit in it. Taken as text, it would leave the article undated in silence.
+NEAR_DATE_LINE = re.compile(r"^\s*date\b[ \t]*[:=]?[ \t]*([^\n]{1,40})$")
+DATE_LIKE = re.compile(
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d"
+    r"|\d{1,2}\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+    re.IGNORECASE,
+)
 
 
 class Article(BaseModel):
@@ -67,6 +75,11 @@ def parse_text(article_id: str, raw: str, source: str) -> Article:
                 f"{source}: the date line says {match.group(1)}, which is not a date; write ` date YYYY-MM-DD`"
             ) from None
         raw = raw[match.end() :]
+    elif (near := NEAR_DATE_LINE.match(raw.split("\n", 1)[0])) is not None and DATE_LIKE.search(near.group(1)):
+        raise ArticleError(
+            f"{source}: the first line looks like a date line, but {near.group(1).strip()!r} is not YYYY-MM-DD; "
+            "write ` date YYYY-MM-DD` (or start the article with its own text)"
+        )
     text = raw.strip()
     if not text:
         raise ArticleError(f"{source}: the article is empty; remove it or add its text")

@@ -21,7 +21,7 @@ from llmx.runs.files import read_text
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)  # nan: never a setting
 
     model: str = "gpt-4o-mini"
     prompt: str = "incident"

@@ -97,6 +97,7 @@ def validate_incidents(path: Path, gold: GoldFile, schema: SchemaSpec) -> list[d
             except ValidationError as error:
                 raise GoldError(f"{path}: incident {number}, field '{name}': {error.errors()[0]['msg']}") from error
             _in_range(f"{path}: incident {number}, field '{name}'", record[name])
+            _not_negative(f"{path}: incident {number}, field '{name}'", schema, name, record[name])
             if schema.fields[name].match == "date" and record[name] is not None and not parse_value(record[name]):
                 raise GoldError(
                     f"{path}: incident {number}, field '{name}': {record[name]!r} is not an ISO date; "
@@ -150,6 +151,13 @@ def _in_range(where: str, value: Any) -> None:
     wrong = out_of_range(value)
     if wrong is not None:
         raise GoldError(f"{where}: {shown_number(wrong)} is out of range; a number is at most {NUMBER_BOUND:,}")
+
+
+def _not_negative(where: str, schema: SchemaSpec, name: str, value: Any) -> None:
+    """A count (a field the schema checks as a count of people) is never below 0."""
+    spec = schema.verify.get(name)
+    if spec is not None and spec.check == "count" and isinstance(value, int | float) and value < 0:
+        raise GoldError(f"{where}: {value} is a negative count; write 0 for none, or null when it is not reported")
 
 
 def _adapter(schema: SchemaSpec, name: str) -> TypeAdapter[Any]:

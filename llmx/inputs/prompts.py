@@ -129,6 +129,30 @@ def _read_by(path: Path, source: str, environment: jinja2.Environment, files: di
             _read_by(Path(filename), referenced, environment, files, names)
 
 
+# What may stand outside the blocks: it sends nothing itself.
+_QUIET = (jinja2.nodes.Block, jinja2.nodes.Extends, jinja2.nodes.Macro, jinja2.nodes.Import, jinja2.nodes.FromImport,
+          jinja2.nodes.Assign, jinja2.nodes.AssignBlock)  # fmt: skip
+
+
+def _nothing_outside_blocks(path: Path, tree: jinja2.nodes.Template) -> None:
+    """Only the system and user blocks are sent: text, a ``{{ … }}`` or an include outside them
+    would be an edit that changes nothing, so it is refused, naming its line."""
+    for node in tree.body:
+        if isinstance(node, _QUIET):
+            continue
+        outputs = [node] if isinstance(node, jinja2.nodes.Output) else list(node.find_all(jinja2.nodes.Output))
+        loud = isinstance(node, jinja2.nodes.Include) or any(
+            not (isinstance(part, jinja2.nodes.TemplateData) and not part.data.strip())
+            for output in outputs
+            for part in output.nodes
+        )
+        if loud:
+            raise PromptError(
+                f"{path}:{node.lineno}: this is outside {{% block system %}} and {{% block user %}}, so it is never "
+                "sent to the model; move it into one of them"
+            )
+
+
 def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
     path = Path(name) if name.endswith(".jinja") else prompts_dir / f"{name}.jinja"
     if not path.is_file():
@@ -150,6 +174,7 @@ def load_prompt(name: str, prompts_dir: Path) -> PromptTemplate:
     missing = [role for role in ROLES if role not in defined]
     if missing:
         raise PromptError(f"{path}: no {{% block {missing[0]} %}}; a prompt needs a system and a user block")
+    _nothing_outside_blocks(path, environment.parse(source))
     if len(files) > 1:  # the recipe changes when any file the prompt reads does
         read = zip(names, list(files.values())[1:], strict=True)  # by their names in the folder, not cwd
         sha256 = hashlib.sha256("\n".join([sha256, *(f"{n} {h}" for n, h in read)]).encode()).hexdigest()

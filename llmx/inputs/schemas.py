@@ -150,7 +150,9 @@ def _import_file(path: Path) -> types.ModuleType:
         raise
     except BaseException as error:  # a user's file can raise anything, sys.exit() included
         sys.modules.pop(module_name, None)
-        raise SchemaError(f"{path}: failed to import: {type(error).__name__}: {error}") from error
+        line = _failing_line(error, path)
+        said = " ".join(str(error).split())  # a YAML or JSON error spans lines: one line here
+        raise SchemaError(f"{path}: failed to import: {type(error).__name__}: {said}{line}") from error
     return module
 
 
@@ -176,6 +178,14 @@ def _field_spec(path: Path, name: str, info: Any) -> FieldSpec:
         return FieldSpec(name=name, match=match, **declared)
     except TypeError as error:
         raise SchemaError(f"{path}: field '{name}': bad llmx options {declared}: {error}") from error
+
+
+def _failing_line(error: BaseException, path: Path) -> str:
+    """`` (at line N)``: where importing the schema file failed (its last frame in the file)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+    return f" (at line {frames[-1].lineno})" if frames else ""
 
 
 def _verify_specs(path: Path, record_model: type[BaseModel]) -> dict[str, VerifySpec]:

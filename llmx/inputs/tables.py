@@ -161,9 +161,10 @@ def _lines(handle: BinaryIO, source: str) -> Iterator[str]:
 def read_delimited(path: Path, columns: Columns, delimiter: str) -> Iterator[TableRow]:
     """CSV (``,``) or TSV (tab): a header row, then one article per row (quoted fields may span lines)."""
     kind = "TSV" if delimiter == "\t" else "CSV"
-    number = 0
+    number = line = 0
     with path.open("rb") as handle:
-        reader = csv.reader(_lines(handle, str(path)), delimiter=delimiter)
+        # strict: a quote never closed is an error, not the rest of the file read as one field
+        reader = csv.reader(_lines(handle, str(path)), delimiter=delimiter, strict=True)
         try:
             header = [name.strip() for name in next(reader, None) or []]
             if not header:
@@ -184,6 +185,11 @@ def read_delimited(path: Path, columns: Columns, delimiter: str) -> Iterator[Tab
                     )
                 yield make_row({role: cells[i] for role, i in index.items()}, present, where)
         except csv.Error as error:
+            if "end of data" in str(error):
+                raise ArticleError(
+                    f"{path}:{line + 1}: a quoted field opened on this line is never closed (the rest of the file "
+                    'would be one field); close it, or write a quote inside a field as ""'
+                ) from error
             raise ArticleError(f"{path}:{reader.line_num}: not valid {kind} ({error})") from error
     if number == 0:
         raise ArticleError(f"{path}: a header and no rows; add articles or leave the file out")

@@ -1,6 +1,6 @@
-"""What a model server's failure says, read out of openai's and aiohttp's exceptions: the
-message a server put in an error body, the parameter it names, and whether the connection was
-refused, dropped or just slow (openai's aiohttp transport reports all three as timeouts)."""
+"""What a model server's HTTP error answer says, read out of openai's exceptions: the message a
+server put in an error body, the parameter it names, where a redirect that was not followed
+points. (A request that got no answer at all: :mod:`llmx.model.transport_errors`.)"""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def error_detail(error: openai.APIStatusError) -> str:
     return text
 
 
+def redirect_fix(error: openai.APIStatusError) -> str:
+    """A 3xx that reached llmx (a client that does not follow redirects, or one with no Location)."""
+    location = error.response.headers.get("location") if error.response is not None else None
+    if not location:
+        return "a redirect with no Location: set --base-url to the API's own address"
+    return f"redirects to {short(location, 160)}, not followed: set --base-url to that address"
+
+
 def error_param(error: openai.APIStatusError) -> str | None:
     """The request field an OpenAI-style error names (``{"error": {"param": "max_tokens"}}``)."""
     body = error.body
@@ -48,44 +56,12 @@ def error_param(error: openai.APIStatusError) -> str | None:
     return param if isinstance(param, str) and param else None
 
 
-def cannot_connect(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ConnectionError) or "cannot connect" in str(seen).lower():
-            return True
-        if type(seen).__name__ in ("ConnectError", "ClientConnectorError"):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 def reports_usage(answer: dict[str, Any]) -> bool:
     usage = answer.get("usage")
     if not isinstance(usage, dict):
         return False
     counts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
     return any(isinstance(n, int) and n > 0 for n in counts)
-
-
-_DROPPED = ("ServerDisconnectedError", "RemoteProtocolError", "ClientPayloadError", "ConnectionResetError")
-
-
-def dropped(error: BaseException) -> bool:
-    """The connection closed mid-request (not a timeout, not a refusal to connect)."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if type(seen).__name__ in _DROPPED or "server disconnected" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def root_cause(error: BaseException) -> str:
-    seen: BaseException = error
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    text = str(seen).strip() or type(seen).__name__
-    return short(text, 120)
 
 
 def short(text: str, limit: int = 200) -> str:

@@ -1,7 +1,8 @@
 """The one retry policy for transient model-server errors, built from tenacity.
 
-Transient: 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections. Everything
-else (400, 401, invalid output) fails at once: retrying cannot fix it. Validation failures are
+Transient: 429 (honouring ``Retry-After``), 5xx, timeouts, dropped or refused connections.
+Everything else (400, 401, invalid output, a redirect loop, a TLS or HTTP mismatch:
+:mod:`llmx.model.transport_errors`) fails at once: retrying cannot fix it. Validation failures are
 not retried here; instructor re-asks the model for those.
 
 With a :class:`~llmx.model.rate_control.RateController`, every attempt first takes a slot in its
@@ -21,12 +22,14 @@ import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from llmx.model.rate_control import RateController, Ticket
+from llmx.model.transport_errors import retryable
 
 
 def is_transient(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
         return error.status_code == 429 or error.status_code >= 500
-    return isinstance(error, (openai.APITimeoutError, openai.APIConnectionError))
+    # a redirect loop, a TLS or HTTP mismatch meet the same answer again: not retried
+    return isinstance(error, openai.APIConnectionError) and retryable(error)
 
 
 def retry_after_seconds(error: BaseException | None) -> float | None:

@@ -25,16 +25,15 @@ from llmx.model.http_errors import (
     AZURE_FATAL_STATUS,
     FATAL_STATUS,
     PER_ARTICLE_PARAMS,
-    cannot_connect,
-    dropped,
     error_detail,
     error_param,
+    redirect_fix,
     reports_usage,
-    root_cause,
     short,
 )
 from llmx.model.params import setting_for
 from llmx.model.retry import RetryPolicy, is_transient
+from llmx.model.transport_errors import transport_fault
 
 
 def make_client(
@@ -151,23 +150,15 @@ class ModelServer:
         except openai.APIStatusError as error:
             raise self._status_error(error, where, body) from None
         except openai.APIConnectionError as error:
-            tries = self.policy.max_attempts
-            # openai's aiohttp transport reports a refused and a dropped connection as timeouts.
-            if dropped(error):
+            timed_out = isinstance(error, openai.APITimeoutError)
+            fault = transport_fault(error, where, self.policy.max_attempts, timed_out)
+            if fault.kind == "timeout":
                 raise TransientModelError(
-                    f"{where} dropped the connection before answering, {tries} tries "
-                    "(the server or a proxy closed it: is it restarting, or out of memory?)"
+                    f"{fault.message} ({self.deadline:g} s each); raise --timeout if the model is slow"
                 ) from error
-            if isinstance(error, openai.APITimeoutError) and not cannot_connect(error):
-                raise TransientModelError(
-                    f"no complete answer from {where} within the timeout, {tries} tries ({self.deadline:g} s "
-                    "each); raise --timeout if the model is slow"
-                ) from error
-            cause = root_cause(error)
-            raise EndpointError(
-                f"cannot connect to {where} ({cause}) after {tries} tries; is the server running, is --base-url right?",
-                self.url,
-            ) from error
+            if fault.stops_run:
+                raise EndpointError(self.redact.text(fault.message), self.url) from error
+            raise TransientModelError(self.redact.text(fault.message)) from error
         try:
             parsed = json.loads(content)
         except ValueError as error:
@@ -218,6 +209,8 @@ class ModelServer:
         detail = self.redact(short(error_detail(error), 400)) or ""
         if is_transient(error):
             return TransientModelError(f"HTTP {status} from {where} after {self.policy.max_attempts} tries: {detail}")
+        if 300 <= status < 400:
+            return EndpointError(f"HTTP {status} from {where}: {self.redact(redirect_fix(error))}", self.url)
         fatal = AZURE_FATAL_STATUS if self.azure else FATAL_STATUS
         if status in fatal:
             return EndpointError(f"HTTP {status} from {where}: {detail}; {fatal[status]}", self.url)

@@ -12,7 +12,9 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ def atomic_write(path: Path, text: str | bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(handle, file_mode(path))
         with os.fdopen(handle, "wb") as out:
             out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
@@ -37,6 +40,31 @@ def atomic_write(path: Path, text: str | bytes) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise cannot_write(path, error) from error
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (``/proc/self/status``)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _UMASK_LOCK:  # elsewhere: set and put back (the only way POSIX offers)
+        current = os.umask(0o022)
+        os.umask(current)
+    return current
+
+
+def file_mode(path: Path) -> int:
+    """The mode a file written at ``path`` gets: the one it has, when it exists (a chmod is kept);
+    else what any tool's new file gets, 0666 less the umask (0644 usually). ``mkstemp`` alone gives
+    0600; nothing llmx writes holds a secret (keys are redacted before anything is written)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 def cannot_write(path: Path, error: OSError) -> OutputError:
@@ -60,6 +88,7 @@ def atomic_create(path: Path, text: str) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
+            os.fchmod(handle, file_mode(path))
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(text)
                 out.flush()
