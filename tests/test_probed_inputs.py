@@ -3,23 +3,33 @@ through the CLI: one clear line and a non-zero exit, or a correct result, never 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from llmx.inputs.articles import parse_text
 from tests.helpers import run_cli
 from tests.test_silent_cases import error_line
 
 TEXT = "On 3 March 2024 a drone struck a depot in Hodeidah, killing two guards.\n"
 
 
-@pytest.mark.parametrize("first", [" date 3 March 2024", "date: 2024/03/03", " date March 3, 2024", "date 03.04.2024"])
-def test_a_date_line_not_written_yyyy_mm_dd_is_refused(project: Path, first: str) -> None:
+@pytest.mark.parametrize("first", ["date 03.04.2024", " date 3/4/24", "date: 12-11-2024"])
+def test_a_date_line_that_reads_two_ways_is_refused(project: Path, first: str) -> None:
     (project / "in").mkdir()
     (project / "in" / "a.txt").write_text(f"{first}\n{TEXT}")
     result = run_cli("extract", "in/", "--out", "runs/x")
     line = error_line(result.output)
     assert result.exit_code == 2 and "looks like a date line" in line and "write ` date YYYY-MM-DD`" in line
+
+
+@pytest.mark.parametrize(
+    "first", [" date 3 March 2024", "date: 2024/03/03", " date March 3, 2024", "date: 3 Mar 2024", "date Mar 3 2024."]
+)
+def test_a_date_line_written_in_words_dates_the_article(first: str) -> None:
+    article = parse_text("a", f"{first}\n{TEXT}", "in/a.txt")
+    assert article.date == dt.date(2024, 3, 3) and article.text == TEXT.strip()
 
 
 @pytest.mark.parametrize("first", ["Date palms burned near Basra in 2024 after a drone strike.", "Date 12 attacks"])

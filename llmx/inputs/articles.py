@@ -37,6 +37,21 @@ DATE_LIKE = re.compile(
 )
 
 
+# Date lines as scrapers and people write them that read one way only; "03.04.2024" does not
+# (3 April or March 4) and is refused.
+WRITTEN_DATES = ("%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%Y/%m/%d", "%Y.%m.%d")
+
+
+def _written_date(text: str) -> dt.date | None:
+    cleaned = text.strip().rstrip(".")
+    for pattern in WRITTEN_DATES:
+        try:
+            return dt.datetime.strptime(cleaned, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
 class Article(BaseModel):
     id: str
     text: str
@@ -76,10 +91,13 @@ def parse_text(article_id: str, raw: str, source: str) -> Article:
             ) from None
         raw = raw[match.end() :]
     elif (near := NEAR_DATE_LINE.match(raw.split("\n", 1)[0])) is not None and DATE_LIKE.search(near.group(1)):
-        raise ArticleError(
-            f"{source}: the first line looks like a date line, but {near.group(1).strip()!r} is not YYYY-MM-DD; "
-            "write ` date YYYY-MM-DD` (or start the article with its own text)"
-        )
+        published = _written_date(near.group(1))
+        if published is None:
+            raise ArticleError(
+                f"{source}: the first line looks like a date line, but {near.group(1).strip()!r} is not a date "
+                "that reads one way only; write ` date YYYY-MM-DD` (or start the article with its own text)"
+            )
+        raw = raw[near.end() :]
     text = raw.strip()
     if not text:
         raise ArticleError(f"{source}: the article is empty; remove it or add its text")
