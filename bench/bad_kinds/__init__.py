@@ -160,6 +160,20 @@ def lines_kept(run: str, count: int) -> Check:
     return check
 
 
+def published(run: str, day: str) -> Check:
+    """After a run that ended 0, every result of ``run`` carries the publication date ``day``."""
+
+    def check(project: Path, ending: Ending) -> str | None:
+        path = project / run / "extractions.jsonl"
+        try:
+            days = {json.loads(line).get("published") for line in path.read_text().splitlines() if line.strip()}
+        except (OSError, ValueError) as error:
+            return f"{run}/extractions.jsonl unreadable afterwards ({error})"
+        return None if days == {day} else f"published {sorted(map(str, days))}, not {day}"
+
+    return check
+
+
 def both(*checks: Check) -> Check:
     def check(project: Path, ending: Ending) -> str | None:
         return next((p for p in (c(project, ending) for c in checks) if p), None)

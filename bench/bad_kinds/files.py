@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bad_kinds import LIVE, SEED, Kind, chmod, lines_kept, never_says, steps, stub, write
+from bad_kinds import LIVE, SEED, Kind, chmod, lines_kept, never_says, published, steps, stub, write
 
 TEXT = "On 3 March 2024 a drone struck a depot in Hodeidah, killing two guards.\n"
 
@@ -58,7 +58,8 @@ KINDS = [
     one("bom.txt", "\ufeff" + TEXT, expect="either"),  # a miss (exit 3) or a run: the BOM is not text
     one("nul_inside.txt", TEXT + "\x00" + TEXT),
     one("bad_date.txt", " date 2024-13-45\n" + TEXT),
-    one("date_words.txt", " date 3 March 2024\n" + TEXT),
+    one("date_words.txt", " date 3 March 2024\n" + TEXT, expect="ok", check=published("runs/x", "2024-03-03")),
+    one("date_two_ways.txt", " date 03.04.2024\n" + TEXT),  # 3 April or March 4: refused
     one("huge_line.txt", "drone " * 400_000),  # one line of 2.4 MB: over max_article_chars, fails alone
     one("only_date.txt", " date 2024-03-03\n"),
     one("lone_surrogate.txt", b"A drone \xed\xa0\x80 struck.\n"),  # UTF-8 of a surrogate: not UTF-8
