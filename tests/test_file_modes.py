@@ -32,14 +32,16 @@ def _modes(folder: Path, since: float) -> dict[str, int]:
     }
 
 
-def test_every_file_a_run_writes_follows_the_umask(project: Path, umask: int) -> None:
+def test_every_file_a_run_writes_follows_the_umask(project: Path, umask: int, seed_run: Path) -> None:
+    # umask comes before seed_run: the run itself is written under it (replayed, or answered by the
+    # fake model after a schema edit)
     since = (project / "pyproject.toml").stat().st_mtime
-    assert run_cli("extract", "seeds/", "--out", "runs/m", "--format", "parquet").exit_code == 0
-    assert run_cli("export", "runs/m", "--format", "csv", "-o", "runs/out.csv").exit_code == 0
-    assert run_cli("view", "runs/m").exit_code == 0
-    assert run_cli("gold", "draft", "runs/m", "--out", "drafts").exit_code == 0
+    assert run_cli("export", "runs/r1", "--format", "parquet", "-o", "runs/out.parquet").exit_code == 0
+    assert run_cli("export", "runs/r1", "--format", "csv", "-o", "runs/out.csv").exit_code == 0
+    assert run_cli("view", "runs/r1").exit_code == 0
+    assert run_cli("gold", "draft", "runs/r1", "--out", "drafts").exit_code == 0
     modes = _modes(project / "runs", since) | _modes(project / "drafts", since)
-    assert {"m/run.json", "m/extractions.jsonl", "m/extractions.parquet", "m/view.html", "out.csv"} <= set(modes)
+    assert {"r1/run.json", "r1/extractions.jsonl", "r1/view.html", "out.parquet", "out.csv"} <= set(modes)
     assert len(modes) > 6 and set(modes.values()) == {0o666 & ~umask}, {k: oct(v) for k, v in modes.items()}
 
 
