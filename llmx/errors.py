@@ -241,3 +241,15 @@ def _kinds(cls: type[LlmxError]) -> dict[str, type[LlmxError]]:
 
 # failure kind written in a run (``error.kind``) → the error class, whose exit_code the CLI uses
 ERROR_KINDS: dict[str, type[LlmxError]] = _kinds(LlmxError)
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """The error and every error it was raised from or during, outermost first (a chain that loops
+    back on itself is followed once). Libraries wrap errors (instructor wraps openai's, which wraps
+    the HTTP client's); what llmx reports is usually some way down."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen

@@ -1,6 +1,6 @@
 """One field of every (predicted, gold) pair, as :mod:`llmx.core.similarity` compares them: values
-as integer codes over a *sorted* vocabulary (so codes, and the canonical record order derived
-from them, do not depend on input order); exact and number fields compared as codes or floats
+as integer codes over a *sorted* vocabulary (so the codes, and the canonical record order that
+is derived from them, do not depend on input order); exact and number fields compared as codes or floats
 over all pairs in one numpy operation; date, fuzzy and alias fields scored once per *distinct*
 value pair (``rapidfuzz.process.cpdist``) and broadcast. Pure: no I/O."""
 

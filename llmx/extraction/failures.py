@@ -6,25 +6,18 @@ from __future__ import annotations
 from instructor.core.exceptions import IncompleteOutputException
 from pydantic import ValidationError
 
-from llmx.errors import CassetteError, InvalidOutputError, ModelError, TruncatedOutputError
+from llmx.errors import CassetteError, InvalidOutputError, ModelError, TruncatedOutputError, error_chain
 
 
 def cause_of(error: BaseException, kind: type[Exception]) -> Exception | None:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return next((seen for seen in error_chain(error) if isinstance(seen, kind)), None)
 
 
 def classify(error: BaseException) -> ModelError | CassetteError:
     """Dig the llmx error out of instructor's wrapping; classify the rest."""
-    seen: BaseException | None = error
-    while seen is not None:
+    for seen in error_chain(error):
         if isinstance(seen, (ModelError, CassetteError)):
             return seen
-        seen = seen.__cause__ or seen.__context__
     if isinstance(error, IncompleteOutputException):
         return TruncatedOutputError("the answer was cut off at max_tokens; raise max_tokens or shorten the article")
     last = getattr(error, "last_completion", None)

@@ -17,18 +17,14 @@ import jiter
 from instructor.core.exceptions import IncompleteOutputException
 from pydantic import BaseModel, ValidationError
 
+from llmx.errors import error_chain
+
 
 def cut_answer(error: BaseException) -> Any | None:
     """The completion of the answer cut off at max_tokens behind ``error`` (instructor may wrap
     it), or None when the error is something else."""
-    seen: BaseException | None = error
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:  # a chain may loop back on itself
-        if isinstance(seen, IncompleteOutputException):
-            return seen.last_completion
-        visited.add(id(seen))
-        seen = seen.__cause__ or seen.__context__
-    return None
+    cut = next((seen for seen in error_chain(error) if isinstance(seen, IncompleteOutputException)), None)
+    return cut.last_completion if cut is not None else None
 
 
 def salvaged_records(completion: Any, response_model: type[BaseModel], list_field: str) -> list[BaseModel]:

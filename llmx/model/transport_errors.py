@@ -22,6 +22,9 @@ import aiohttp
 import httpx2
 from aiohttp import http_exceptions
 
+from llmx.errors import error_chain
+from llmx.model.http_errors import short
+
 
 @dataclass(frozen=True)
 class TransportFault:
@@ -47,19 +50,8 @@ class _Where:
         return str(parts.port or (443 if parts.scheme == "https" else 80))
 
 
-def chain(error: BaseException) -> list[BaseException]:
-    """The error and every error it was raised from or during, outermost first."""
-    seen: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
 def _text(error: object, limit: int = 120) -> str:
-    text = " ".join((str(error) or type(error).__name__).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short(str(error) or type(error).__name__, limit)
 
 
 def _reason(error: BaseException) -> str:
@@ -254,7 +246,7 @@ def transport_fault(error: BaseException, url: str, tries: int = 1, timed_out: b
     """What the failed request ``error`` (sent to ``url``, ``tries`` times) says. ``timed_out``:
     the client reported a timeout, believed only when nothing more specific is in the chain."""
     at = _Where(url, tries)
-    errors = chain(error)
+    errors = error_chain(error)
     for rule in _RULES:
         for seen in errors:
             fault = rule(seen, at)
