@@ -1,6 +1,6 @@
 """Files llmx writes follow the user's umask like any tool's (0644 under the usual 022), not
 ``mkstemp``'s 0600 (issue 33): atomic writes (temp file, fsync, rename) set the temp file's mode
-in one place, :func:`llmx.runs.files.file_mode`; a file that exists keeps the mode it has."""
+in one place, :func:`llmx.runs.files.atomic_write`; a file that exists keeps the mode it has."""
 
 from __future__ import annotations
 

@@ -119,3 +119,15 @@ def test_what_looks_like_a_credential_and_what_does_not() -> None:
         "***": ["x ***", 3, {"k": None}],
         4: "***",
     }
+
+
+def test_redacting_json_finds_a_secret_at_any_depth_and_leaves_clean_values_alone() -> None:
+    clean = {"choices": [{"logprobs": {"content": [{"token": "é", "logprob": -0.1}] * 50}}], "n": 1.5}
+    assert Redactor(["sk-secret-1234"]).json(clean) is clean  # nothing to redact: not copied
+    deep = {"a": [{"b": ["x sk-secret-1234 y"]}], "url": "no scheme"}
+    assert Redactor(["sk-secret-1234"]).json(deep) == {"a": [{"b": ["x *** y"]}], "url": "no scheme"}
+    # JSON escapes the quote and keeps "é" raw: the key still goes, and so does a URL's password
+    quoted = 'pé"ss-1234'
+    assert Redactor([quoted]).json({"k": [f"say {quoted}!"]}) == {"k": ["say ***!"]}
+    assert Redactor().json({"k": ["https://u:pw@h.example/v1"]}) == {"k": ["https://h.example/v1"]}
+    assert Redactor(["abcdef"]).json({"k": {1, 2}}) == {"k": {1, 2}}  # not JSON: walked, kept

@@ -87,6 +87,9 @@ class Redactor:
         known = {s for s in secrets if s and len(s) >= MIN_SECRET}
         self.secrets = sorted(known, key=len, reverse=True)
         self._forms = sorted({f for s in known for f in forms(s)}, key=len, reverse=True)
+        # A form JSON leaves as it is shows in a dump wherever it shows in a string; one with a
+        # quote, a backslash or a control character would not, so its values are always walked.
+        self._dump_shows_forms = all(json.dumps(f, ensure_ascii=False)[1:-1] == f for f in self._forms)
 
     @classmethod
     def for_endpoint(cls, api_key: str | None, base_url: str | None) -> Redactor:
@@ -117,13 +120,24 @@ class Redactor:
         return self(text) or ""
 
     def json(self, value: Any) -> Any:
-        """A JSON-like value with every string (and key) redacted."""
+        """A JSON-like value with every string (and key) redacted. The value itself when nothing in
+        it needs redacting: one C-encoded dump to look replaces a walk of every node (an answer with
+        log-probabilities has hundreds), which cost the live path ~1 ms a request."""
+        try:
+            dumped = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):  # not JSON-like all through: walk it
+            return self._walk(value)
+        if self._dump_shows_forms and "://" not in dumped and not any(form in dumped for form in self._forms):
+            return value
+        return self._walk(value)
+
+    def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(k) if isinstance(k, str) else k: self.json(v) for k, v in value.items()}
+            return {self.text(k) if isinstance(k, str) else k: self._walk(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.json(v) for v in value]
+            return [self._walk(v) for v in value]
         return value
 
 

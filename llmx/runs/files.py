@@ -12,9 +12,8 @@ import contextlib
 import errno
 import fcntl
 import os
+import secrets
 import stat
-import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,8 +27,7 @@ def atomic_write(path: Path, text: str | bytes) -> None:
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.fchmod(handle, file_mode(path))
+        handle, temporary = _temporary_beside(path)
         with os.fdopen(handle, "wb") as out:
             out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
@@ -42,29 +40,31 @@ def atomic_write(path: Path, text: str | bytes) -> None:
         raise cannot_write(path, error) from error
 
 
-_UMASK_LOCK = threading.Lock()
-
-
-def _umask() -> int:
-    """The process's umask, read without changing it where Linux says it (``/proc/self/status``)."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    with _UMASK_LOCK:  # elsewhere: set and put back (the only way POSIX offers)
-        current = os.umask(0o022)
-        os.umask(current)
-    return current
-
-
-def file_mode(path: Path) -> int:
-    """The mode a file written at ``path`` gets: the one it has, when it exists (a chmod is kept);
-    else what any tool's new file gets, 0666 less the umask (0644 usually). ``mkstemp`` alone gives
-    0600; nothing llmx writes holds a secret (keys are redacted before anything is written)."""
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temp file next to ``path`` with the mode ``path`` should end with: the one it has when
+    it exists (a chmod is kept), else what any tool's new file gets, 0666 less the umask, which the
+    kernel applies itself. ``mkstemp`` gives 0600, and reading the umask to widen that cost a
+    /proc read per write. Nothing llmx writes holds a secret (keys are redacted before)."""
     try:
-        return stat.S_IMODE(path.stat().st_mode)
+        kept: int | None = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        return 0o666 & ~_umask()
+        kept = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):  # a name taken (by another writer's temp file) is drawn again
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            handle = os.open(name, flags, 0o666)
+        except FileExistsError:
+            continue
+        if kept is not None:
+            try:
+                os.fchmod(handle, kept)
+            except OSError:
+                os.close(handle)
+                os.unlink(name)
+                raise
+        return handle, name
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 def cannot_write(path: Path, error: OSError) -> OutputError:
@@ -86,9 +86,8 @@ def atomic_create(path: Path, text: str) -> bool:
     the finished temp file is made only where no file is)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handle, temporary = _temporary_beside(path)
         try:
-            os.fchmod(handle, file_mode(path))
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(text)
                 out.flush()
