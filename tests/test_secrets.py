@@ -131,3 +131,16 @@ def test_redacting_json_finds_a_secret_at_any_depth_and_leaves_clean_values_alon
     assert Redactor([quoted]).json({"k": [f"say {quoted}!"]}) == {"k": ["say ***!"]}
     assert Redactor().json({"k": ["https://u:pw@h.example/v1"]}) == {"k": ["https://h.example/v1"]}
     assert Redactor(["abcdef"]).json({"k": {1, 2}}) == {"k": {1, 2}}  # not JSON: walked, kept
+
+
+def test_redaction_takes_the_longest_secret_first_and_every_credential_a_url_carries() -> None:
+    # one secret the tail of another: the longer goes whole, not around the shorter
+    assert Redactor(["abcdef123", "bcdef123"])("x abcdef123 y") == "x *** y"
+    assert Redactor(["abcdef123"]).text("") == ""
+    url = "https://h.example/v1?key=qk-secret-77"  # given with "=", its own "=" is the URL's
+    assert Redactor.from_environment({}, [f"--base-url={url}"]).secrets == ["qk-secret-77"]
+    assert set(Redactor.for_endpoint("sk-live-1234", url).secrets) == {"qk-secret-77", "sk-live-1234"}
+    # a credential in a URL's path alone (no user, no query) is found in any text, with no secret known
+    said = "call https://h.example/k/sk-proj-abcdef123456/v1 failed"
+    assert Redactor().text(said) == "call https://h.example/k/***/v1 failed"
+    assert public_url("file:///tmp/x?key=abc12345") == "file:///tmp/x?key=***"  # a URL without a host keeps none
