@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from llmx.core.dates import MONTH_NAMES, WEEKDAYS
 from llmx.core.normalize import normalize
 
 Ints = NDArray[np.int64]
@@ -41,16 +42,17 @@ WEAPON_WORDS = _words(
     "bombing car suicide rocket rockets missile missiles artillery shell shells shelling explosive "
     "explosives laden ied gunfire gunmen attack"
 )
-STOP = _words(
-    "the a an this that these those they their there it its he she we and but after before when while "
-    "most both one monday tuesday wednesday thursday friday saturday sunday january february march april "
-    "may june july august september october november december"
+STOP = (
+    _words("the a an this that these those they their there it its he she we and but after before when while")
+    | _words("most both one")
+    | frozenset(WEEKDAYS)
+    | frozenset(MONTH_NAMES)
 )
 NAMES_AND_NUMBERS = re.compile(r"\b[A-Z][\w'’-]{2,}|\b\d+\b")
 SEVERAL = re.compile(
     r"\band\b|&|\b(regions|provinces|governorates|oblasts|districts|villages|towns|cities|areas|states)\b"
 )  # a place value that lists places: "Dnipropetrovsk, Ivano-Frankivsk and Lviv regions"
-EXPLICIT = re.compile(r"\d|january|february|march|april|may|june|july|august|september|october|november|december", re.I)
+EXPLICIT = re.compile(r"\d|" + "|".join(MONTH_NAMES), re.I)
 
 
 def actor(value: Any) -> str | None:
