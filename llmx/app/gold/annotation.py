@@ -113,10 +113,8 @@ class AnnotationSession:
     def _cached(self, path: Path) -> tuple[dict[str, Any] | None, str | None, str | None]:
         try:
             stat = path.stat()
-        except FileNotFoundError:
-            return None, None, None
         except OSError as error:
-            return None, None, f"{path}: cannot read ({error.strerror})"
+            return _unreadable(path, error)
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         cached = self._files.get(path)
         if cached is None or cached[0] != key:
@@ -127,10 +125,8 @@ class AnnotationSession:
     def _parse(self, path: Path) -> tuple[dict[str, Any] | None, str | None, str | None]:
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
-            return None, None, None
         except OSError as error:
-            return None, None, f"{path}: cannot read ({error.strerror})"
+            return _unreadable(path, error)
         etag = hashlib.sha256(raw).hexdigest()[:16]
         try:
             data = json.loads(raw.decode("utf-8-sig"))
@@ -268,3 +264,10 @@ class AnnotationSession:
             "order": self.order,
             "notes": self.notes,
         }
+
+
+def _unreadable(path: Path, error: OSError) -> tuple[None, None, str | None]:
+    """A gold file that cannot be read: absent is no file (no problem); else why."""
+    if isinstance(error, FileNotFoundError):
+        return None, None, None
+    return None, None, f"{path}: cannot read ({error.strerror})"
