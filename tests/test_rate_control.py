@@ -90,6 +90,42 @@ def test_the_window_that_drew_a_429_is_probed_again_slowly() -> None:
     assert answers > 3 * quick  # near the level that failed, the increase is patient
 
 
+def test_the_429_that_ends_slow_start_halves_the_window_when_no_answer_is_counted_yet() -> None:
+    aimd = Aimd(ceiling=32)  # 8 at once, and a 429 comes back before any answer
+    assert aimd.throttled(sent_in=0, answered=None)
+    assert aimd.limit == 4.0  # the window doubled (or started) past what fits: half of it
+    grown = Aimd(ceiling=64)
+    for _ in range(8 + 16):  # two round trips of answers: 8 -> 32
+        grown.succeeded()
+    assert grown.throttled(sent_in=0, answered=20.0) and grown.limit == 16.0  # half, below what answered
+
+
+def test_a_cut_gives_back_at_least_one_whole_slot() -> None:
+    aimd = Aimd(ceiling=32, initial=32)
+    aimd.limit = 3.9  # 0.8 of it is 3.12: the same window of 3
+    assert aimd.throttled(sent_in=0)
+    assert aimd.window == 2 and aimd.failed_window == 3
+    wide = Aimd(ceiling=32, initial=32)
+    assert wide.throttled(sent_in=0) and wide.limit == pytest.approx(25.6)  # 0.8 when that is already lower
+
+
+def test_the_climb_back_to_a_small_window_that_drew_a_429_is_patient() -> None:
+    """At 2 slots after 3 drew a 429, the whole climb back to 3 is the probe of the level that
+    failed: it is slow (the window within 10% of the cut alone left 2 -> 3.5 at full speed)."""
+
+    def answers_to_climb(patience: float) -> int:
+        aimd = Aimd(ceiling=32, initial=32, patience=patience)
+        aimd.limit = 3.9
+        aimd.throttled(sent_in=0)
+        count = 0
+        while aimd.window < 3:
+            aimd.succeeded()
+            count += 1
+        return count
+
+    assert answers_to_climb(8.0) > 6 * answers_to_climb(1.0)
+
+
 def test_a_burst_of_429s_from_a_too_wide_start_falls_near_the_servers_capacity() -> None:
     aimd = Aimd(ceiling=32, initial=32)  # 32 sent at once; the server took 4 and answered 429 to 28
     for _ in range(28):
@@ -185,9 +221,9 @@ def test_the_retry_policy_reports_each_attempt_to_the_controller(tmp_path: Path,
 
 
 def test_slots_slow_start_adds_wait_even_when_answers_arrive_together() -> None:
-    """Three answers in one tick free three slots at once; the three slots slow start adds on top
-    wait SLOW_START_LAG, so a 429 arriving with those answers is read before they are used (each
-    answer used to free the slots the one before it had added)."""
+    """Three answers in one tick free three slots and slow start adds three on top: all six wait
+    SLOW_START_LAG, so a 429 arriving with those answers is read before any is used (each answer
+    used to free the slots the one before it had added, and a freed slot went out at once)."""
 
     async def scenario() -> None:
         rate = RateController(16, initial=4)
@@ -197,8 +233,8 @@ def test_slots_slow_start_adds_wait_even_when_answers_arrive_together() -> None:
         for ticket in tickets[:3]:
             rate.release(ticket)
         await _tick()
-        assert rate.window == 7 and rate.in_flight == 4  # 1 left + the 3 freed, not + the 3 added
-        assert sum(task.done() for task in waiting) == 3
+        assert rate.window == 7 and rate.in_flight == 1  # neither the 3 freed nor the 3 added yet
+        assert not any(task.done() for task in waiting)
         await asyncio.wait_for(_until(lambda: rate.in_flight == 7), timeout=5)  # the lag is over
         assert sum(task.done() for task in waiting) == 6
         for task in waiting:
@@ -220,7 +256,9 @@ def test_a_429_with_the_answers_ends_slow_start_before_the_added_slots_go_out() 
             rate.release(ticket, throttled=True)
         await asyncio.sleep(0.1)  # past the lag
         assert not rate.aimd.slow_start
-        assert rate.in_flight == 4  # the 4 answered were replaced; none of the 4 slots they added went out
+        # Neither the 4 slots the answers freed nor the 4 they added went out before the 429s were
+        # read: what goes out is the window the server showed it takes (4, trimmed by 3 echoes).
+        assert rate.in_flight == rate.window == 3
         for task in waiting:
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)

@@ -28,6 +28,21 @@ def _v(value: Any) -> str:
 
 
 def agreement_report(agreement: Agreement, name_a: str, name_b: str) -> RenderableType:
+    parts: list[RenderableType] = [_summary(agreement, name_a, name_b), _fields(agreement)]
+    if agreement.disagreements:
+        parts.append(_disagreements(agreement, name_a, name_b))
+        more = len(agreement.disagreements) - SHOWN_DISAGREEMENTS
+        if more > 0:
+            parts.append(Text(f"… and {more} more (--json lists them all)", style="dim"))
+    else:
+        parts.append(Text("no disagreement", style="green"))
+    parts.append(
+        Text("alpha ≥ 0.80 is reliable, ≥ 0.667 tentative (Krippendorff); n/a: every value the same", style="dim")
+    )
+    return Group(*parts)
+
+
+def _summary(agreement: Agreement, name_a: str, name_b: str) -> Table:
     inc = agreement.score.incidents
     head = Table(title=f"llmx gold agree {name_a} {name_b}", show_header=False, title_justify="left")
     head.add_column(style="bold")
@@ -44,6 +59,10 @@ def agreement_report(agreement: Agreement, name_a: str, name_b: str) -> Renderab
         head.add_row(
             "articles only in one", f"{len(agreement.only_a)} in {name_a}, {len(agreement.only_b)} in {name_b}"
         )
+    return head
+
+
+def _fields(agreement: Agreement) -> Table:
     fields = Table(title="Per field, on the matched incidents (Krippendorff's alpha, nominal)", title_justify="left")
     fields.add_column("field")
     fields.add_column("alpha", justify="right")
@@ -53,6 +72,10 @@ def agreement_report(agreement: Agreement, name_a: str, name_b: str) -> Renderab
         colour = "" if f.alpha is None else ("green" if f.alpha >= 0.8 else ("yellow" if f.alpha >= 0.667 else "red"))
         alpha = Text(_f(f.alpha), style=colour)
         fields.add_row(name, alpha, "–" if f.percent is None else f"{f.percent:.0%}", str(f.units))
+    return fields
+
+
+def _disagreements(agreement: Agreement, name_a: str, name_b: str) -> Table:
     listed = Table(title="Disagreements", title_justify="left")
     listed.add_column("article", no_wrap=True)
     for column in ("what", name_a, name_b):
@@ -64,18 +87,7 @@ def agreement_report(agreement: Agreement, name_a: str, name_b: str) -> Renderab
             listed.add_row(d.article_id, f"only in {name_a}", f"#{(d.a_index or 0) + 1} “{d.evidence or ''}”", "–")
         else:
             listed.add_row(d.article_id, f"only in {name_b}", "–", f"#{(d.b_index or 0) + 1} “{d.evidence or ''}”")
-    parts: list[RenderableType] = [head, fields]
-    if agreement.disagreements:
-        parts.append(listed)
-        more = len(agreement.disagreements) - SHOWN_DISAGREEMENTS
-        if more > 0:
-            parts.append(Text(f"… and {more} more (--json lists them all)", style="dim"))
-    else:
-        parts.append(Text("no disagreement", style="green"))
-    parts.append(
-        Text("alpha ≥ 0.80 is reliable, ≥ 0.667 tentative (Krippendorff); n/a: every value the same", style="dim")
-    )
-    return Group(*parts)
+    return listed
 
 
 def sample_report(found: Sample) -> RenderableType:

@@ -12,7 +12,7 @@ Records are sorted canonically before matching, so the result never depends on t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from llmx.core.collector import collector_paused
 from llmx.core.fields import MIN_SIMILARITY, FieldSpec
 from llmx.core.normalize import Aliases
-from llmx.core.similarity import PairTable, pair_table
+from llmx.core.similarity import Block, PairTable, pair_table
 
 Record = Mapping[str, Any]
 OPTIONAL_PENALTY = 0.01  # between equally similar gold records, prefer a required one
@@ -119,9 +119,7 @@ def score_run(
 
     articles = {aid: (list(predictions.get(aid) or []), list(gold[aid])) for aid in sorted(gold)}
     table, pred, gold_records = pair_table(articles, specs, aliases, evidence_field, EVIDENCE_WEIGHT)
-    # position of each record within its own article (for --json: which record matched which)
-    local_p = np.concatenate([np.arange(len(p)) for p, _ in articles.values()] or [np.zeros(0, np.int64)])
-    local_g = np.concatenate([np.arange(len(g)) for _, g in articles.values()] or [np.zeros(0, np.int64)])
+    local_p, local_g = _positions_in_article(articles)
     optional = np.array([bool(r.get("optional")) for r in gold_records], dtype=bool)
     names = list(table.equal)
     total = Score(fields={name: PRF() for name in names})
@@ -130,27 +128,60 @@ def score_run(
         article = ArticleScore(article_id=block.article_id)
         article.failed = (failures or {}).get(block.article_id)
         total.articles[block.article_id] = article
-        rows_n, cols_n = len(block.pred), len(block.gold)
-        taken_p: set[int] = set()
-        taken_g: set[int] = set()
-        if rows_n and cols_n:
-            sim = table.similarity[block.start : block.start + rows_n * cols_n].reshape(rows_n, cols_n)
-            rows, cols = linear_sum_assignment(sim - OPTIONAL_PENALTY * optional[block.gold], maximize=True)
-            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-                if sim[i, j] >= min_similarity:
-                    p, g = int(block.pred[i]), int(block.gold[j])
-                    taken_p.add(p)
-                    taken_g.add(g)
-                    matches.append((article, p, g, block.start + i * cols_n + j, float(sim[i, j])))
+        pairs = _assign(table, block, optional, min_similarity, linear_sum_assignment)
+        matches.extend((article, p, g, k, sim) for p, g, k, sim in pairs)
+        taken_p, taken_g = {p for p, _, _, _ in pairs}, {g for _, g, _, _ in pairs}
         spurious = [p for p in block.pred.tolist() if p not in taken_p]
         missed = [g for g in block.gold.tolist() if g not in taken_g and not optional[g]]
-        article.spurious, article.spurious_indices = [pred[p] for p in spurious], [int(local_p[p]) for p in spurious]
-        article.missed, article.missed_indices = [gold_records[g] for g in missed], [int(local_g[g]) for g in missed]
-        article.incidents = PRF(tp=0, fp=len(article.spurious), fn=len(article.missed))
+        _unmatched(article, (spurious, pred, local_p), (missed, gold_records, local_g))
     _tally(matches, table, names, optional, pred, gold_records, total, (local_p, local_g))
     for article in total.articles.values():
         total.incidents.add(article.incidents)
     return total
+
+
+def _positions_in_article(
+    articles: Mapping[str, tuple[list[Record], list[Record]]],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Each record's position within its own article (for --json: which record matched which)."""
+    empty = [np.zeros(0, np.int64)]
+    local_p = np.concatenate([np.arange(len(p)) for p, _ in articles.values()] or empty)
+    local_g = np.concatenate([np.arange(len(g)) for _, g in articles.values()] or empty)
+    return local_p, local_g
+
+
+def _unmatched(
+    article: ArticleScore,
+    spurious: tuple[list[int], list[Record], NDArray[np.int64]],
+    missed: tuple[list[int], list[Record], NDArray[np.int64]],
+) -> None:
+    """The article's false positives and negatives: the records, and their positions in it."""
+    (p_ids, pred, local_p), (g_ids, gold, local_g) = spurious, missed
+    article.spurious, article.spurious_indices = [pred[p] for p in p_ids], [int(local_p[p]) for p in p_ids]
+    article.missed, article.missed_indices = [gold[g] for g in g_ids], [int(local_g[g]) for g in g_ids]
+    article.incidents = PRF(tp=0, fp=len(p_ids), fn=len(g_ids))
+
+
+def _assign(
+    table: PairTable,
+    block: Block,
+    optional: NDArray[np.bool_],
+    min_similarity: float,
+    linear_sum_assignment: Callable[..., Any],
+) -> list[tuple[int, int, int, float]]:
+    """One article's one-to-one matches (pred, gold, pair index, similarity): the Hungarian
+    assignment on similarity, an optional gold record a hair less attractive, pairs below
+    ``min_similarity`` dropped."""
+    rows_n, cols_n = len(block.pred), len(block.gold)
+    if not (rows_n and cols_n):
+        return []
+    sim = table.similarity[block.start : block.start + rows_n * cols_n].reshape(rows_n, cols_n)
+    rows, cols = linear_sum_assignment(sim - OPTIONAL_PENALTY * optional[block.gold], maximize=True)
+    return [
+        (int(block.pred[i]), int(block.gold[j]), block.start + i * cols_n + j, float(sim[i, j]))
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
+        if sim[i, j] >= min_similarity
+    ]
 
 
 def _tally(

@@ -3,8 +3,9 @@
 **Slow start.** A run starts with :data:`INITIAL_WINDOW` requests in flight (or fewer when the
 concurrency is lower), and every answer adds one more, so the window doubles each round trip
 until it reaches the configured ``concurrency`` or the first 429 (as TCP's slow start). That
-429 cuts the window to the answers of the last round trip: what the server just showed it takes
-(0.8 of a window that doubled past it would still be far above). A run started at concurrency
+429 halves the window (it doubled past what fits in the last round trip; 0.8 of it would still
+be far above), and cuts it further to the answers of that round trip when they are counted:
+what the server just showed it takes. A run started at concurrency
 32 against a server that takes 2 at once sends 8, not 32, before it hears a 429; a server with
 room reaches 32 in two round trips. The initial window is also all
 that reaches a server that cannot work (a wrong URL or key) before its error stops the run.
@@ -13,10 +14,13 @@ that reaches a server that cannot work (a wrong URL or key) before its error sto
 window by ``0.1 / window`` (one more request every ten round trips); a 429 cuts it to 0.8 of
 itself. A 429 for a request sent before the last cut is an echo of the same overload and trims
 only 7%: so a burst of 429s falls to the server's capacity within one round trip, while one
-stray 429 in steady state costs one slot, not half the window. Near the window of the last cut
-(within 10%) the increase is ``patience`` (8) times slower: the level that just drew a 429 is
-probed again rarely, not every few round trips (at 20 requests/s and 100 ms answers the window
-that fits is 2, and probing 3 every second was most of the 429s). The window never exceeds the
+stray 429 in steady state costs one slot, not half the window. A cut always gives back at least
+one whole slot: at a few slots, 0.8 of the limit can leave the window where it was (3.9 to 3.1
+is still 3), and the window that drew the 429 would draw the next. Near the last cut (within
+10% of it, or from one slot under the window that drew it) the increase is ``patience`` (8)
+times slower: the level that just drew a 429 is probed again rarely, not every few round trips
+(at 20 requests/s and 100 ms answers the window that fits is 2, and probing 3 every second was
+most of the 429s). The window never exceeds the
 configured ``concurrency`` nor drops below 1. The constants were tuned on bench/rate_limit.py
 (token buckets of 20 and 40 requests/s, 100 ms answers) and bench/live.py (a 200 ms stub that
 takes everything): see bench/NOTES.md.
@@ -24,8 +28,9 @@ takes everything): see bench/NOTES.md.
 A ``Retry-After`` on a 429 pauses every new request until then: the server said when it will
 take more, and whoever asks earlier only spends a request to hear another 429. When the pause
 ends one request goes first and the window reopens with its answer (every request told "in
-50 ms" would otherwise meet the one token the server has then). In slow start, the slots an
-answer adds are used 20 ms later, so 429s that arrived with it are read first.
+50 ms" would otherwise meet the one token the server has then). In slow start, the slot an
+answer frees and the one it adds are used 20 ms later, so 429s that arrived with it are read
+first (a few round trips at the start of a run pay 20 ms each for it).
 
 :class:`Aimd` is the arithmetic alone (no clock, no asyncio); :class:`RateController` adds the
 waiting, with the clock and the sleep injectable so its tests need no real time. It is wired
@@ -53,12 +58,14 @@ class Aimd:
     growth: float = SLOW_START_GROWTH  # slots added per answer in slow start
     increase: float = 0.1  # slots added per window of answers, after slow start
     decrease: float = 0.8  # on a 429 for a request sent under the current window
+    slow_start_decrease: float = 0.5  # on the 429 that ends slow start: the window doubled past what fits
     echo_decrease: float = 0.93  # on a 429 for one sent before the last cut
     patience: float = 8.0  # how much slower the increase is near the window of the last cut
     limit: float = field(init=False)
     generation: int = 0  # bumped at each cut; a 429 from an older generation does not cut again
     slow_start: bool = field(init=False)
     last_cut: float = field(init=False, default=0.0)  # the limit a 429 last cut from (0: none yet)
+    failed_window: int = field(init=False, default=0)  # the window in force at that cut
 
     def __post_init__(self) -> None:
         self.limit = float(max(self.floor, min(self.ceiling, self.initial)))
@@ -74,7 +81,7 @@ class Aimd:
             self.slow_start = self.limit < self.ceiling
             return
         step = self.increase / self.limit
-        if self.last_cut and 0.9 * self.last_cut <= self.limit <= 1.1 * self.last_cut:
+        if self.last_cut and min(0.9 * self.last_cut, self.failed_window - 1) <= self.limit <= 1.1 * self.last_cut:
             step /= self.patience
         self.limit = min(float(self.ceiling), self.limit + step)
 
@@ -87,10 +94,13 @@ class Aimd:
         if sent_in < self.generation:
             self.limit = max(float(self.floor), self.limit * self.echo_decrease)
             return False
-        self.last_cut = self.limit
-        self.limit = max(float(self.floor), self.limit * self.decrease)
+        self.last_cut, self.failed_window = self.limit, self.window
+        self.limit *= self.slow_start_decrease if ending_slow_start else self.decrease
         if ending_slow_start and answered is not None:
-            self.limit = max(float(self.floor), min(self.limit, answered))
+            self.limit = min(self.limit, answered)
+        # At a few slots 0.8 of the limit can leave the window where it was (3.9 -> 3.1): a cut
+        # always gives back at least one whole slot.
+        self.limit = max(float(self.floor), min(self.limit, self.failed_window - 1.0))
         self.generation += 1
         return True
 
@@ -200,13 +210,14 @@ class RateController:
             took = max(now - ticket.admitted_at, 0.0)
             self._latency = took if self._latency is None else 0.8 * self._latency + 0.2 * took
             self._answers.append(now)
-            if growing and self.aimd.window > before:
-                # The slots slow start adds go out a moment later: 429s that arrived with this
-                # answer are read first, and end slow start before more requests are sent. They
-                # are held as a count, so answers arriving together do not free each other's.
-                added = self.aimd.window - before
-                self._held += added
-                asyncio.get_running_loop().call_later(SLOW_START_LAG, self._unhold, added)
+            if growing:
+                # In slow start the answer's slot and the one it adds go out a moment later: 429s
+                # that arrived with this answer are read first, and end slow start before the next
+                # round is sent into the same overload. They are held as a count, so answers
+                # arriving together do not free each other's.
+                held = self.aimd.window - before + 1
+                self._held += held
+                asyncio.get_running_loop().call_later(SLOW_START_LAG, self._unhold, held)
         self._wake()
 
     def _unhold(self, slots: int) -> None:

@@ -104,31 +104,36 @@ def _walk(node: Any, where: str, problems: list[StrictProblem]) -> None:
             StrictProblem(where, "is a free-form mapping (a dict)", "strict structured outputs need named fields")
         )
     elif isinstance(properties, dict):
-        if node.get("additionalProperties") is not False:
-            problems.append(
-                StrictProblem(
-                    where,
-                    "allows extra fields (additionalProperties is not false)",
-                    "strict structured outputs refuse that: remove extra='allow'",
-                )
-            )
-        required = node.get("required") or []
-        for name, child in properties.items():
-            if name not in required or (isinstance(child, dict) and "default" in child):
-                problems.append(
-                    StrictProblem(
-                        f"field '{name}'",
-                        "has a default",
-                        "strict structured outputs need every field required: remove the default "
-                        "(use `str | None` and let null mean not reported)",
-                    )
-                )
-            _walk(child, f"field '{name}'", problems)
+        _walk_object(node, properties, where, problems)
     for key in ("items", "additionalProperties"):
         if isinstance(node.get(key), dict):
             _walk(node[key], where, problems)
     for option in node.get("anyOf") or []:
         _walk(option, where, problems)
+
+
+def _walk_object(node: dict[str, Any], properties: dict[str, Any], where: str, problems: list[StrictProblem]) -> None:
+    """An object with named fields: closed to extra fields, every field required, each walked."""
+    if node.get("additionalProperties") is not False:
+        problems.append(
+            StrictProblem(
+                where,
+                "allows extra fields (additionalProperties is not false)",
+                "strict structured outputs refuse that: remove extra='allow'",
+            )
+        )
+    required = node.get("required") or []
+    for name, child in properties.items():
+        if name not in required or (isinstance(child, dict) and "default" in child):
+            problems.append(
+                StrictProblem(
+                    f"field '{name}'",
+                    "has a default",
+                    "strict structured outputs need every field required: remove the default "
+                    "(use `str | None` and let null mean not reported)",
+                )
+            )
+        _walk(child, f"field '{name}'", problems)
 
 
 def _limits(schema: dict[str, Any]) -> list[StrictProblem]:

@@ -129,6 +129,10 @@ def _value(node: dict[str, Any], context: dict[str, Any], name: str | None) -> A
         if "null" in kind:
             return None
         kind = kind[0]
+    return _typed_value(node, kind, context, name)
+
+
+def _typed_value(node: dict[str, Any], kind: Any, context: dict[str, Any], name: str | None) -> Any:
     if kind == "object":
         return {key: _value(child, context, key) for key, child in node.get("properties", {}).items()}
     if kind == "array":
@@ -137,9 +141,7 @@ def _value(node: dict[str, Any], context: dict[str, Any], name: str | None) -> A
         return context["sentence"] if name == "evidence" else "x"
     if kind in ("integer", "number"):
         return node.get("minimum", 0)
-    if kind == "boolean":
-        return False
-    return None
+    return False if kind == "boolean" else None
 
 
 def chat_completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:

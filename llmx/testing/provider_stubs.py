@@ -62,8 +62,18 @@ def strict_schema_error(schema: Any, context: tuple[str, ...] = ()) -> str | Non
                 f"{where}'required' is required to be supplied and to be an array including every key in "
                 f"properties. Missing '{missing[0]}'."
             )
+    for place, child in _subschemas(schema, context):
+        problem = strict_schema_error(child, place)
+        if problem:
+            return problem
+    return None
+
+
+def _subschemas(schema: dict[str, Any], context: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    """The schemas nested in ``schema`` (fields, definitions, items, alternatives), each with its path."""
     children: list[tuple[tuple[str, ...], Any]] = []
-    for name, child in (properties or {}).items():
+    properties = schema.get("properties")
+    for name, child in (properties if isinstance(properties, dict) else {}).items():
         children.append(((*context, "properties", name), child))
     for name, child in (schema.get("$defs") or {}).items():
         children.append(((*context, "$defs", name), child))
@@ -71,11 +81,7 @@ def strict_schema_error(schema: Any, context: tuple[str, ...] = ()) -> str | Non
         children.append(((*context, "items"), schema["items"]))
     for number, child in enumerate(schema.get("anyOf") or []):
         children.append(((*context, "anyOf", str(number)), child))
-    for place, child in children:
-        problem = strict_schema_error(child, place)
-        if problem:
-            return problem
-    return None
+    return children
 
 
 @dataclass

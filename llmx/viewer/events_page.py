@@ -104,8 +104,21 @@ def _event_view(
         marked = highlight(text, spans, report.article_id) if text is not None else None
         panes.append(ReportPane(report, marked, report.incident % COLOURS))
     flags = [*(["several"] if event.size > 1 else []), *(["disputed"] if event.disputes else [])]
-    merges = []
+    merges = _merge_errors(event, false_with, missed_with, event_of)
     why = [link_text(link) for link in event.links]
+    flags += [f for f in ("false merge", "missed merge") if any(m.startswith(f) for m in merges)]
+    return EventView(event, rows, panes, flags, merges, why)
+
+
+def _merge_errors(
+    event: Event,
+    false_with: Mapping[tuple[str, int], list[tuple[str, int]]],
+    missed_with: Mapping[tuple[str, int], list[tuple[str, int]]],
+    event_of: Mapping[tuple[str, int], str],
+) -> list[str]:
+    """What gold says this event's fusion got wrong: reports it joined that gold keeps apart,
+    and reports gold joins with one of another event."""
+    merges = []
     for report in event.reports:
         ref = (report.article_id, report.incident)
         for other in false_with.get(ref, []):
@@ -113,5 +126,4 @@ def _event_view(
                 merges.append(f"false merge: gold has {_label(ref)} and {_label(other)} in two events")
         for other in missed_with.get(ref, []):
             merges.append(f"missed merge: gold has {_label(ref)} in one event with {_label(other)} ({event_of[other]})")
-    flags += [f for f in ("false merge", "missed merge") if any(m.startswith(f) for m in merges)]
-    return EventView(event, rows, panes, flags, merges, why)
+    return merges
