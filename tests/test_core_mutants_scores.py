@@ -59,6 +59,12 @@ def test_a_run_that_predicts_nothing_has_precision_zero_not_one() -> None:
     assert result.articles["x"].missed_indices == [0, 1] and result.field_macro_f1 is None
 
 
+def test_a_gold_set_with_no_article_scores_to_nothing_without_failing() -> None:
+    result = score_run({"x": [GOLD]}, {}, FOUR, Aliases())  # predictions for articles gold lacks
+    assert result.articles == {} and (result.incidents.tp, result.incidents.fp, result.incidents.fn) == (0, 0, 0)
+    assert result.field_macro_f1 is None
+
+
 def test_prf_rounds_and_adds() -> None:
     total = PRF(1, 2, 0)
     total.add(PRF(1, 0, 4))
