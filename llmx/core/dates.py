@@ -34,7 +34,6 @@ _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sept": 9, "sep": 9,
     "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
-_WEEKDAYS = WEEKDAYS
 
 _MONTH = r"(?P<m>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b\.?"
 _DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b"
@@ -54,7 +53,7 @@ _YEARLESS = (
 _SAME_DAY = re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b")
 _DAY_BEFORE = re.compile(r"\b(?:yesterday|last night)\b")
 _DAY_OR_BEFORE = re.compile(r"\b(?:overnight)\b")
-_WEEKDAY = re.compile(r"\b(?:(?P<q>last|next|this|past) )?(?P<w>" + "|".join(_WEEKDAYS) + r")\b")
+_WEEKDAY = re.compile(r"\b(?:(?P<q>last|next|this|past) )?(?P<w>" + "|".join(WEEKDAYS) + r")\b")
 _LAST_MONTH = re.compile(r"\blast month\b")
 _THIS_MONTH = re.compile(r"\b(?:earlier )?this month\b")
 _NEXT_TO = re.compile(r"\b(?:(?:a|the|one) day (?:after|before|earlier|later)|the (?:previous|next|following) day)\b")
@@ -141,7 +140,7 @@ def _relative_days(text: str, published: dt.date, phrases: list[str]) -> set[dt.
     for match in _WEEKDAY.finditer(text):
         if match["q"] == "next":
             continue  # a plan or a threat, not a report
-        day = published - dt.timedelta(days=(published.weekday() - _WEEKDAYS.index(match["w"])) % 7)
+        day = published - dt.timedelta(days=(published.weekday() - WEEKDAYS.index(match["w"])) % 7)
         days.add(day)
         if match["q"] == "last" and day == published:
             days.add(day - dt.timedelta(days=7))

@@ -12,7 +12,7 @@ Records are sorted canonically before matching, so the result never depends on t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,8 +115,6 @@ def score_run(
     failures: Mapping[str, str] | None = None,
 ) -> Score:
     """Micro-averaged score over the articles that have gold. A failed article predicts nothing."""
-    from scipy.optimize import linear_sum_assignment  # 0.4 s to import; only scoring needs it
-
     articles = {aid: (list(predictions.get(aid) or []), list(gold[aid])) for aid in sorted(gold)}
     table, pred, gold_records = pair_table(articles, specs, aliases, evidence_field, EVIDENCE_WEIGHT)
     local_p, local_g = _positions_in_article(articles)
@@ -128,7 +126,7 @@ def score_run(
         article = ArticleScore(article_id=block.article_id)
         article.failed = (failures or {}).get(block.article_id)
         total.articles[block.article_id] = article
-        pairs = _assign(table, block, optional, min_similarity, linear_sum_assignment)
+        pairs = _assign(table, block, optional, min_similarity)
         matches.extend((article, p, g, k, sim) for p, g, k, sim in pairs)
         taken_p, taken_g = {p for p, _, _, _ in pairs}, {g for _, g, _, _ in pairs}
         spurious = [p for p in block.pred.tolist() if p not in taken_p]
@@ -167,11 +165,12 @@ def _assign(
     block: Block,
     optional: NDArray[np.bool_],
     min_similarity: float,
-    linear_sum_assignment: Callable[..., Any],
 ) -> list[tuple[int, int, int, float]]:
     """One article's one-to-one matches (pred, gold, pair index, similarity): the Hungarian
     assignment on similarity, an optional gold record a hair less attractive, pairs below
     ``min_similarity`` dropped."""
+    from scipy.optimize import linear_sum_assignment  # 0.4 s to import once; only scoring needs it
+
     rows_n, cols_n = len(block.pred), len(block.gold)
     if not (rows_n and cols_n):
         return []

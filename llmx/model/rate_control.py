@@ -65,7 +65,6 @@ class Aimd:
     generation: int = 0  # bumped at each cut; a 429 from an older generation does not cut again
     slow_start: bool = field(init=False)
     last_cut: float = field(init=False, default=0.0)  # the limit a 429 last cut from (0: none yet)
-    failed_window: int = field(init=False, default=0)  # the window in force at that cut
 
     def __post_init__(self) -> None:
         self.limit = float(max(self.floor, min(self.ceiling, self.initial)))
@@ -74,6 +73,11 @@ class Aimd:
     @property
     def window(self) -> int:
         return max(self.floor, int(self.limit))
+
+    @property
+    def failed_window(self) -> int:
+        """The window in force at the last cut (the one that drew the 429)."""
+        return max(self.floor, int(self.last_cut))
 
     def succeeded(self) -> None:
         if self.slow_start:  # ``growth`` more per answer: x(1 + growth) each round trip
@@ -94,7 +98,7 @@ class Aimd:
         if sent_in < self.generation:
             self.limit = max(float(self.floor), self.limit * self.echo_decrease)
             return False
-        self.last_cut, self.failed_window = self.limit, self.window
+        self.last_cut = self.limit
         self.limit *= self.slow_start_decrease if ending_slow_start else self.decrease
         if ending_slow_start and answered is not None:
             self.limit = min(self.limit, answered)
